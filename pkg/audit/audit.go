@@ -1,0 +1,27 @@
+// Package audit computes and verifies jit's hash-chained audit log. Storage
+// of the records is the store's job; this package only defines what a record
+// hashes to and how a chain is checked, so every store chains identically.
+package audit
+
+// Event types written to the audit log.
+const (
+	TypeRequestCreated  = "request.created"
+	TypeRequestApproval = "request.approval"  // one approver's approval (N-of-M may need more)
+	TypeRequestApproved = "request.approved"  // the grant starts
+	TypeAutoApproved    = "request.auto_approved"
+	TypeBreakGlass      = "request.break_glass"
+	TypeRequestDenied   = "request.denied"
+	TypeCancelled       = "request.cancelled"
+	TypeTimedOut        = "request.timed_out"
+	TypeRevoked         = "grant.revoked"
+	TypeExtended        = "grant.extended"
+	TypeExpired         = "grant.expired"
+	TypeVended          = "credentials.vended"
+	TypeVendFailed      = "credentials.vend_failed"
+	TypeAuthFailed      = "auth.failed"
+	TypeForbidden       = "authz.denied"
+	TypePolicyLoaded    = "policy.loaded"
+	TypePolicyRejected  = "policy.rejected"
+	TypeNotifyDelivered = "notify.delivered"
+	TypeNotifyFailed    = "notify.failed"
+)

@@ -1,0 +1,87 @@
+// Package store defines how jit keeps request state and the audit log. The
+// implementations live in store/sqlite (the embedded default) and
+// store/postgres (several replicas); store/storetest is the one suite both pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+)
+
+// ErrNotFound is returned for an unknown request id.
+var ErrNotFound = errors.New("not found")
+
+// Event is an audit record before the store assigns its sequence number and
+// chains it. Time is set by the caller (injected clock).
+type Event struct {
+	Time      time.Time
+	Type      string
+	Actor     string
+	Subject   string
+	Role      string
+	RequestID string
+	Reason    string
+	Detail    map[string]string
+}
+
+// Mutation changes a request inside a store transaction and returns the audit
+// event(s) that record the change. Returning an error aborts the transaction
+// and nothing is written. Mutations must be pure functions of their input
+// (a store may call one again after a serialization retry).
+type Mutation func(r *api.Request) ([]Event, error)
+
+// Filter selects requests for List. Zero fields do not filter.
+type Filter struct {
+	Requester string      // only this requester's
+	Roles     []string    // only these roles (nil: all)
+	States    []api.State // only these states (nil: all)
+	Limit     int         // page size (store caps it at 500; 0 means 50)
+	Cursor    string      // from a previous page's NextCursor
+}
+
+// AuditFilter selects audit events. Zero fields do not filter.
+type AuditFilter struct {
+	Since, Until time.Time
+	User         string // actor or subject
+	Role         string
+	RequestID    string
+	Type         string
+	AfterSeq     int64 // cursor: only events with Seq > AfterSeq
+	Limit        int   // 0 means 100; capped at 1000
+}
+
+// Store keeps requests and the audit log. Every method is safe for concurrent
+// use, and for use by several processes on one database (PostgreSQL).
+type Store interface {
+	// Create inserts a new request and its audit events in one transaction.
+	// The request's Version becomes 1.
+	Create(ctx context.Context, r *api.Request, events []Event) error
+	// Get returns one request, or ErrNotFound.
+	Get(ctx context.Context, id string) (*api.Request, error)
+	// Update locks the request, applies m, stores the result (Version+1) and
+	// appends m's events, all in one transaction, then notifies listeners.
+	// Concurrent Updates of one request are serialised, across processes.
+	Update(ctx context.Context, id string, m Mutation) (*api.Request, error)
+	// List returns requests newest first, and a cursor for the next page.
+	List(ctx context.Context, f Filter) ([]api.Request, string, error)
+	// Due returns the ids of pending requests whose PendingUntil is not after
+	// now and of approved/active grants whose EndsAt is not after now.
+	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// Append writes audit events that concern no stored change (a vend, a
+	// failed authorisation, a policy load).
+	Append(ctx context.Context, events ...Event) error
+	// Audit returns events in sequence order.
+	Audit(ctx context.Context, f AuditFilter) ([]api.AuditEvent, error)
+	// Listen calls fn with the id of every request changed by any process on
+	// this store, until ctx ends. Delivery is best effort and may repeat.
+	Listen(ctx context.Context, fn func(id string)) error
+	// TryLead runs fn only if no other process holds the sweeper lease; it
+	// returns false without running fn otherwise.
+	TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error)
+	// Ping checks the database is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}

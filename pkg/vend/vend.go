@@ -1,0 +1,35 @@
+// Package vend turns an approved grant into short-lived AWS credentials with
+// sts:AssumeRole, bounded so that they stop working when the grant ends.
+package vend
+
+import (
+	"context"
+	"time"
+)
+
+// Input is everything needed to vend one grant's credentials.
+type Input struct {
+	RoleARN   string
+	RequestID string
+	User      string // the requester's jit identity (email or subject)
+	// GrantEndsAt bounds the credentials: a session policy denies everything
+	// once aws:CurrentTime passes it.
+	GrantEndsAt time.Time
+	// MaxSessionDuration is the role's limit (1–12 h, AWS default 1 h).
+	MaxSessionDuration time.Duration
+	// SessionPolicy is the role's optional extra session policy (JSON).
+	SessionPolicy string
+}
+
+// Credentials are what STS returned.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+// Vendor vends credentials. The server depends on this interface only.
+type Vendor interface {
+	Vend(ctx context.Context, in Input, now time.Time) (Credentials, error)
+}
