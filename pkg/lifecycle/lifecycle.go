@@ -1,0 +1,232 @@
+// Package lifecycle is the request state machine (docs/concepts.md):
+//
+//	pending → approved → active → expired
+//
+// with side exits denied, cancelled, revoked and timed_out. Every function
+// here is pure: it checks that a transition is legal, changes the request and
+// returns the audit events that record it. Who may make a transition is the
+// policy's business; storing it atomically is the store's.
+package lifecycle
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/store"
+)
+
+// TransitionError says that an action is not legal in the request's state.
+type TransitionError struct {
+	ID     string
+	Action string
+	State  api.State
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("cannot %s request %s: it is %s", e.Action, e.ID, e.State)
+}
+
+// ErrNotDue is returned by Sweep when the request needs no sweeping at now.
+var ErrNotDue = fmt.Errorf("not due")
+
+// NewInput is what a new request is made from, after policy checks.
+type NewInput struct {
+	ID              string
+	Requester       string
+	Create          api.CreateRequest
+	Duration        time.Duration
+	ApprovalsNeeded int
+	AutoApproved    bool
+	BreakGlass      bool
+	PendingTimeout  time.Duration
+	Why             string // the policy's reason for an automatic decision
+}
+
+// New makes a request. An auto-approved or break-glass request is approved at
+// once: its grant starts now.
+func New(in NewInput, now time.Time) (*api.Request, []store.Event) {
+	r := &api.Request{
+		ID:              in.ID,
+		Requester:       in.Requester,
+		Role:            in.Create.Role,
+		Reason:          in.Create.Reason,
+		Ticket:          in.Create.Ticket,
+		DurationSeconds: int64(in.Duration / time.Second),
+		State:           api.StatePending,
+		BreakGlass:      in.BreakGlass,
+		AutoApproved:    in.AutoApproved,
+		ApprovalsNeeded: in.ApprovalsNeeded,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		PendingUntil:    now.Add(in.PendingTimeout),
+	}
+	events := []store.Event{event(r, audit.TypeRequestCreated, r.Requester, r.Reason, now, map[string]string{
+		"duration": in.Duration.String(),
+		"ticket":   r.Ticket,
+	})}
+	switch {
+	case in.BreakGlass:
+		start(r, now)
+		events = append(events, event(r, audit.TypeBreakGlass, r.Requester, r.Reason, now, map[string]string{
+			"ends_at": r.EndsAt.Format(time.RFC3339), "review": "required",
+		}))
+	case in.AutoApproved:
+		start(r, now)
+		events = append(events, event(r, audit.TypeAutoApproved, "policy", in.Why, now, map[string]string{
+			"ends_at": r.EndsAt.Format(time.RFC3339),
+		}))
+	}
+	return r, events
+}
+
+func start(r *api.Request, now time.Time) {
+	r.State = api.StateApproved
+	r.StartsAt = now
+	r.EndsAt = now.Add(r.Duration())
+	r.UpdatedAt = now
+}
+
+// Approve records one approval; the request is approved once it has as many
+// distinct approvals as it needs, and the grant's clock starts then.
+func Approve(r *api.Request, by, comment string, now time.Time) ([]store.Event, error) {
+	if r.State != api.StatePending {
+		return nil, &TransitionError{r.ID, "approve", r.State}
+	}
+	if !now.Before(r.PendingUntil) {
+		return nil, &TransitionError{r.ID, "approve", api.StateTimedOut}
+	}
+	for _, d := range r.Approvals {
+		if d.By == by {
+			return nil, fmt.Errorf("%s has already approved request %s", by, r.ID)
+		}
+	}
+	r.Approvals = append(r.Approvals, api.Decision{By: by, Approve: true, Comment: comment, At: now})
+	r.UpdatedAt = now
+	events := []store.Event{event(r, audit.TypeRequestApproval, by, comment, now, map[string]string{
+		"approvals": fmt.Sprintf("%d/%d", len(r.Approvals), r.ApprovalsNeeded),
+	})}
+	if len(r.Approvals) >= r.ApprovalsNeeded {
+		start(r, now)
+		events = append(events, event(r, audit.TypeRequestApproved, by, comment, now, map[string]string{
+			"ends_at": r.EndsAt.Format(time.RFC3339),
+		}))
+	}
+	return events, nil
+}
+
+// Deny ends a pending request.
+func Deny(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+	if r.State != api.StatePending {
+		return nil, &TransitionError{r.ID, "deny", r.State}
+	}
+	r.State = api.StateDenied
+	r.Denial = &api.Decision{By: by, Comment: reason, At: now}
+	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
+	return []store.Event{event(r, audit.TypeRequestDenied, by, reason, now, nil)}, nil
+}
+
+// Cancel ends a pending request at its requester's wish.
+func Cancel(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+	if r.State != api.StatePending {
+		return nil, &TransitionError{r.ID, "cancel", r.State}
+	}
+	r.State = api.StateCancelled
+	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
+	return []store.Event{event(r, audit.TypeCancelled, by, reason, now, nil)}, nil
+}
+
+// Revoke ends a live grant early.
+func Revoke(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+	if !r.State.Granted() {
+		return nil, &TransitionError{r.ID, "revoke", r.State}
+	}
+	r.State = api.StateRevoked
+	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
+	return []store.Event{event(r, audit.TypeRevoked, by, reason, now, map[string]string{
+		"was_ending_at": r.EndsAt.Format(time.RFC3339),
+	})}, nil
+}
+
+// Extend moves a live grant's end by d.
+func Extend(r *api.Request, by string, d time.Duration, reason string, now time.Time) ([]store.Event, error) {
+	if !r.State.Granted() || !now.Before(r.EndsAt) {
+		return nil, &TransitionError{r.ID, "extend", r.State}
+	}
+	if d <= 0 {
+		return nil, fmt.Errorf("extension must be positive, got %s", d)
+	}
+	r.EndsAt = r.EndsAt.Add(d)
+	r.DurationSeconds += int64(d / time.Second)
+	r.Extensions++
+	r.UpdatedAt = now
+	return []store.Event{event(r, audit.TypeExtended, by, reason, now, map[string]string{
+		"by": d.String(), "ends_at": r.EndsAt.Format(time.RFC3339),
+	})}, nil
+}
+
+// Vended records that credentials were handed out; the first makes the grant
+// active. It refuses when the grant ended meanwhile, so credentials vended
+// concurrently with a revoke are never handed out.
+func Vended(r *api.Request, by, accessKeyID string, expires, now time.Time) ([]store.Event, error) {
+	if !r.State.Granted() || !now.Before(r.EndsAt) {
+		return nil, &TransitionError{r.ID, "fetch credentials for", stateAt(r, now)}
+	}
+	r.State = api.StateActive
+	r.VendCount++
+	r.UpdatedAt = now
+	return []store.Event{event(r, audit.TypeVended, by, "", now, map[string]string{
+		"access_key_id": accessKeyID, // an identifier, not a secret: it is what CloudTrail shows
+		"expires":       expires.Format(time.RFC3339),
+	})}, nil
+}
+
+// Sweep expires a grant past its end or times out a request pending too long.
+// It returns ErrNotDue when neither applies at now.
+func Sweep(r *api.Request, now time.Time) ([]store.Event, error) {
+	switch {
+	case r.State == api.StatePending && !now.Before(r.PendingUntil):
+		r.State = api.StateTimedOut
+		r.EndedBy, r.EndReason, r.UpdatedAt = "sweeper", "no decision in time", now
+		return []store.Event{event(r, audit.TypeTimedOut, "sweeper", "", now, map[string]string{
+			"pending_until": r.PendingUntil.Format(time.RFC3339),
+		})}, nil
+	case r.State.Granted() && !now.Before(r.EndsAt):
+		r.State = api.StateExpired
+		r.EndedBy, r.UpdatedAt = "sweeper", now
+		return []store.Event{event(r, audit.TypeExpired, "sweeper", "", now, map[string]string{
+			"ends_at": r.EndsAt.Format(time.RFC3339),
+			"lag":     now.Sub(r.EndsAt).String(),
+		})}, nil
+	}
+	return nil, ErrNotDue
+}
+
+// stateAt is the state a request is effectively in at now, before the sweeper
+// has caught up with it.
+func stateAt(r *api.Request, now time.Time) api.State {
+	if r.State.Granted() && !now.Before(r.EndsAt) {
+		return api.StateExpired
+	}
+	if r.State == api.StatePending && !now.Before(r.PendingUntil) {
+		return api.StateTimedOut
+	}
+	return r.State
+}
+
+// StateAt is the state a request is effectively in at now: a grant past its
+// end is expired even if the sweeper has not run yet.
+func StateAt(r *api.Request, now time.Time) api.State { return stateAt(r, now) }
+
+func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[string]string) store.Event {
+	for k, v := range detail {
+		if v == "" {
+			delete(detail, k)
+		}
+	}
+	return store.Event{
+		Time: now, Type: typ, Actor: actor, Subject: r.Requester, Role: r.Role,
+		RequestID: r.ID, Reason: reason, Detail: detail,
+	}
+}
