@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 
@@ -203,7 +204,7 @@ func FuzzOutputRoundTrip(f *testing.F) {
 		if err := json.Unmarshal(buf.Bytes(), &resp); err != nil {
 			t.Fatal(err)
 		}
-		if resp.AccessKeyID != strings.ToValidUTF8(key, "\uFFFD") || resp.Expiration == nil || !resp.Expiration.Equal(o.Expiration) {
+		if (utf8.ValidString(key) && resp.AccessKeyID != key) || resp.Expiration == nil || !resp.Expiration.Equal(o.Expiration) {
 			t.Fatalf("round trip: %+v", resp)
 		}
 	})
