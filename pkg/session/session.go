@@ -1,0 +1,280 @@
+// Package session is the CLI's use of one jit server: a valid ID token from
+// the keyring (refreshed silently, never by prompting), the API client built
+// on it, and credentials for a role served from the keyring cache or vended
+// again while the grant lives. It is shared by every command that needs AWS
+// credentials, credential-process above all, so its cached path does one
+// keyring read and no network call.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/approval"
+)
+
+// Tokens are the OIDC tokens kept for a server.
+type Tokens struct {
+	IDToken      string
+	RefreshToken string
+	AccessToken  string
+	Expiry       time.Time // the ID token's expiry
+	Issuer       string
+	ClientID     string
+	Subject      string
+	Email        string
+}
+
+// String never shows a token.
+func (t Tokens) String() string {
+	return fmt.Sprintf("tokens{subject=%s email=%s expiry=%s}", t.Subject, t.Email, t.Expiry.Format(time.RFC3339))
+}
+
+// Cache is what the session needs of the keyring cache.
+type Cache interface {
+	GetCredentials(ctx context.Context, server, role string) (api.Credentials, bool, error)
+	PutCredentials(ctx context.Context, server, role string, c api.Credentials) error
+	DeleteCredentials(ctx context.Context, server, role string) error
+	GetTokens(ctx context.Context, server string) (Tokens, bool, error)
+	PutTokens(ctx context.Context, server string, t Tokens) error
+}
+
+// Refresher trades a refresh token for new tokens at the issuer.
+type Refresher func(ctx context.Context, issuer, clientID, refreshToken string) (Tokens, error)
+
+// Locker takes a cross-process lock so that a burst of processes vends once.
+type Locker func(ctx context.Context, name string, timeout time.Duration) (release func(), err error)
+
+// Errors a caller turns into exit codes and hints.
+var (
+	// ErrLoginRequired: no tokens, or they expired and could not be refreshed.
+	ErrLoginRequired = errors.New("not logged in")
+	// ErrNoGrant: no active grant for the role.
+	ErrNoGrant = errors.New("no active grant")
+)
+
+// NoGrantError says which role has no grant, so the message can name the
+// exact command to run.
+type NoGrantError struct{ Role string }
+
+func (e *NoGrantError) Error() string {
+	return fmt.Sprintf("no active grant for role %s", e.Role)
+}
+func (e *NoGrantError) Is(target error) bool { return target == ErrNoGrant }
+
+// Session is one server's tokens, API and credentials.
+type Session struct {
+	Server     string
+	Cache      Cache
+	HTTPClient *http.Client
+	Refresh    Refresher
+	Lock       Locker
+	Now        func() time.Time
+	// TokenSkew is how close to its expiry an ID token is refreshed [60s].
+	TokenSkew time.Duration
+	// RefreshWindow: credentials whose STS expiry is this close are re-vended
+	// when the grant outlives them [5m].
+	RefreshWindow time.Duration
+	// LockTimeout bounds the wait for another process's refresh [30s].
+	LockTimeout time.Duration
+}
+
+func (s *Session) now() time.Time { return s.Now() }
+
+// IDToken returns a valid ID token, refreshing it silently when needed.
+func (s *Session) IDToken(ctx context.Context) (string, error) {
+	t, ok, err := s.Cache.GetTokens(ctx, s.Server)
+	if err != nil {
+		return "", err
+	}
+	if !ok || t.IDToken == "" {
+		return "", ErrLoginRequired
+	}
+	skew := s.TokenSkew
+	if skew == 0 {
+		skew = time.Minute
+	}
+	if s.now().Add(skew).Before(t.Expiry) {
+		return t.IDToken, nil
+	}
+	if t.RefreshToken == "" || s.Refresh == nil {
+		return "", fmt.Errorf("%w: the login expired at %s", ErrLoginRequired, t.Expiry.Local().Format(time.Kitchen))
+	}
+	release, err := s.lock(ctx, "tokens")
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	// Another process may have refreshed while we waited.
+	if cur, ok, err := s.Cache.GetTokens(ctx, s.Server); err == nil && ok && s.now().Add(skew).Before(cur.Expiry) {
+		return cur.IDToken, nil
+	}
+	nt, err := s.Refresh(ctx, t.Issuer, t.ClientID, t.RefreshToken)
+	if err != nil {
+		return "", fmt.Errorf("%w: refresh failed: %v", ErrLoginRequired, err)
+	}
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = t.RefreshToken
+	}
+	nt.Issuer, nt.ClientID = t.Issuer, t.ClientID
+	if err := s.Cache.PutTokens(ctx, s.Server, nt); err != nil {
+		return "", err
+	}
+	return nt.IDToken, nil
+}
+
+// API returns the server's API client, authenticated with IDToken.
+func (s *Session) API() (*approval.Client, error) {
+	return approval.New(s.Server, s.HTTPClient, s.IDToken)
+}
+
+func (s *Session) lock(ctx context.Context, name string) (func(), error) {
+	if s.Lock == nil {
+		return func() {}, nil
+	}
+	timeout := s.LockTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	return s.Lock(ctx, name, timeout)
+}
+
+// usable reports whether cached credentials may be served at now: not past
+// their expiry, and not so close to an STS expiry that the grant outlives
+// that a fresh vend is due.
+func (s *Session) usable(c api.Credentials, now time.Time) bool {
+	if !now.Before(c.Expiration) {
+		return false
+	}
+	window := s.RefreshWindow
+	if window == 0 {
+		window = 5 * time.Minute
+	}
+	stsEnds := c.STSExpiration
+	if stsEnds.IsZero() {
+		stsEnds = c.Expiration
+	}
+	if c.GrantEndsAt.After(stsEnds) && !now.Add(window).Before(stsEnds) {
+		return false // the grant goes on: vend a longer session now
+	}
+	return true
+}
+
+// Cached returns credentials for role from the keyring only: no network.
+// Unusable items are wiped.
+func (s *Session) Cached(ctx context.Context, role string) (api.Credentials, bool, error) {
+	c, ok, err := s.Cache.GetCredentials(ctx, s.Server, role)
+	if err != nil || !ok {
+		return api.Credentials{}, false, err
+	}
+	if s.usable(c, s.now()) {
+		return c, true, nil
+	}
+	if !s.now().Before(c.Expiration) {
+		if err := s.Cache.DeleteCredentials(ctx, s.Server, role); err != nil {
+			return api.Credentials{}, false, err
+		}
+	}
+	return api.Credentials{}, false, nil
+}
+
+// Credentials returns usable credentials for role: from the keyring when
+// fresh, else vended again from the server while a grant for role lives.
+// Parallel callers (processes) vend once: the first holds a lock, the others
+// wait and then read what it stored.
+func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials, error) {
+	if c, ok, err := s.Cached(ctx, role); err != nil || ok {
+		return c, err
+	}
+	release, err := s.lock(ctx, "creds-"+role)
+	if err != nil {
+		return api.Credentials{}, err
+	}
+	defer release()
+	if c, ok, err := s.Cached(ctx, role); err != nil || ok {
+		return c, err
+	}
+	// Cached wiped an expired item; what is left is due for a refresh but
+	// still valid, and is served if the server cannot be reached.
+	prev, hadPrev, _ := s.Cache.GetCredentials(ctx, s.Server, role)
+	client, err := s.API()
+	if err != nil {
+		return api.Credentials{}, err
+	}
+	grantID := ""
+	if hadPrev {
+		grantID = prev.RequestID
+	}
+	c, err := s.vend(ctx, client, role, grantID)
+	if err != nil {
+		var unreachable *approval.UnreachableError
+		if hadPrev && errors.As(err, &unreachable) && s.now().Before(prev.Expiration) {
+			return prev, nil
+		}
+		if hadPrev && errors.Is(err, ErrNoGrant) {
+			_ = s.Cache.DeleteCredentials(ctx, s.Server, role) // revoked or ended: wipe
+		}
+		return api.Credentials{}, err
+	}
+	if err := s.Cache.PutCredentials(ctx, s.Server, role, c); err != nil {
+		return api.Credentials{}, err
+	}
+	return c, nil
+}
+
+// vend fetches credentials for the grant id, or else for the caller's live
+// grant of role with the latest end.
+func (s *Session) vend(ctx context.Context, client *approval.Client, role, id string) (api.Credentials, error) {
+	if id != "" {
+		c, err := client.Credentials(ctx, id)
+		if err == nil {
+			return *c, nil
+		}
+		if !approval.IsCode(err, api.CodeConflict) && !approval.IsCode(err, api.CodeNotFound) {
+			return api.Credentials{}, err
+		}
+	}
+	g, err := s.ActiveGrant(ctx, client, role)
+	if err != nil {
+		return api.Credentials{}, err
+	}
+	c, err := client.Credentials(ctx, g.ID)
+	if err != nil {
+		if approval.IsCode(err, api.CodeConflict) {
+			return api.Credentials{}, &NoGrantError{Role: role}
+		}
+		return api.Credentials{}, err
+	}
+	return *c, nil
+}
+
+// ActiveGrant finds the caller's live grant for role with the latest end.
+func (s *Session) ActiveGrant(ctx context.Context, client *approval.Client, role string) (*api.Request, error) {
+	now := s.now()
+	var best *api.Request
+	cursor := ""
+	for {
+		page, err := client.List(ctx, approval.ScopeMine, []api.State{api.StateApproved, api.StateActive}, cursor, 200)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Requests {
+			r := &page.Requests[i]
+			if r.Role == role && r.Remaining(now) > 0 && (best == nil || r.EndsAt.After(best.EndsAt)) {
+				best = r
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if best == nil {
+		return nil, &NoGrantError{Role: role}
+	}
+	return best, nil
+}
