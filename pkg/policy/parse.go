@@ -1,0 +1,357 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jit-access/jit/pkg/config/yamldoc"
+)
+
+// File is the shape of a policy file; the server config may hold the same
+// two keys inline.
+type File struct {
+	// Admins may view, cancel and revoke any request.
+	Admins *Subjects `yaml:"admins"`
+	// Roles are the requestable roles.
+	Roles []RoleSpec `yaml:"roles"`
+}
+
+// RoleSpec is one role as written in YAML. Defaults are in brackets.
+type RoleSpec struct {
+	// Name is unique, [a-z0-9][a-z0-9-_.]*; it is what users type.
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Account is the 12-digit AWS account id; quote it. Optional: taken
+	// from the ARN when empty, must match it when set.
+	Account string `yaml:"account"`
+	// ARN is the IAM role: arn:aws:iam::123456789012:role/path/name.
+	ARN    string `yaml:"arn"`
+	Region string `yaml:"region"`
+	// MaxSessionDuration is the IAM role's MaxSessionDuration [1h] (1h..12h).
+	MaxSessionDuration yamldoc.Duration `yaml:"max_session_duration"`
+	// SessionPolicy is an optional JSON policy document scoping sessions down.
+	SessionPolicy string `yaml:"session_policy"`
+	// Eligible may request the role.
+	Eligible Subjects `yaml:"eligible"`
+	// DefaultDuration is used when a request names none [max_duration, at most 1h].
+	DefaultDuration yamldoc.Duration `yaml:"default_duration"`
+	// MaxDuration is the longest grant [1h] (at most 12h).
+	MaxDuration yamldoc.Duration `yaml:"max_duration"`
+	// ReasonRequired makes --reason mandatory [false].
+	ReasonRequired bool `yaml:"reason_required"`
+	// TicketPattern, when set, makes a ticket mandatory; a Go regexp.
+	TicketPattern string `yaml:"ticket_pattern"`
+	// Approvers may approve or deny requests.
+	Approvers Subjects `yaml:"approvers"`
+	// ApprovalsRequired distinct approvers must approve [1].
+	ApprovalsRequired *int `yaml:"approvals_required"`
+	// AutoApprove approves these users' requests at once up to its max_duration.
+	AutoApprove *AutoApproveSpec `yaml:"auto_approve"`
+	// BreakGlass allows self-activation in an emergency.
+	BreakGlass *BreakGlassSpec `yaml:"break_glass"`
+	// PendingTimeout times out unanswered requests [1h].
+	PendingTimeout yamldoc.Duration `yaml:"pending_timeout"`
+	// MaxExtensions is how often a grant may be extended [0].
+	MaxExtensions int `yaml:"max_extensions"`
+	// MaxTotalDuration caps a grant with its extensions [max_duration].
+	MaxTotalDuration yamldoc.Duration `yaml:"max_total_duration"`
+	// SlackChannel gets this role's notifications (optional).
+	SlackChannel string `yaml:"slack_channel"`
+}
+
+// AutoApproveSpec is a role's auto_approve block.
+type AutoApproveSpec struct {
+	Users  []string `yaml:"users"`
+	Groups []string `yaml:"groups"`
+	// MaxDuration is the longest auto-approved grant [the role's max_duration].
+	MaxDuration yamldoc.Duration `yaml:"max_duration"`
+}
+
+// BreakGlassSpec is a role's break_glass block.
+type BreakGlassSpec struct {
+	// Allowed must be true for break-glass to be possible.
+	Allowed bool `yaml:"allowed"`
+	// Users and Groups may break glass (they must also be eligible); empty
+	// means every eligible user.
+	Users  []string `yaml:"users"`
+	Groups []string `yaml:"groups"`
+	// MaxDuration is the longest break-glass grant [the role's max_duration].
+	MaxDuration yamldoc.Duration `yaml:"max_duration"`
+}
+
+// Load reads and validates a policy file (keys admins: and roles:).
+func Load(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates a policy file's contents; name is used in errors.
+func Parse(name string, data []byte) (*Policy, error) {
+	doc, err := yamldoc.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := doc.Decode("", &f); err != nil {
+		return nil, err
+	}
+	return FromDoc(doc, f)
+}
+
+// FromDoc validates f, decoded from doc (used for positions in errors). The
+// server config calls it with the roles: and admins: it holds inline. All
+// problems are reported at once, joined.
+func FromDoc(doc *yamldoc.Doc, f File) (*Policy, error) {
+	v := validator{doc: doc}
+	p := &Policy{byName: map[string]*Role{}}
+	if f.Admins != nil {
+		p.Admins = *f.Admins
+		v.subjects("admins", p.Admins)
+	}
+	if len(f.Roles) == 0 {
+		v.errorf("roles", "no roles are defined; add at least one under roles:")
+	}
+	for i := range f.Roles {
+		r := v.role(fmt.Sprintf("roles[%d]", i), &f.Roles[i])
+		if r == nil {
+			continue
+		}
+		if _, dup := p.byName[r.Name]; dup {
+			v.errorf(fmt.Sprintf("roles[%d].name", i), "role %q is defined twice; names are unique", r.Name)
+			continue
+		}
+		p.byName[r.Name] = r
+		p.Roles = append(p.Roles, r)
+	}
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	p.Warnings = v.warnings
+	return p, nil
+}
+
+var (
+	roleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9\-_.]*$`)
+	// roleARNRE matches IAM role ARNs in every partition.
+	roleARNRE   = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`)
+	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]+$`)
+	slackChanRE = regexp.MustCompile(`^(#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{6,})$`)
+)
+
+type validator struct {
+	doc      *yamldoc.Doc
+	errs     []error
+	warnings []string
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, v.doc.Errorf(path, format, args...))
+}
+
+func (v *validator) warnf(path, format string, args ...any) {
+	v.warnings = append(v.warnings, v.doc.Errorf(path, format, args...).Error())
+}
+
+func (v *validator) subjects(path string, s Subjects) {
+	for i, u := range s.Users {
+		if strings.TrimSpace(u) == "" || u != strings.TrimSpace(u) {
+			v.errorf(fmt.Sprintf("%s.users[%d]", path, i), "%q is not a user (an email or IdP subject, without spaces around it)", u)
+		}
+	}
+	for i, g := range s.Groups {
+		if strings.TrimSpace(g) == "" || g != strings.TrimSpace(g) {
+			v.errorf(fmt.Sprintf("%s.groups[%d]", path, i), "%q is not a group name (no spaces around it)", g)
+		}
+	}
+}
+
+func (v *validator) role(path string, s *RoleSpec) *Role {
+	n := len(v.errs)
+	at := func(key string) string { return path + "." + key }
+	r := &Role{
+		Name:               s.Name,
+		Description:        s.Description,
+		Account:            s.Account,
+		ARN:                s.ARN,
+		Region:             s.Region,
+		MaxSessionDuration: s.MaxSessionDuration.D(),
+		SessionPolicy:      s.SessionPolicy,
+		Eligible:           s.Eligible,
+		DefaultDuration:    s.DefaultDuration.D(),
+		MaxDuration:        s.MaxDuration.D(),
+		ReasonRequired:     s.ReasonRequired,
+		Approvers:          s.Approvers,
+		ApprovalsRequired:  1,
+		PendingTimeout:     s.PendingTimeout.D(),
+		MaxExtensions:      s.MaxExtensions,
+		MaxTotalDuration:   s.MaxTotalDuration.D(),
+		SlackChannel:       s.SlackChannel,
+	}
+	switch {
+	case s.Name == "":
+		v.errorf(at("name"), "name is required (lowercase letters, digits, - _ .)")
+	case !roleNameRE.MatchString(s.Name) || len(s.Name) > 64:
+		v.errorf(at("name"), "%q is not a role name (lowercase letters, digits, - _ . ; starting with a letter or digit; at most 64)", s.Name)
+	}
+
+	// The AWS target.
+	switch m := roleARNRE.FindStringSubmatch(s.ARN); {
+	case s.ARN == "":
+		v.errorf(at("arn"), "arn is required (arn:aws:iam::123456789012:role/name)")
+	case m == nil:
+		v.errorf(at("arn"), "%q is not an IAM role ARN (arn:aws:iam::123456789012:role/name)", s.ARN)
+	case s.Account == "":
+		r.Account = m[1]
+	case !accountRE.MatchString(s.Account):
+		v.errorf(at("account"), "%q is not a 12-digit AWS account id (quote it: \"012345678901\")", s.Account)
+	case s.Account != m[1]:
+		v.errorf(at("account"), "account %s does not match the ARN's account %s", s.Account, m[1])
+	}
+	if s.Region != "" && !regionRE.MatchString(s.Region) {
+		v.errorf(at("region"), "%q is not an AWS region (us-east-1, eu-west-1)", s.Region)
+	}
+	if r.MaxSessionDuration == 0 {
+		r.MaxSessionDuration = DefaultMaxSessionDuration
+	} else if r.MaxSessionDuration < time.Hour || r.MaxSessionDuration > MaxGrant {
+		v.errorf(at("max_session_duration"), "%s is outside IAM's range (1h to 12h); use the role's MaxSessionDuration", human(r.MaxSessionDuration))
+	}
+	if s.SessionPolicy != "" {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(s.SessionPolicy), &doc); err != nil {
+			v.errorf(at("session_policy"), "is not a JSON policy document: %v", err)
+		} else if _, ok := doc["Statement"]; !ok {
+			v.errorf(at("session_policy"), "the JSON policy document has no \"Statement\"")
+		}
+	}
+
+	// Durations.
+	if r.MaxDuration == 0 {
+		r.MaxDuration = time.Hour
+	}
+	if r.MaxDuration > MaxGrant {
+		v.errorf(at("max_duration"), "%s is over 12h, the longest grant jit allows", human(r.MaxDuration))
+	}
+	if r.MaxDuration < time.Minute {
+		v.errorf(at("max_duration"), "%s is too short; use at least 1m", human(r.MaxDuration))
+	}
+	if r.DefaultDuration == 0 {
+		r.DefaultDuration = min(r.MaxDuration, time.Hour)
+	} else if r.DefaultDuration > r.MaxDuration {
+		v.errorf(at("default_duration"), "%s is over max_duration %s; lower it or raise max_duration", human(r.DefaultDuration), human(r.MaxDuration))
+	}
+	if r.PendingTimeout == 0 {
+		r.PendingTimeout = DefaultPendingTimeout
+	} else if r.PendingTimeout < time.Minute || r.PendingTimeout > 7*24*time.Hour {
+		v.errorf(at("pending_timeout"), "%s is outside 1m to 168h", human(r.PendingTimeout))
+	}
+	if s.MaxExtensions < 0 {
+		v.errorf(at("max_extensions"), "%d is negative; use 0 for no extensions", s.MaxExtensions)
+	}
+	if r.MaxTotalDuration == 0 {
+		r.MaxTotalDuration = r.MaxDuration
+	} else if r.MaxTotalDuration < r.MaxDuration {
+		v.errorf(at("max_total_duration"), "%s is under max_duration %s; it caps a grant including extensions", human(r.MaxTotalDuration), human(r.MaxDuration))
+	} else if r.MaxTotalDuration > 7*24*time.Hour {
+		v.errorf(at("max_total_duration"), "%s is over 168h", human(r.MaxTotalDuration))
+	}
+	if s.MaxExtensions > 0 && r.MaxTotalDuration == r.MaxDuration {
+		v.warnf(at("max_extensions"), "extensions are allowed but max_total_duration equals max_duration, so a full-length grant cannot be extended; set max_total_duration")
+	}
+
+	// Requesters.
+	v.subjects(at("eligible"), s.Eligible)
+	if s.Eligible.Empty() {
+		v.errorf(at("eligible"), "nobody is eligible; list groups or users under eligible:")
+	}
+	if s.TicketPattern != "" {
+		re, err := regexp.Compile(s.TicketPattern)
+		if err != nil {
+			v.errorf(at("ticket_pattern"), "%q is not a regular expression: %v", s.TicketPattern, err)
+		}
+		r.TicketPattern = re
+	}
+	if s.SlackChannel != "" && !slackChanRE.MatchString(s.SlackChannel) {
+		v.errorf(at("slack_channel"), "%q is not a Slack channel (\"#name\" or an id such as C0123ABCD)", s.SlackChannel)
+	}
+
+	// Fast paths.
+	if s.AutoApprove != nil {
+		a := &AutoApprove{Subjects: Subjects{Users: s.AutoApprove.Users, Groups: s.AutoApprove.Groups}, MaxDuration: s.AutoApprove.MaxDuration.D()}
+		v.subjects(at("auto_approve"), a.Subjects)
+		if a.Empty() {
+			v.errorf(at("auto_approve"), "lists nobody; add groups or users, or remove auto_approve")
+		}
+		if a.MaxDuration == 0 {
+			a.MaxDuration = r.MaxDuration
+		} else if a.MaxDuration > r.MaxDuration {
+			v.errorf(at("auto_approve.max_duration"), "%s is over the role's max_duration %s", human(a.MaxDuration), human(r.MaxDuration))
+		}
+		r.AutoApprove = a
+	}
+	if s.BreakGlass != nil && s.BreakGlass.Allowed {
+		b := &BreakGlass{Subjects: Subjects{Users: s.BreakGlass.Users, Groups: s.BreakGlass.Groups}, MaxDuration: s.BreakGlass.MaxDuration.D()}
+		v.subjects(at("break_glass"), b.Subjects)
+		if b.MaxDuration == 0 {
+			b.MaxDuration = r.MaxDuration
+		} else if b.MaxDuration > MaxGrant {
+			v.errorf(at("break_glass.max_duration"), "%s is over 12h, the longest grant jit allows", human(b.MaxDuration))
+		}
+		r.BreakGlass = b
+	}
+
+	// Approvers.
+	v.subjects(at("approvers"), s.Approvers)
+	if s.ApprovalsRequired != nil {
+		r.ApprovalsRequired = *s.ApprovalsRequired
+		if r.ApprovalsRequired < 1 || r.ApprovalsRequired > 10 {
+			v.errorf(at("approvals_required"), "%d is outside 1 to 10; for no approvals use auto_approve", r.ApprovalsRequired)
+		}
+	}
+	alwaysAuto := r.AutoApprove != nil && r.AutoApprove.MaxDuration >= r.MaxDuration && covers(r.AutoApprove.Subjects, r.Eligible)
+	switch {
+	case alwaysAuto:
+	case s.Approvers.Empty():
+		v.errorf(at("approvers"), "nobody can approve %s; list groups or users under approvers: (or auto-approve every eligible user)", s.Name)
+	case len(s.Approvers.Groups) == 0 && len(s.Approvers.Users) < r.ApprovalsRequired:
+		v.errorf(at("approvers"), "%d approver(s) listed but approvals_required is %d; list more approvers or lower approvals_required", len(s.Approvers.Users), r.ApprovalsRequired)
+	case len(s.Approvers.Groups) == 0 && len(s.Approvers.Users) < r.ApprovalsRequired+1:
+		v.warnf(at("approvers"), "only %d approver(s) for approvals_required %d; a requester never approves their own request, so an approver's own requests cannot be approved; list at least %d", len(s.Approvers.Users), r.ApprovalsRequired, r.ApprovalsRequired+1)
+	}
+	if len(v.errs) > n {
+		return nil
+	}
+	return r
+}
+
+// covers reports whether every member of b is certainly in a.
+func covers(a, b Subjects) bool {
+	for _, g := range b.Groups {
+		if !containsFold(a.Groups, g, false) {
+			return false
+		}
+	}
+	for _, u := range b.Users {
+		if !containsFold(a.Users, u, true) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(list []string, s string, fold bool) bool {
+	for _, x := range list {
+		if x == s || fold && strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

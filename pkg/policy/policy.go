@@ -1,0 +1,474 @@
+// Package policy decides who may do what with jit: which roles a user may
+// request, whether a request is approved at once (auto-approve, break-glass)
+// or needs approvers, and who may approve, deny, revoke, cancel, view and
+// extend a request. It is pure: no I/O, no clock; the server passes times in.
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+)
+
+// Defaults and limits (design.md §4).
+const (
+	DefaultMaxSessionDuration = time.Hour
+	DefaultPendingTimeout     = time.Hour
+	// MaxGrant is the longest grant any role may allow: the IAM maximum
+	// session length (12 h).
+	MaxGrant = 12 * time.Hour
+	// MaxReasonLength bounds the free-text reason.
+	MaxReasonLength = 1000
+	// MaxTicketLength bounds the ticket reference.
+	MaxTicketLength = 200
+)
+
+// Subjects is a set of IdP users (matched by api.User.ID(), case-insensitive)
+// and groups (matched exactly against the token's groups claim).
+type Subjects struct {
+	Users  []string `yaml:"users" json:"users,omitempty"`
+	Groups []string `yaml:"groups" json:"groups,omitempty"`
+}
+
+// Match reports whether u is one of the users or in one of the groups.
+func (s Subjects) Match(u api.User) bool {
+	id := u.ID()
+	if id != "" && slices.ContainsFunc(s.Users, func(x string) bool { return strings.EqualFold(x, id) }) {
+		return true
+	}
+	for _, g := range u.Groups {
+		if slices.Contains(s.Groups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Empty reports whether nobody is listed.
+func (s Subjects) Empty() bool { return len(s.Users) == 0 && len(s.Groups) == 0 }
+
+// String renders the set for people: "groups approvers, sre; users bob@x".
+func (s Subjects) String() string {
+	var parts []string
+	if len(s.Groups) > 0 {
+		parts = append(parts, "groups "+strings.Join(s.Groups, ", "))
+	}
+	if len(s.Users) > 0 {
+		parts = append(parts, "users "+strings.Join(s.Users, ", "))
+	}
+	if len(parts) == 0 {
+		return "nobody"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// AutoApprove lets some eligible users have short grants without approvers.
+type AutoApprove struct {
+	Subjects
+	// MaxDuration is the longest grant approved at once; longer requests
+	// need approvers as usual.
+	MaxDuration time.Duration
+}
+
+// BreakGlass lets some eligible users activate a role themselves in an
+// emergency: a reason is mandatory, everyone is notified and the grant is
+// flagged for review.
+type BreakGlass struct {
+	// Subjects may break glass; empty means every eligible user.
+	Subjects
+	MaxDuration time.Duration
+}
+
+// Role is one requestable AWS role with its rules, validated.
+type Role struct {
+	Name        string
+	Description string
+	Account     string
+	ARN         string
+	Region      string
+	// MaxSessionDuration is the IAM role's MaxSessionDuration (1–12 h).
+	MaxSessionDuration time.Duration
+	// SessionPolicy is an optional JSON policy that scopes sessions down.
+	SessionPolicy string
+	Eligible      Subjects
+	// DefaultDuration is used when a request names no duration.
+	DefaultDuration time.Duration
+	MaxDuration     time.Duration
+	ReasonRequired  bool
+	// TicketPattern, when set, makes a ticket mandatory and must match it.
+	TicketPattern     *regexp.Regexp
+	Approvers         Subjects
+	ApprovalsRequired int
+	AutoApprove       *AutoApprove // nil: none
+	BreakGlass        *BreakGlass  // nil: not allowed
+	PendingTimeout    time.Duration
+	MaxExtensions     int
+	// MaxTotalDuration caps a grant including its extensions.
+	MaxTotalDuration time.Duration
+	SlackChannel     string
+}
+
+// Policy is the whole validated policy. Build it with Parse, Load or
+// FromDoc; the zero value allows nothing.
+type Policy struct {
+	Roles  []*Role
+	Admins Subjects
+	// Warnings are problems that do not stop the server but deserve a look,
+	// positioned like errors ("jit.yaml:30:5: roles[0].approvers: ...").
+	Warnings []string
+
+	byName map[string]*Role
+}
+
+// Role looks a role up by name.
+func (p *Policy) Role(name string) (*Role, bool) {
+	r, ok := p.byName[name]
+	return r, ok
+}
+
+// Eligible lists the roles u may request, in policy order.
+func (p *Policy) Eligible(u api.User) []*Role {
+	var out []*Role
+	for _, r := range p.Roles {
+		if r.Eligible.Match(u) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// IsAdmin reports whether u is a jit admin (may view, cancel and revoke any
+// request; admins approve only when they are also listed as approvers).
+func (p *Policy) IsAdmin(u api.User) bool { return p.Admins.Match(u) }
+
+// Approvers returns who may approve requests for role (nobody for an
+// unknown role).
+func (p *Policy) Approvers(role string) Subjects {
+	if r, ok := p.Role(role); ok {
+		return r.Approvers
+	}
+	return Subjects{}
+}
+
+// PendingTimeout is how long a request for role may wait for approval.
+func (p *Policy) PendingTimeout(role string) time.Duration {
+	if r, ok := p.Role(role); ok {
+		return r.PendingTimeout
+	}
+	return DefaultPendingTimeout
+}
+
+// autoApproves reports whether r auto-approves u for d.
+func (r *Role) autoApproves(u api.User, d time.Duration) bool {
+	return r.AutoApprove != nil && r.AutoApprove.Match(u) && d <= r.AutoApprove.MaxDuration
+}
+
+// mayBreakGlass reports whether u may break glass on r (u must be eligible).
+func (r *Role) mayBreakGlass(u api.User) bool {
+	if r.BreakGlass == nil || !r.Eligible.Match(u) {
+		return false
+	}
+	return r.BreakGlass.Empty() || r.BreakGlass.Match(u)
+}
+
+// APIRole is the wire view of r for u; AutoApproved says whether u's request
+// for the default duration would be approved at once.
+func (p *Policy) APIRole(r *Role, u api.User) api.Role {
+	out := api.Role{
+		Name:              r.Name,
+		Description:       r.Description,
+		Account:           r.Account,
+		ARN:               r.ARN,
+		Region:            r.Region,
+		DefaultDuration:   int64(r.DefaultDuration / time.Second),
+		MaxDuration:       int64(r.MaxDuration / time.Second),
+		ReasonRequired:    r.ReasonRequired,
+		ApprovalsRequired: r.ApprovalsRequired,
+		AutoApproved:      r.Eligible.Match(u) && r.autoApproves(u, r.DefaultDuration),
+		BreakGlass:        r.mayBreakGlass(u),
+	}
+	if r.TicketPattern != nil {
+		out.TicketRequired = true
+		out.TicketPattern = r.TicketPattern.String()
+	}
+	return out
+}
+
+// Outcome is what the policy decided for a new request.
+type Outcome struct {
+	// AutoApproved: approved at once by an auto_approve rule.
+	AutoApproved bool
+	// BreakGlass: self-activated in an emergency; notify everyone, review later.
+	BreakGlass bool
+	// ApprovalsNeeded is how many distinct approvers must approve (0 when
+	// approved at once).
+	ApprovalsNeeded int
+	// Why explains the decision in one line for logs, audit and explain.
+	Why string
+}
+
+// Approved reports whether the request is granted at once.
+func (o Outcome) Approved() bool { return o.AutoApproved || o.BreakGlass }
+
+// CheckRequest validates a new request by u and decides its fate. It returns
+// the normalised duration (the role's default when none was asked for).
+// Errors are *DeniedError (u may not) or *InvalidError (fix the request).
+func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.Duration, error) {
+	r, ok := p.Role(in.Role)
+	if !ok {
+		return Outcome{}, 0, &InvalidError{Field: "role", Reason: fmt.Sprintf("there is no role named %q", in.Role),
+			Hint: "run `jit roles` to list the roles you may request"}
+	}
+	if !r.Eligible.Match(u) {
+		return Outcome{}, 0, &DeniedError{Reason: fmt.Sprintf("%s is not eligible for %s", u.ID(), r.Name),
+			Hint: fmt.Sprintf("eligible are %s; run `jit roles` to list the roles you may request", r.Eligible)}
+	}
+	d := time.Duration(in.DurationSeconds) * time.Second
+	switch {
+	case in.DurationSeconds < 0:
+		return Outcome{}, 0, &InvalidError{Field: "duration", Reason: "the duration is negative",
+			Hint: fmt.Sprintf("ask for --for %s or less", human(r.MaxDuration))}
+	case in.DurationSeconds == 0:
+		d = r.DefaultDuration
+	case in.DurationSeconds > int64(MaxGrant/time.Second)*2:
+		d = MaxGrant * 2 // avoid overflow; rejected below
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if len(in.Reason) > MaxReasonLength {
+		return Outcome{}, 0, &InvalidError{Field: "reason", Reason: fmt.Sprintf("the reason is longer than %d characters", MaxReasonLength),
+			Hint: "shorten it and link a ticket for the details"}
+	}
+	if len(in.Ticket) > MaxTicketLength {
+		return Outcome{}, 0, &InvalidError{Field: "ticket", Reason: fmt.Sprintf("the ticket is longer than %d characters", MaxTicketLength),
+			Hint: "give the ticket's id, not its text"}
+	}
+
+	if in.BreakGlass {
+		if r.BreakGlass == nil {
+			return Outcome{}, 0, &DeniedError{Reason: fmt.Sprintf("%s does not allow break-glass", r.Name),
+				Hint: fmt.Sprintf("request it normally: jit request %s --reason \"...\"", r.Name)}
+		}
+		if !r.mayBreakGlass(u) {
+			return Outcome{}, 0, &DeniedError{Reason: fmt.Sprintf("%s may not break glass on %s", u.ID(), r.Name),
+				Hint: fmt.Sprintf("break-glass is for %s; request it normally or page them", r.BreakGlass.Subjects)}
+		}
+		if reason == "" {
+			return Outcome{}, 0, &InvalidError{Field: "reason", Reason: "break-glass needs a reason",
+				Hint: "add --reason \"what is broken and why you need this now\""}
+		}
+		if d > r.BreakGlass.MaxDuration {
+			return Outcome{}, 0, &InvalidError{Field: "duration",
+				Reason: fmt.Sprintf("max break-glass for %s is %s", r.Name, human(r.BreakGlass.MaxDuration)),
+				Hint:   fmt.Sprintf("ask for --for %s or less", human(r.BreakGlass.MaxDuration))}
+		}
+		if in.Ticket != "" && r.TicketPattern != nil && !r.TicketPattern.MatchString(in.Ticket) {
+			return Outcome{}, 0, ticketMismatch(r, in.Ticket)
+		}
+		return Outcome{BreakGlass: true, Why: fmt.Sprintf("break-glass by %s: approved at once, flagged for review", u.ID())}, d, nil
+	}
+
+	if d > r.MaxDuration {
+		return Outcome{}, 0, &InvalidError{Field: "duration",
+			Reason: fmt.Sprintf("max for %s is %s", r.Name, human(r.MaxDuration)),
+			Hint:   fmt.Sprintf("ask for --for %s or less", human(r.MaxDuration))}
+	}
+	if r.ReasonRequired && reason == "" {
+		return Outcome{}, 0, &InvalidError{Field: "reason", Reason: fmt.Sprintf("%s requires a reason", r.Name),
+			Hint: "add --reason \"why you need it\""}
+	}
+	if r.TicketPattern != nil {
+		if in.Ticket == "" {
+			return Outcome{}, 0, &InvalidError{Field: "ticket",
+				Reason: fmt.Sprintf("%s requires a ticket matching %s", r.Name, r.TicketPattern),
+				Hint:   "add --ticket with your change or incident id"}
+		}
+		if !r.TicketPattern.MatchString(in.Ticket) {
+			return Outcome{}, 0, ticketMismatch(r, in.Ticket)
+		}
+	}
+	if r.autoApproves(u, d) {
+		return Outcome{AutoApproved: true,
+			Why: fmt.Sprintf("auto-approved: %s is in auto_approve and %s ≤ %s", u.ID(), human(d), human(r.AutoApprove.MaxDuration))}, d, nil
+	}
+	why := fmt.Sprintf("needs %d approval(s) from %s", r.ApprovalsRequired, r.Approvers)
+	if r.AutoApprove != nil && r.AutoApprove.Match(u) {
+		why += fmt.Sprintf(" (%s is over the auto-approve max of %s)", human(d), human(r.AutoApprove.MaxDuration))
+	}
+	return Outcome{ApprovalsNeeded: r.ApprovalsRequired, Why: why}, d, nil
+}
+
+func ticketMismatch(r *Role, ticket string) error {
+	return &InvalidError{Field: "ticket",
+		Reason: fmt.Sprintf("ticket %q does not match %s for %s", ticket, r.TicketPattern, r.Name),
+		Hint:   "check the ticket id (for example ABC-123) and try again"}
+}
+
+func (p *Policy) roleOf(req *api.Request) (*Role, error) {
+	r, ok := p.Role(req.Role)
+	if !ok {
+		return nil, &DeniedError{Reason: fmt.Sprintf("role %q is no longer in the policy", req.Role),
+			Hint: "an admin can still revoke or cancel the request"}
+	}
+	return r, nil
+}
+
+func isRequester(u api.User, req *api.Request) bool {
+	id := u.ID()
+	return id != "" && strings.EqualFold(id, req.Requester)
+}
+
+// decidedBy reports whether u already decided on req, and how.
+func decidedBy(u api.User, req *api.Request) (approved, decided bool) {
+	for _, d := range req.Approvals {
+		if strings.EqualFold(d.By, u.ID()) {
+			return d.Approve, true
+		}
+	}
+	if req.Denial != nil && strings.EqualFold(req.Denial.By, u.ID()) {
+		return false, true
+	}
+	return false, false
+}
+
+func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
+	r, err := p.roleOf(req)
+	if err != nil {
+		return err
+	}
+	if isRequester(u, req) {
+		if verb == "approve" {
+			return &DeniedError{Reason: "a requester never approves their own request",
+				Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
+		}
+		return &DeniedError{Reason: "a requester does not deny their own request",
+			Hint: fmt.Sprintf("withdraw it instead: jit cancel %s", req.ID)}
+	}
+	if !r.Approvers.Match(u) {
+		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s", u.ID(), r.Name),
+			Hint: fmt.Sprintf("approvers are %s", r.Approvers)}
+	}
+	if req.State != api.StatePending {
+		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not pending", req.ID, req.State),
+			Hint: fmt.Sprintf("see it with: jit show %s", req.ID)}
+	}
+	if approved, ok := decidedBy(u, req); ok {
+		word := "denied"
+		if approved {
+			word = "approved"
+		}
+		return &ConflictError{Reason: fmt.Sprintf("%s already %s request %s", u.ID(), word, req.ID),
+			Hint: "each approver decides once; another approver must add theirs"}
+	}
+	return nil
+}
+
+// CanApprove says whether u may approve req: an approver of its role, not
+// its requester, not yet decided by u, and req still pending.
+func (p *Policy) CanApprove(u api.User, req *api.Request) error {
+	return p.checkDecider(u, req, "approve")
+}
+
+// CanDeny says whether u may deny req (the same rules as CanApprove).
+func (p *Policy) CanDeny(u api.User, req *api.Request) error {
+	return p.checkDecider(u, req, "deny")
+}
+
+// CanRevoke says whether u may end req's live grant early: its requester,
+// an approver of its role, or an admin.
+func (p *Policy) CanRevoke(u api.User, req *api.Request) error {
+	if !isRequester(u, req) && !p.IsAdmin(u) && !p.Approvers(req.Role).Match(u) {
+		return &DeniedError{Reason: fmt.Sprintf("%s may not revoke request %s", u.ID(), req.ID),
+			Hint: "its requester, an approver of the role or an admin can"}
+	}
+	if !req.State.Granted() {
+		hint := fmt.Sprintf("see it with: jit show %s", req.ID)
+		if req.State == api.StatePending {
+			hint = fmt.Sprintf("a pending request is cancelled (jit cancel %s) or denied (jit deny %s)", req.ID, req.ID)
+		}
+		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not a live grant", req.ID, req.State), Hint: hint}
+	}
+	return nil
+}
+
+// CanCancel says whether u may withdraw the pending req: its requester or
+// an admin.
+func (p *Policy) CanCancel(u api.User, req *api.Request) error {
+	if !isRequester(u, req) && !p.IsAdmin(u) {
+		return &DeniedError{Reason: fmt.Sprintf("only the requester (%s) or an admin may cancel request %s", req.Requester, req.ID),
+			Hint: fmt.Sprintf("to refuse it, deny it: jit deny %s", req.ID)}
+	}
+	if req.State != api.StatePending {
+		hint := fmt.Sprintf("see it with: jit show %s", req.ID)
+		if req.State.Granted() {
+			hint = fmt.Sprintf("end a live grant with: jit revoke %s", req.ID)
+		}
+		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not pending", req.ID, req.State), Hint: hint}
+	}
+	return nil
+}
+
+// CanView says whether u may see req: its requester, an approver of its
+// role, or an admin.
+func (p *Policy) CanView(u api.User, req *api.Request) bool {
+	return isRequester(u, req) || p.IsAdmin(u) || p.Approvers(req.Role).Match(u)
+}
+
+// CheckExtend says whether u may lengthen req's live grant by `by`: only its
+// requester, while extensions are left and the total stays within the
+// role's max_total_duration.
+func (p *Policy) CheckExtend(u api.User, req *api.Request, by time.Duration) error {
+	r, err := p.roleOf(req)
+	if err != nil {
+		return err
+	}
+	if !isRequester(u, req) {
+		return &DeniedError{Reason: fmt.Sprintf("only the requester (%s) may extend request %s", req.Requester, req.ID),
+			Hint: "ask them to run jit extend, or request the role yourself"}
+	}
+	if !req.State.Granted() {
+		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not a live grant", req.ID, req.State),
+			Hint: fmt.Sprintf("request it again: jit request %s", r.Name)}
+	}
+	if r.MaxExtensions == 0 {
+		return &DeniedError{Reason: fmt.Sprintf("%s allows no extensions", r.Name),
+			Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
+	}
+	if req.Extensions >= r.MaxExtensions {
+		return &DeniedError{Reason: fmt.Sprintf("request %s has used all %d extension(s) %s allows", req.ID, r.MaxExtensions, r.Name),
+			Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
+	}
+	if by <= 0 {
+		return &InvalidError{Field: "duration", Reason: "an extension must be positive", Hint: "ask for --by 30m, for example"}
+	}
+	total := req.Duration()
+	if !req.StartsAt.IsZero() && req.EndsAt.After(req.StartsAt) {
+		total = req.EndsAt.Sub(req.StartsAt)
+	}
+	left := r.MaxTotalDuration - total
+	if by > left {
+		if left <= 0 {
+			return &DeniedError{Reason: fmt.Sprintf("request %s already has the total max of %s for %s", req.ID, human(r.MaxTotalDuration), r.Name),
+				Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
+		}
+		return &InvalidError{Field: "duration",
+			Reason: fmt.Sprintf("max total for %s is %s and this grant already has %s", r.Name, human(r.MaxTotalDuration), human(total)),
+			Hint:   fmt.Sprintf("ask for --by %s or less", human(left))}
+	}
+	return nil
+}
+
+// human renders a duration without trailing zero units: 4h, 1h30m, 45s.
+func human(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
