@@ -1,0 +1,463 @@
+// Package config loads and validates the jit server's config file (YAML,
+// strict: unknown keys and bad values are errors naming file:line:column).
+// The policy part (admins: and roles:) is inline or in policy_file and is
+// validated by pkg/policy.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jit-access/jit/pkg/config/yamldoc"
+	"github.com/jit-access/jit/pkg/policy"
+)
+
+// Defaults.
+const (
+	DefaultListen            = "127.0.0.1:8080"
+	DefaultGroupsClaim       = "groups"
+	DefaultClockSkew         = 30 * time.Second
+	DefaultRequestsPerMinute = 30
+	DefaultBurst             = 10
+	DefaultSweepInterval     = 5 * time.Second
+	// RoleChainingCap is AWS's session limit when the server itself runs
+	// on role credentials.
+	RoleChainingCap = time.Hour
+)
+
+// DefaultScopes is what the CLI asks the IdP for when oidc.scopes is unset.
+func DefaultScopes() []string { return []string{"openid", "email", "profile", "offline_access"} }
+
+// Config is the server's validated configuration. Defaults are in brackets.
+type Config struct {
+	// Listen is host:port to serve on [127.0.0.1:8080].
+	Listen string `yaml:"listen" json:"listen"`
+	// PublicURL is what clients use to reach the server (optional).
+	PublicURL string `yaml:"public_url" json:"public_url,omitempty"`
+	// TLS serves HTTPS when set (both files).
+	TLS TLS `yaml:"tls" json:"tls"`
+	// OIDC is the identity provider users log in with (required).
+	OIDC OIDC `yaml:"oidc" json:"oidc"`
+	// Store is where requests and the audit log live (required).
+	Store Store `yaml:"store" json:"store"`
+	// AWS is how the server calls STS.
+	AWS AWS `yaml:"aws" json:"aws"`
+	// Audit mirrors the audit log elsewhere (optional).
+	Audit Audit `yaml:"audit" json:"audit"`
+	// RateLimit bounds each user's API calls.
+	RateLimit RateLimit `yaml:"rate_limit" json:"rate_limit"`
+	// SweepInterval is how often pending timeouts and grant ends are
+	// processed [5s].
+	SweepInterval yamldoc.Duration `yaml:"sweep_interval" json:"sweep_interval"`
+	// Notify says whom to tell about requests (delivery is pkg/notify's).
+	Notify Notify `yaml:"notify" json:"notify"`
+	// Admins may view, cancel and revoke any request; here or in
+	// policy_file, not both.
+	Admins *policy.Subjects `yaml:"admins" json:"admins,omitempty"`
+	// PolicyFile holds admins: and roles: in their own file (relative to
+	// this file); then roles: must not be set here.
+	PolicyFile string `yaml:"policy_file" json:"policy_file,omitempty"`
+	// Roles is the inline policy (see pkg/policy.RoleSpec).
+	Roles []policy.RoleSpec `yaml:"roles" json:"-"`
+
+	// Policy is the validated policy, from roles: or policy_file.
+	Policy *policy.Policy `yaml:"-" json:"-"`
+	// Warnings are positioned problems that do not stop the server.
+	Warnings []string `yaml:"-" json:"warnings,omitempty"`
+	// Path is the file the config was read from.
+	Path string `yaml:"-" json:"path"`
+}
+
+// TLS names the certificate and key files.
+type TLS struct {
+	CertFile string `yaml:"cert_file" json:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file" json:"key_file,omitempty"`
+}
+
+// Enabled reports whether the server serves HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// OIDC configures login and token verification.
+type OIDC struct {
+	// Issuer is the IdP's issuer URL (https; http only on loopback).
+	Issuer string `yaml:"issuer" json:"issuer"`
+	// ClientID is the public (device-flow) client the CLI uses; ID tokens
+	// must have it as audience.
+	ClientID string `yaml:"client_id" json:"client_id"`
+	// GroupsClaim is the ID token claim holding groups [groups].
+	GroupsClaim string `yaml:"groups_claim" json:"groups_claim"`
+	// Scopes the CLI asks for [openid, email, profile, offline_access].
+	Scopes []string `yaml:"scopes" json:"scopes"`
+	// ClockSkew tolerated when checking token times [30s].
+	ClockSkew yamldoc.Duration `yaml:"clock_skew" json:"clock_skew"`
+}
+
+// Store names the database.
+type Store struct {
+	// DSN is sqlite:///path/to/jit.db or postgres://user:pass@host/db.
+	DSN DSN `yaml:"dsn" json:"dsn"`
+}
+
+// DSN is a database address; its password is redacted when printed.
+type DSN string
+
+// Driver is "sqlite" or "postgres".
+func (d DSN) Driver() string {
+	s, _, _ := strings.Cut(string(d), "://")
+	if s == "postgresql" {
+		return "postgres"
+	}
+	return s
+}
+
+// SQLitePath is the file of a sqlite:// DSN ("sqlite:///var/lib/jit.db" →
+// "/var/lib/jit.db", "sqlite://jit.db" → "jit.db").
+func (d DSN) SQLitePath() string {
+	_, p, _ := strings.Cut(string(d), "://")
+	return p
+}
+
+// String redacts the password.
+func (d DSN) String() string {
+	u, err := url.Parse(string(d))
+	if err != nil || u.User == nil {
+		if err != nil && strings.Contains(string(d), "@") {
+			return "[unparsable dsn redacted]"
+		}
+		return string(d)
+	}
+	return u.Redacted()
+}
+
+// MarshalText redacts the password.
+func (d DSN) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// LogValue redacts the password.
+func (d DSN) LogValue() slog.Value { return slog.StringValue(d.String()) }
+
+// AWS configures the server's STS client.
+type AWS struct {
+	Region string `yaml:"region" json:"region,omitempty"`
+	// STSEndpoint overrides the STS URL (tests: MinIO).
+	STSEndpoint string `yaml:"sts_endpoint" json:"sts_endpoint,omitempty"`
+	// AccessKeyID and SecretAccessKey are static keys; else the default
+	// AWS credential chain.
+	AccessKeyID     string `yaml:"access_key_id" json:"access_key_id,omitempty"`
+	SecretAccessKey Secret `yaml:"secret_access_key" json:"secret_access_key,omitempty"`
+	// RoleChaining: the server runs on role credentials, which caps
+	// sessions at 1h [false].
+	RoleChaining bool `yaml:"role_chaining" json:"role_chaining"`
+}
+
+// Audit configures the audit mirror.
+type Audit struct {
+	// ExportFile, when set, gets every event as a JSON line.
+	ExportFile string `yaml:"export_file" json:"export_file,omitempty"`
+}
+
+// RateLimit bounds API calls per user.
+type RateLimit struct {
+	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"` // [30]
+	Burst             int `yaml:"burst" json:"burst"`                             // [10]
+}
+
+// Notify says whom to tell; kept as written for pkg/notify.
+type Notify struct {
+	Webhooks []Webhook `yaml:"webhooks" json:"webhooks,omitempty"`
+	Slack    Slack     `yaml:"slack" json:"slack"`
+}
+
+// Webhook receives signed JSON events.
+type Webhook struct {
+	URL string `yaml:"url" json:"url"`
+	// Secret signs the payload (HMAC).
+	Secret Secret `yaml:"secret" json:"secret,omitempty"`
+	// Events filters what is sent; empty means all.
+	Events []string `yaml:"events" json:"events,omitempty"`
+}
+
+// Slack posts to a channel with a bot.
+type Slack struct {
+	BotToken      Secret `yaml:"bot_token" json:"bot_token,omitempty"`
+	SigningSecret Secret `yaml:"signing_secret" json:"signing_secret,omitempty"`
+	// Channel is the default channel (roles may name their own).
+	Channel string `yaml:"channel" json:"channel,omitempty"`
+}
+
+// Enabled reports whether Slack is configured.
+func (s Slack) Enabled() bool { return s.BotToken != "" }
+
+// Secret is a string that is never printed, logged or marshalled. Use
+// Reveal where the value itself is needed.
+type Secret string
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts (%#v).
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// LogValue redacts.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Load reads and validates the config file at path; a relative policy_file
+// is read next to it.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, data, func(p string) ([]byte, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		return os.ReadFile(p)
+	})
+}
+
+// Parse validates a config file's contents; name is used in errors. A
+// policy_file is read relative to the current directory.
+func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data, os.ReadFile)
+}
+
+func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*Config, error) {
+	doc, err := yamldoc.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{Path: name}
+	if err := doc.Decode("", c); err != nil {
+		return nil, err
+	}
+	v := &validator{doc: doc}
+	c.validate(v)
+
+	// The policy.
+	switch {
+	case c.PolicyFile != "" && doc.Has("roles"):
+		v.errorf("roles", "roles are set here and in policy_file %s; keep one", c.PolicyFile)
+	case c.PolicyFile != "":
+		c.Policy, err = c.loadPolicyFile(name, readFile)
+		if err != nil {
+			v.errs = append(v.errs, err)
+		}
+	default:
+		c.Policy, err = policy.FromDoc(doc, policy.File{Admins: c.Admins, Roles: c.Roles})
+		if err != nil {
+			v.errs = append(v.errs, err)
+		}
+	}
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	c.Warnings = append(c.Warnings, c.Policy.Warnings...)
+	if c.AWS.RoleChaining {
+		for i, r := range c.Policy.Roles {
+			if r.MaxDuration > RoleChainingCap {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: roles[%d] %s allows %s but role_chaining caps credentials at 1h; jit re-vends them while the grant lives", name, i, r.Name, r.MaxDuration))
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *Config) loadPolicyFile(name string, readFile func(string) ([]byte, error)) (*policy.Policy, error) {
+	data, err := readFile(c.PolicyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: policy_file: %w", name, err)
+	}
+	pdoc, err := yamldoc.Parse(c.PolicyFile, data)
+	if err != nil {
+		return nil, err
+	}
+	var f policy.File
+	if err := pdoc.Decode("", &f); err != nil {
+		return nil, err
+	}
+	if f.Admins != nil && c.Admins != nil {
+		return nil, pdoc.Errorf("admins", "admins are set here and in %s; keep one", name)
+	}
+	if f.Admins == nil {
+		f.Admins = c.Admins
+	}
+	return policy.FromDoc(pdoc, f)
+}
+
+// MaxSessionDuration is the longest STS session the server can get for r:
+// the role's MaxSessionDuration, capped at 1h under role chaining.
+func (c *Config) MaxSessionDuration(r *policy.Role) time.Duration {
+	if c.AWS.RoleChaining {
+		return min(r.MaxSessionDuration, RoleChainingCap)
+	}
+	return r.MaxSessionDuration
+}
+
+type validator struct {
+	doc  *yamldoc.Doc
+	errs []error
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, v.doc.Errorf(path, format, args...))
+}
+
+// httpURL checks an http(s) URL; plain http only on loopback unless
+// allowHTTP.
+func (v *validator) httpURL(path, s string, allowHTTP bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		v.errorf(path, "%q is not an http(s) URL (https://host/...)", s)
+		return
+	}
+	if u.Scheme == "http" && !allowHTTP && !isLoopback(u.Hostname()) {
+		v.errorf(path, "%q uses plain http; use https (http is allowed only on localhost)", s)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Config) validate(v *validator) {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		v.errorf("listen", "%q is not host:port (127.0.0.1:8080, :8443)", c.Listen)
+	}
+	if c.PublicURL != "" {
+		v.httpURL("public_url", c.PublicURL, false)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		v.errorf("tls", "set both cert_file and key_file, or neither")
+	}
+
+	if c.OIDC.Issuer == "" {
+		v.errorf("oidc.issuer", "the IdP's issuer URL is required (https://idp.example.com)")
+	} else {
+		v.httpURL("oidc.issuer", c.OIDC.Issuer, false)
+	}
+	if c.OIDC.ClientID == "" {
+		v.errorf("oidc.client_id", "the CLI's OIDC client id is required")
+	}
+	if c.OIDC.GroupsClaim == "" {
+		c.OIDC.GroupsClaim = DefaultGroupsClaim
+	}
+	if c.OIDC.Scopes == nil {
+		c.OIDC.Scopes = DefaultScopes()
+	} else if !slices.Contains(c.OIDC.Scopes, "openid") {
+		v.errorf("oidc.scopes", "must include openid")
+	}
+	if c.OIDC.ClockSkew == 0 {
+		c.OIDC.ClockSkew = yamldoc.Duration(DefaultClockSkew)
+	} else if c.OIDC.ClockSkew.D() > 5*time.Minute {
+		v.errorf("oidc.clock_skew", "%s is over 5m; fix the clocks instead", c.OIDC.ClockSkew.D())
+	}
+
+	switch c.Store.DSN.Driver() {
+	case "sqlite":
+		if c.Store.DSN.SQLitePath() == "" {
+			v.errorf("store.dsn", "%q names no file (sqlite:///var/lib/jit/jit.db)", c.Store.DSN.String())
+		}
+	case "postgres":
+		if _, err := url.Parse(string(c.Store.DSN)); err != nil {
+			v.errorf("store.dsn", "%s is not a postgres URL (postgres://user:pass@host/db)", c.Store.DSN)
+		}
+	default:
+		if c.Store.DSN == "" {
+			v.errorf("store.dsn", "store.dsn is required (sqlite:///var/lib/jit/jit.db or postgres://user:pass@host/db)")
+		} else {
+			v.errorf("store.dsn", "%s is not a sqlite:// or postgres:// address", c.Store.DSN)
+		}
+	}
+
+	if c.AWS.STSEndpoint != "" {
+		v.httpURL("aws.sts_endpoint", c.AWS.STSEndpoint, true)
+	}
+	if (c.AWS.AccessKeyID == "") != (c.AWS.SecretAccessKey == "") {
+		v.errorf("aws", "set both access_key_id and secret_access_key, or neither (then the default AWS credential chain is used)")
+	}
+
+	if c.RateLimit.RequestsPerMinute == 0 {
+		c.RateLimit.RequestsPerMinute = DefaultRequestsPerMinute
+	} else if c.RateLimit.RequestsPerMinute < 0 {
+		v.errorf("rate_limit.requests_per_minute", "%d is negative", c.RateLimit.RequestsPerMinute)
+	}
+	if c.RateLimit.Burst == 0 {
+		c.RateLimit.Burst = DefaultBurst
+	} else if c.RateLimit.Burst < 0 {
+		v.errorf("rate_limit.burst", "%d is negative", c.RateLimit.Burst)
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = yamldoc.Duration(DefaultSweepInterval)
+	} else if d := c.SweepInterval.D(); d < 100*time.Millisecond || d > time.Minute {
+		v.errorf("sweep_interval", "%s is outside 100ms to 1m", d)
+	}
+
+	for i, w := range c.Notify.Webhooks {
+		if w.URL == "" {
+			v.errorf(fmt.Sprintf("notify.webhooks[%d].url", i), "url is required")
+		} else {
+			v.httpURL(fmt.Sprintf("notify.webhooks[%d].url", i), w.URL, false)
+		}
+	}
+	if c.Notify.Slack != (Slack{}) && c.Notify.Slack.BotToken == "" {
+		v.errorf("notify.slack.bot_token", "bot_token is required to post to Slack")
+	}
+}
+
+// String shows the config with secrets and DSN passwords redacted.
+func (c *Config) String() string {
+	roles := 0
+	if c.Policy != nil {
+		roles = len(c.Policy.Roles)
+	}
+	return fmt.Sprintf("config{path=%s listen=%s issuer=%s client_id=%s store=%s aws_region=%s aws_key=%s aws_secret=%s webhooks=%d slack=%t roles=%d}",
+		c.Path, c.Listen, c.OIDC.Issuer, c.OIDC.ClientID, c.Store.DSN, c.AWS.Region, c.AWS.AccessKeyID, c.AWS.SecretAccessKey, len(c.Notify.Webhooks), c.Notify.Slack.Enabled(), roles)
+}
+
+// LogValue logs the config's shape, never a secret.
+func (c *Config) LogValue() slog.Value {
+	roles := 0
+	if c.Policy != nil {
+		roles = len(c.Policy.Roles)
+	}
+	return slog.GroupValue(
+		slog.String("path", c.Path),
+		slog.String("listen", c.Listen),
+		slog.Bool("tls", c.TLS.Enabled()),
+		slog.String("issuer", c.OIDC.Issuer),
+		slog.String("client_id", c.OIDC.ClientID),
+		slog.String("store", c.Store.DSN.String()),
+		slog.String("aws_region", c.AWS.Region),
+		slog.Bool("aws_static_keys", c.AWS.AccessKeyID != ""),
+		slog.Bool("role_chaining", c.AWS.RoleChaining),
+		slog.Int("webhooks", len(c.Notify.Webhooks)),
+		slog.Bool("slack", c.Notify.Slack.Enabled()),
+		slog.Int("roles", roles),
+	)
+}
