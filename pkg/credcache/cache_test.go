@@ -356,6 +356,19 @@ func TestCacheSecretService(t *testing.T) {
 	})
 }
 
+func TestOpenDefaultPicksABackend(t *testing.T) {
+	service := fmt.Sprintf("jit-test-default-%d", os.Getpid())
+	t.Cleanup(func() { unlinkKeyctlRing(t, service) })
+	c, err := Open(Config{ServiceName: service, FileDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !knownBackend(c.Backend()) {
+		t.Fatalf("backend %q", c.Backend())
+	}
+	t.Logf("OS default backend here: %s", c.Backend())
+}
+
 func TestOpenRejectsUnknownBackend(t *testing.T) {
 	_, err := Open(Config{Backend: "floppy"})
 	if !errors.Is(err, ErrUnknownBackend) || !strings.Contains(err.Error(), "keyctl") {

@@ -63,6 +63,9 @@ func (e *LockTimeoutError) Error() string {
 // Acquire takes the lock name, waiting up to timeout (0: one try) or until
 // ctx ends. release unlocks; calling it more than once is harmless.
 func (l Locker) Acquire(ctx context.Context, name string, timeout time.Duration) (release func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
 	dir := l.Dir
 	if dir == "" {
 		if dir, err = DefaultLockDir(); err != nil {
@@ -109,6 +112,10 @@ func (l Locker) Acquire(ctx context.Context, name string, timeout time.Duration)
 		_ = fl.Close()
 	}, nil
 }
+
+// LockName is the lock that serialises refreshing the credentials for
+// (server, role), so a burst of credential_process calls re-vends once.
+func LockName(server, role string) string { return "creds-" + ServerHash(server) + "-" + role }
 
 // lockFileName keeps simple names readable and hashes the rest.
 func lockFileName(name string) string {

@@ -188,13 +188,20 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	}
 	defer release()
 	cctx, cancel := context.WithCancel(ctx)
-	cancel()
+	go cancel()
 	if _, err := l.Acquire(cctx, "x", time.Hour); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	// A cancelled context does not take even a free lock.
+	if _, err := l.Acquire(cctx, "free", 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("free lock, cancelled context: err = %v", err)
 	}
 }
 
 func TestLockFileNames(t *testing.T) {
+	if got := lockFileName(LockName("https://jit.example.com/", "prod-admin")); got != "creds-"+ServerHash("https://jit.example.com")+"-prod-admin.lock" {
+		t.Fatalf("got %q", got)
+	}
 	if got := lockFileName("creds-abc_1.x"); got != "creds-abc_1.x.lock" {
 		t.Fatalf("got %q", got)
 	}
