@@ -226,21 +226,17 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return parse(path, data, func(p string) ([]byte, error) {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(path), p)
-		}
-		return os.ReadFile(p)
-	})
+	return parse(path, data, filepath.Dir(path))
 }
 
 // Parse validates a config file's contents; name is used in errors. A
 // policy_file is read relative to the current directory.
 func Parse(name string, data []byte) (*Config, error) {
-	return parse(name, data, os.ReadFile)
+	return parse(name, data, "")
 }
 
-func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*Config, error) {
+// parse parses a config; a relative policy_file is read from dir.
+func parse(name string, data []byte, dir string) (*Config, error) {
 	doc, err := yamldoc.Parse(name, data)
 	if err != nil {
 		return nil, err
@@ -257,7 +253,7 @@ func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*Co
 	case c.PolicyFile != "" && doc.Has("roles"):
 		v.errorf("roles", "roles are set here and in policy_file %s; keep one", c.PolicyFile)
 	case c.PolicyFile != "":
-		c.Policy, err = c.loadPolicyFile(name, readFile)
+		c.Policy, err = c.loadPolicyFile(name, dir)
 		if err != nil {
 			v.errs = append(v.errs, err)
 		}
@@ -281,12 +277,16 @@ func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*Co
 	return c, nil
 }
 
-func (c *Config) loadPolicyFile(name string, readFile func(string) ([]byte, error)) (*policy.Policy, error) {
-	data, err := readFile(c.PolicyFile)
+func (c *Config) loadPolicyFile(name, dir string) (*policy.Policy, error) {
+	path := c.PolicyFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: policy_file: %w", name, err)
 	}
-	pdoc, err := yamldoc.Parse(c.PolicyFile, data)
+	pdoc, err := yamldoc.Parse(path, data)
 	if err != nil {
 		return nil, err
 	}
