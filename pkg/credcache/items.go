@@ -135,6 +135,7 @@ type Tokens struct {
 	AccessToken  string    `json:"access_token,omitempty"`
 	Expiry       time.Time `json:"expiry"` // of the ID token
 	Issuer       string    `json:"issuer"`
+	ClientID     string    `json:"client_id,omitempty"`
 	Subject      string    `json:"subject"`
 	Email        string    `json:"email,omitempty"`
 }

@@ -15,24 +15,11 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/credcache"
 )
 
 // Tokens are the OIDC tokens kept for a server.
-type Tokens struct {
-	IDToken      string
-	RefreshToken string
-	AccessToken  string
-	Expiry       time.Time // the ID token's expiry
-	Issuer       string
-	ClientID     string
-	Subject      string
-	Email        string
-}
-
-// String never shows a token.
-func (t Tokens) String() string {
-	return fmt.Sprintf("tokens{subject=%s email=%s expiry=%s}", t.Subject, t.Email, t.Expiry.Format(time.RFC3339))
-}
+type Tokens = credcache.Tokens
 
 // Cache is what the session needs of the keyring cache.
 type Cache interface {
