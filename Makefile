@@ -1,0 +1,41 @@
+# jit's developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /usr/bin/env bash
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+PKG := github.com/jit-access/jit/pkg/build
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
+
+.PHONY: all deps test build demo bench docs clean
+
+all: build
+
+## deps: install the test peers and tools (apt packages, MinIO, goreleaser); idempotent
+deps:
+	bash scripts/deps.sh
+
+## test: gofmt, go vet and go test -race against real PostgreSQL, keyring, OIDC, MinIO
+test: deps
+	bash scripts/test.sh
+
+## build: a static bin/jit stamped with version, commit and date
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/jit .
+
+## demo: the local sandbox tour (dev OIDC provider, server, MinIO)
+demo: deps build
+	PATH="$${JIT_TOOLS_BIN:-$$HOME/.cache/jit-tools/bin}:$$PATH" bin/jit dev --tour
+
+## bench: benchmarks (placeholder until the hyperfine suite lands)
+bench:
+	$(GO) test -run '^$$' -bench . ./...
+
+## docs: regenerate docs/ and completions/
+docs:
+	$(GO) run ./internal/gendocs
+
+clean:
+	rm -rf bin

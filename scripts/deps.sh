@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# deps.sh installs what jit's tests and release need on Debian 12: the apt
+# packages of the real test peers (AWS CLI, boto3, keyrings, tmux, hyperfine)
+# and, into a tools cache, MinIO and goreleaser. It skips whatever is already
+# present, prints one line per step and stops at the first error.
+#
+# Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
+set -euo pipefail
+
+TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME}/.cache/jit-tools/bin}"
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+GORELEASER_VERSION="v2.15.1"
+APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine)
+PG_BIN="${JIT_PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+say() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
+trap 'die "failed at line ${LINENO}: ${BASH_COMMAND}"' ERR
+
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+	export PATH="/usr/local/go/bin:${PATH}"
+fi
+command -v go >/dev/null 2>&1 || die "go not found (install Go 1.26 at /usr/local/go)"
+
+SUDO=()
+if [[ ${EUID} -ne 0 ]]; then
+	command -v sudo >/dev/null 2>&1 || die "not root and no sudo: cannot apt-get install"
+	SUDO=(sudo)
+fi
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+	installed "${pkg}" || missing+=("${pkg}")
+done
+if [[ ! -x "${PG_BIN}/postgres" ]]; then
+	missing+=(postgresql-15)
+fi
+if ((${#missing[@]} == 0)); then
+	say "apt packages present: ${APT_PACKAGES[*]}"
+else
+	say "apt-get update"
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	say "apt-get install ${missing[*]}"
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# has_module BINARY MODULE VERSION: the binary exists and was built from MODULE@VERSION.
+has_module() {
+	[[ -x "$1" ]] && go version -m "$1" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"
+}
+
+mkdir -p "${TOOLS_BIN}"
+go_tool() { # go_tool NAME MODULE PACKAGE VERSION
+	local name=$1 module=$2 pkg=$3 version=$4
+	if has_module "${TOOLS_BIN}/${name}" "${module}" "${version}"; then
+		say "${name} ${version} present in ${TOOLS_BIN}"
+		return
+	fi
+	say "go install ${pkg}@${version} into ${TOOLS_BIN} (takes a few minutes)"
+	GOBIN="${TOOLS_BIN}" GOFLAGS= go install "${pkg}@${version}"
+	has_module "${TOOLS_BIN}/${name}" "${module}" "${version}" || die "${name} not built at ${TOOLS_BIN}/${name}"
+}
+go_tool minio github.com/minio/minio github.com/minio/minio "${MINIO_VERSION}"
+go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
+
+say "done; tools in ${TOOLS_BIN}"
