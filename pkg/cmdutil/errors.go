@@ -4,8 +4,10 @@
 package cmdutil
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Exit codes, documented in docs/exit-codes.md (generated from this table).
@@ -75,3 +77,10 @@ var ErrSilent = errors.New("silent error")
 type StatusError struct{ Code int }
 
 func (e *StatusError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
+
+// WriteJSON writes v as indented JSON (the --output json of every listing).
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

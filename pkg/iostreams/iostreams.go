@@ -19,6 +19,7 @@ type IOStreams struct {
 
 	inTTY, outTTY, errTTY bool
 	noColor               bool
+	neverPrompt           bool
 }
 
 // System returns the real streams.
@@ -52,7 +53,11 @@ func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
 
 // CanPrompt reports whether a person can answer a question: stdin and
 // stderr are both terminals.
-func (s *IOStreams) CanPrompt() bool { return s.inTTY && s.errTTY }
+func (s *IOStreams) CanPrompt() bool { return s.inTTY && s.errTTY && !s.neverPrompt }
+
+// NeverPrompt forbids prompts whatever the streams are: credential-process
+// runs under the AWS SDKs, where nobody can answer.
+func (s *IOStreams) NeverPrompt() { s.neverPrompt = true }
 
 // ColorEnabled reports whether stderr may carry colour.
 func (s *IOStreams) ColorEnabled() bool { return s.errTTY && !s.noColor }

@@ -16,6 +16,7 @@ import (
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/oidcclient"
 )
 
 // Tokens are the OIDC tokens kept for a server.
@@ -264,4 +265,25 @@ func (s *Session) ActiveGrant(ctx context.Context, client *approval.Client, role
 		return nil, &NoGrantError{Role: role}
 	}
 	return best, nil
+}
+
+// FromOIDC turns a login's or a refresh's tokens into the cached item,
+// remembering where they came from so a later refresh needs no discovery.
+func FromOIDC(t *oidcclient.Tokens, issuer, clientID string) Tokens {
+	return Tokens{
+		IDToken: t.IDToken, RefreshToken: t.RefreshToken, AccessToken: t.AccessToken, Expiry: t.Expiry,
+		Issuer: issuer, ClientID: clientID, Subject: t.Claims.Subject, Email: t.Claims.Email,
+	}
+}
+
+// OIDCRefresher refreshes at the issuer with golang.org/x/oauth2.
+func OIDCRefresher(hc *http.Client, now func() time.Time) Refresher {
+	return func(ctx context.Context, issuer, clientID, refreshToken string) (Tokens, error) {
+		c := &oidcclient.Client{Issuer: issuer, ClientID: clientID, HTTPClient: hc, Now: now}
+		t, err := c.Refresh(ctx, refreshToken)
+		if err != nil {
+			return Tokens{}, err
+		}
+		return FromOIDC(t, issuer, clientID), nil
+	}
 }

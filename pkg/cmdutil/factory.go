@@ -1,0 +1,163 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/jit-access/jit/pkg/browser"
+	"github.com/jit-access/jit/pkg/cliconfig"
+	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/session"
+)
+
+// GlobalFlags are the persistent flags every command shares.
+type GlobalFlags struct {
+	Server  string
+	Keyring string
+	Debug   bool
+}
+
+// Factory builds the CLI's dependencies lazily, so a command pays only for
+// what it uses (credential-process opens the keyring and nothing else).
+type Factory struct {
+	IO         *iostreams.IOStreams
+	Env        func(string) string
+	Now        func() time.Time
+	Flags      GlobalFlags
+	Executable func() (string, error)
+
+	Logger     func() *slog.Logger
+	HTTPClient func() *http.Client
+	Browser    func() browser.Opener
+	Config     func() (*cliconfig.Config, error)
+	ConfigPath func() (string, error)
+	Cache      func() (*credcache.Cache, error)
+	// Session is the logged-in use of the server (tokens, API, credentials).
+	Session func() (*session.Session, error)
+}
+
+// New returns the production Factory.
+func New(io *iostreams.IOStreams) *Factory {
+	f := &Factory{IO: io, Env: os.Getenv, Now: time.Now, Executable: os.Executable}
+	f.Logger = sync.OnceValue(func() *slog.Logger {
+		level := slog.LevelWarn
+		if f.Flags.Debug {
+			level = slog.LevelDebug
+		}
+		return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	})
+	f.HTTPClient = sync.OnceValue(func() *http.Client {
+		return &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport}
+	})
+	f.Browser = sync.OnceValue(func() browser.Opener { return browser.New(f.IO.ErrOut, f.Env) })
+	f.ConfigPath = func() (string, error) { return cliconfig.Path(f.Env) }
+	f.Config = sync.OnceValues(func() (*cliconfig.Config, error) {
+		path, err := f.ConfigPath()
+		if err != nil {
+			return nil, err
+		}
+		return cliconfig.Load(path)
+	})
+	f.Cache = sync.OnceValues(func() (*credcache.Cache, error) { return f.openCache() })
+	f.Session = sync.OnceValues(func() (*session.Session, error) { return f.newSession() })
+	return f
+}
+
+// ServerURL resolves the server: --server, then JIT_SERVER, then the config.
+func (f *Factory) ServerURL() (string, error) {
+	if f.Flags.Server != "" {
+		return strings.TrimRight(f.Flags.Server, "/"), nil
+	}
+	if s := f.Env("JIT_SERVER"); s != "" {
+		return strings.TrimRight(s, "/"), nil
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.Server == "" {
+		return "", WithHint(errors.New("no jit server configured"), ExitLoginRequired,
+			"run: jit login --server https://jit.example.com (or set JIT_SERVER)")
+	}
+	return strings.TrimRight(cfg.Server, "/"), nil
+}
+
+func (f *Factory) openCache() (*credcache.Cache, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	backend := f.Flags.Keyring
+	if backend == "" {
+		backend = f.Env("JIT_KEYRING_BACKEND")
+	}
+	if backend == "" {
+		backend = cfg.Keyring
+	}
+	dir := f.Env("JIT_KEYRING_FILE_DIR")
+	if dir == "" {
+		dir = cfg.KeyringFileDir
+	}
+	c, err := credcache.Open(credcache.Config{
+		Backend:        backend,
+		FileDir:        dir,
+		FilePassphrase: f.filePassphrase,
+		CallTimeout:    cfg.KeyringTimeout,
+		Now:            f.Now,
+	})
+	if err != nil {
+		return nil, WithHint(fmt.Errorf("open keyring: %w", err), ExitError,
+			"pick a backend with --keyring or JIT_KEYRING_BACKEND (keyctl, secret-service, file, pass …); see jit doctor")
+	}
+	return c, nil
+}
+
+// filePassphrase comes from JIT_FILE_PASSPHRASE or, on a real terminal
+// only, a prompt; never from a prompt that nobody can answer.
+func (f *Factory) filePassphrase(prompt string) (string, error) {
+	if p := f.Env("JIT_FILE_PASSPHRASE"); p != "" {
+		return p, nil
+	}
+	if !f.IO.CanPrompt() {
+		return "", credcache.ErrNoPassphrase
+	}
+	fmt.Fprint(f.IO.ErrOut, prompt+": ")
+	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(f.IO.ErrOut)
+	if err != nil {
+		return "", fmt.Errorf("read passphrase: %w", err)
+	}
+	return string(b), nil
+}
+
+func (f *Factory) newSession() (*session.Session, error) {
+	server, err := f.ServerURL()
+	if err != nil {
+		return nil, err
+	}
+	cache, err := f.Cache()
+	if err != nil {
+		return nil, err
+	}
+	prefix := credcache.ServerHash(server) + "-"
+	return &session.Session{
+		Server:     server,
+		Cache:      cache,
+		HTTPClient: f.HTTPClient(),
+		Refresh:    session.OIDCRefresher(f.HTTPClient(), f.Now),
+		Lock: func(ctx context.Context, name string, timeout time.Duration) (func(), error) {
+			return credcache.Acquire(ctx, prefix+name, timeout)
+		},
+		Now: f.Now,
+	}, nil
+}
