@@ -7,7 +7,7 @@
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
 set -euo pipefail
 
-TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME}/.cache/jit-tools/bin}"
+TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME:-/root}/.cache/jit-tools/bin}"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 GORELEASER_VERSION="v2.15.1"
 APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine)

@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf 'test: %s\n' "$*"; }
 die() { printf 'test: error: %s\n' "$*" >&2; exit 1; }
 
-TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME}/.cache/jit-tools/bin}"
+TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME:-/root}/.cache/jit-tools/bin}"
 export PATH="${TOOLS_BIN}:${PATH}"
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH="/usr/local/go/bin:${PATH}"

@@ -3,6 +3,17 @@
 // the tokens; this package supplies the users, the claims, one public device
 // client and the browser sign-in pages. It listens on loopback only and must
 // never face real users.
+//
+// It builds on zitadel's op package and its example storage, not on the
+// exampleop server: exampleop fixes the poll interval at 5 s and the token
+// encryption key at sha256("test"), replaces slog's default logger and calls
+// log.Fatal, and its device pages store the username as the subject. Here
+// the op.Config is ours (1 s polling, a random key per start) and so are the
+// pages (subject = the user's stable ID, demo users listed for `jit dev`).
+//
+// Clients use the device endpoint with client_id in the form and no secret
+// (oauth2.AuthStyleInParams; see Provider.OAuth2Config) and request
+// DefaultScopes. zitadel logs protocol errors through slog's default logger.
 package devidp
 
 import (

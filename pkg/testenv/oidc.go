@@ -37,7 +37,7 @@ func DeviceToken(t testing.TB, p *devidp.Provider, username string) *oauth2.Toke
 	if !ok {
 		t.Fatalf("testenv: the OIDC provider has no user %q", username)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cfg := p.OAuth2Config()
 	da, err := cfg.DeviceAuth(ctx)
