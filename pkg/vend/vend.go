@@ -4,6 +4,8 @@ package vend
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -33,3 +35,19 @@ type Credentials struct {
 type Vendor interface {
 	Vend(ctx context.Context, in Input, now time.Time) (Credentials, error)
 }
+
+// String never shows the secret parts.
+func (c Credentials) String() string {
+	return fmt.Sprintf("credentials{key=%s expires=%s}", c.AccessKeyID, c.Expiration.UTC().Format(time.RFC3339))
+}
+
+// LogValue keeps the secret and the session token out of structured logs.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("access_key_id", c.AccessKeyID),
+		slog.Time("expiration", c.Expiration),
+	)
+}
+
+// GoString keeps %#v from printing the secret parts too.
+func (c Credentials) GoString() string { return c.String() }
