@@ -351,8 +351,13 @@ func classify(err error, endpoint string) error {
 		case code == "Throttling" || code == "ThrottlingException" || code == "RequestLimitExceeded" ||
 			code == "TooManyRequestsException" || code == "SlowDown":
 			return &Error{Kind: KindThrottled, Err: err, Hint: "AWS is rate-limiting the jit server; retry in a moment"}
-		case code == "PackedPolicyTooLarge" || code == "LimitExceeded":
+		case code == "PackedPolicyTooLarge":
 			return &Error{Kind: KindPolicyTooLarge, Err: err, Hint: "shorten the role's session_policy"}
+		case code == "LimitExceeded":
+			return &Error{Kind: KindPolicyTooLarge, Err: err,
+				Hint: "the role's inline policies together exceed IAM's 10,240 characters; remove other inline policies or wait for revocations to expire"}
+		case code == "NoSuchEntity":
+			return &Error{Kind: KindInvalidInput, Err: err, Hint: "check the role ARN in the policy file"}
 		case code == "MalformedPolicyDocument" || code == "InvalidParameterValue" || code == "ValidationError":
 			return &Error{Kind: KindInvalidInput, Err: err, Hint: "check the role's ARN and session_policy in the policy file"}
 		case code == "RegionDisabledException":
