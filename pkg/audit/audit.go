@@ -6,8 +6,8 @@ package audit
 // Event types written to the audit log.
 const (
 	TypeRequestCreated  = "request.created"
-	TypeRequestApproval = "request.approval"  // one approver's approval (N-of-M may need more)
-	TypeRequestApproved = "request.approved"  // the grant starts
+	TypeRequestApproval = "request.approval" // one approver's approval (N-of-M may need more)
+	TypeRequestApproved = "request.approved" // the grant starts
 	TypeAutoApproved    = "request.auto_approved"
 	TypeBreakGlass      = "request.break_glass"
 	TypeRequestDenied   = "request.denied"
@@ -15,6 +15,8 @@ const (
 	TypeTimedOut        = "request.timed_out"
 	TypeRevoked         = "grant.revoked"
 	TypeExtended        = "grant.extended"
+	TypeRevokeEnforced  = "grant.revocation_enforced" // the role's inline Deny was written
+	TypeRevokeFailed    = "grant.revocation_failed"
 	TypeExpired         = "grant.expired"
 	TypeVended          = "credentials.vended"
 	TypeVendFailed      = "credentials.vend_failed"

@@ -155,6 +155,17 @@ type AWS struct {
 	// RoleChaining: the server runs on role credentials, which caps
 	// sessions at 1h [false].
 	RoleChaining bool `yaml:"role_chaining" json:"role_chaining"`
+	// SessionDenyActions are the actions the session policy denies once the
+	// grant ends [["*"]]. MinIO refuses "*" under that condition: use
+	// ["s3:*"] against MinIO (jit dev and the tests do).
+	SessionDenyActions []string `yaml:"session_deny_actions" json:"session_deny_actions,omitempty"`
+	// RevokeWithInlinePolicy: on revoke, add a Deny keyed on the grant to
+	// the role's inline policy "jit-revocations" (needs iam:GetRolePolicy,
+	// iam:PutRolePolicy, iam:DeleteRolePolicy) so vended credentials stop
+	// working at once, not at the grant's end [false].
+	RevokeWithInlinePolicy bool `yaml:"revoke_with_inline_policy" json:"revoke_with_inline_policy"`
+	// IAMEndpoint overrides the IAM URL (tests).
+	IAMEndpoint string `yaml:"iam_endpoint" json:"iam_endpoint,omitempty"`
 }
 
 // Audit configures the audit mirror.

@@ -1,0 +1,159 @@
+// Package decide holds the commands that change one request: approve, deny,
+// cancel, revoke and extend. Each is a thin call to the server; the policy
+// and the state machine there decide what is allowed.
+package decide
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/cmdutil"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/session"
+)
+
+// Action names a decision.
+type Action string
+
+// The actions.
+const (
+	Approve Action = "approve"
+	Deny    Action = "deny"
+	Cancel  Action = "cancel"
+	Revoke  Action = "revoke"
+	Extend  Action = "extend"
+)
+
+// Options are a decision's inputs.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Session func() (*session.Session, error)
+
+	Action  Action
+	ID      string
+	Comment string
+	For     time.Duration
+	Output  string
+}
+
+type spec struct {
+	action             Action
+	use, short, long   string
+	commentFlag, usage string
+	commentRequired    bool
+	group              string
+	example            string
+}
+
+var specs = []spec{
+	{Approve, "approve ID [--comment TEXT]", "Approve a request waiting for your review", "Approve a pending request. You can never approve your own; a role may need several distinct approvers.",
+		"comment", "a note for the requester and the audit log", false, "review", "  jit requests --pending\n  jit approve req_01j… --comment \"ok for INC-1234\""},
+	{Deny, "deny ID --reason TEXT", "Deny a request waiting for your review", "Deny a pending request; the reason is shown to the requester and kept in the audit log.",
+		"reason", "why (required)", true, "review", "  jit deny req_01j… --reason \"use the read-only role\""},
+	{Cancel, "cancel ID", "Withdraw your pending request", "Withdraw a request of yours that is still pending.",
+		"reason", "why (optional)", false, "access", ""},
+	{Revoke, "revoke ID", "End a live grant now", "End a live grant before its time: yours, or one of a role you approve. Cached credentials for it on this machine are wiped.",
+		"reason", "why (kept in the audit log)", false, "access", ""},
+	{Extend, "extend ID --for DURATION", "Add time to your live grant", "Move a live grant's end, within the role's extension limits.",
+		"reason", "why (kept in the audit log)", false, "access", "  jit extend req_01j… --for 30m --reason \"migration still running\""},
+}
+
+// NewCmds builds approve, deny, cancel, revoke and extend.
+func NewCmds(f *cmdutil.Factory, runF func(context.Context, *Options) error) []*cobra.Command {
+	var out []*cobra.Command
+	for _, sp := range specs {
+		out = append(out, newCmd(f, sp, runF))
+	}
+	return out
+}
+
+func newCmd(f *cmdutil.Factory, sp spec, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Session: f.Session, Action: sp.action}
+	cmd := &cobra.Command{
+		Use: sp.use, Short: sp.short, Long: sp.long, Example: sp.example, GroupID: sp.group,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if sp.commentRequired && strings.TrimSpace(opts.Comment) == "" {
+				return cmdutil.FlagErrorf("%s needs --%s", sp.action, sp.commentFlag)
+			}
+			if sp.action == Extend && opts.For <= 0 {
+				return cmdutil.FlagErrorf("extend needs --for, like --for 30m")
+			}
+			if opts.Output != "text" && opts.Output != "json" {
+				return cmdutil.FlagErrorf("--output must be text or json")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Comment, sp.commentFlag, "", sp.usage)
+	if sp.action == Extend {
+		cmd.Flags().DurationVar(&opts.For, "for", 0, "how much longer")
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// Run sends the decision and prints the request as it now is.
+func Run(ctx context.Context, opts *Options) error {
+	s, err := opts.Session()
+	if err != nil {
+		return err
+	}
+	client, err := s.API()
+	if err != nil {
+		return err
+	}
+	var r *api.Request
+	switch opts.Action {
+	case Approve:
+		r, err = client.Approve(ctx, opts.ID, opts.Comment)
+	case Deny:
+		r, err = client.Deny(ctx, opts.ID, opts.Comment)
+	case Cancel:
+		r, err = client.Cancel(ctx, opts.ID, opts.Comment)
+	case Revoke:
+		r, err = client.Revoke(ctx, opts.ID, opts.Comment)
+	case Extend:
+		r, err = client.Extend(ctx, opts.ID, opts.For, opts.Comment)
+	default:
+		return fmt.Errorf("unknown action %q", opts.Action)
+	}
+	if err != nil {
+		return err
+	}
+	// Wipe this machine's cached credentials when they no longer match the
+	// grant: revoked (unusable), or extended (the next use re-vends longer ones).
+	if (opts.Action == Revoke || opts.Action == Extend) && s.Cache != nil {
+		if c, ok, _ := s.Cache.GetCredentials(ctx, s.Server, r.Role); ok && c.RequestID == r.ID {
+			if err := s.Cache.DeleteCredentials(ctx, s.Server, r.Role); err != nil {
+				return fmt.Errorf("%s done, but wiping the cached credentials failed: %w", opts.Action, err)
+			}
+		}
+	}
+	if opts.Output == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, r)
+	}
+	fmt.Fprintln(opts.IO.Out, summary(opts.Action, r))
+	return nil
+}
+
+func summary(a Action, r *api.Request) string {
+	switch {
+	case a == Approve && r.State == api.StatePending:
+		return fmt.Sprintf("Approved %s (%s for %s); it needs %d more approval(s).", r.ID, r.Role, r.Requester, r.ApprovalsNeeded-len(r.Approvals))
+	case a == Approve:
+		return fmt.Sprintf("Approved %s: %s has %s until %s.", r.ID, r.Requester, r.Role, r.EndsAt.Local().Format("15:04 MST"))
+	case a == Extend:
+		return fmt.Sprintf("Extended %s: %s now ends at %s.", r.ID, r.Role, r.EndsAt.Local().Format("15:04 MST"))
+	}
+	return fmt.Sprintf("%s: %s (%s for %s) is now %s.", strings.ToUpper(string(a[:1]))+string(a[1:]), r.ID, r.Role, r.Requester, r.State)
+}

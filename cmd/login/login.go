@@ -1,0 +1,179 @@
+// Package login is `jit login` (the OIDC device authorization flow, RFC
+// 8628) and `jit logout` (wipe every item jit keeps in the keyring).
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/browser"
+	"github.com/jit-access/jit/pkg/cliconfig"
+	"github.com/jit-access/jit/pkg/cmdutil"
+	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/oidcclient"
+	"github.com/jit-access/jit/pkg/session"
+)
+
+// Options are `jit login`'s inputs.
+type Options struct {
+	IO         *iostreams.IOStreams
+	Env        func(string) string
+	Now        func() time.Time
+	HTTPClient func() *http.Client
+	Browser    func() browser.Opener
+	Cache      func() (*credcache.Cache, error)
+	Config     func() (*cliconfig.Config, error)
+	ConfigPath func() (string, error)
+	Server     func() (string, error)
+
+	NoBrowser bool
+	// SaveServer records the server in the config file (when --server was given).
+	SaveServer bool
+}
+
+// NewCmdLogin builds `jit login`.
+func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Env: f.Env, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
+		Cache: f.Cache, Config: f.Config, ConfigPath: f.ConfigPath, Server: f.ServerURL}
+	cmd := &cobra.Command{
+		Use:   "login [--server URL]",
+		Short: "Sign in with your identity provider (device flow)",
+		Long: `Sign in with your identity provider through the OAuth device authorization flow
+(RFC 8628). jit opens the provider's page in your browser; with no display, over
+SSH, in CI or with --no-browser it prints the URL and the code instead.
+
+The tokens are kept in your OS keyring and refreshed silently. --server is
+remembered in the config file for later commands.`,
+		Example: "  jit login --server https://jit.example.com\n  jit login --no-browser",
+		GroupID: "access",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.SaveServer = f.Flags.Server != ""
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the URL and code instead of opening a browser")
+	return cmd
+}
+
+// Run performs the device flow and stores the tokens.
+func Run(ctx context.Context, opts *Options) error {
+	server, err := opts.Server()
+	if err != nil {
+		return err
+	}
+	hc := opts.HTTPClient()
+	client, err := approval.New(server, hc, nil)
+	if err != nil {
+		return cmdutil.WithHint(err, cmdutil.ExitUsage, "jit login --server https://jit.example.com")
+	}
+	d, err := client.Discovery(ctx)
+	if err != nil {
+		return err
+	}
+	cache, err := opts.Cache()
+	if err != nil {
+		return err
+	}
+	oc := &oidcclient.Client{Issuer: d.Issuer, ClientID: d.ClientID, Scopes: d.Scopes, HTTPClient: hc, Now: opts.Now}
+	w := opts.IO.ErrOut
+	headless := opts.NoBrowser || browser.Headless(opts.Env)
+	tokens, err := oc.Login(ctx, func(dc oidcclient.DeviceCode) error {
+		target := dc.VerificationURIComplete
+		if target == "" {
+			target = dc.VerificationURI
+		}
+		fmt.Fprintf(w, "To sign in, open %s\nand check that it shows the code: %s\n", target, dc.UserCode)
+		if !headless {
+			if err := opts.Browser().Open(target); err != nil {
+				fmt.Fprintf(w, "(could not open a browser: %v; open the URL yourself)\n", err)
+			}
+		}
+		fmt.Fprintf(w, "Waiting for you to sign in (the code expires at %s)...\n", dc.Expiry.Local().Format("15:04"))
+		return nil
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, oidcclient.ErrAccessDenied):
+			return cmdutil.WithHint(err, cmdutil.ExitDenied, "run jit login again and choose Allow")
+		case errors.Is(err, oidcclient.ErrExpired):
+			return cmdutil.WithHint(err, cmdutil.ExitLoginRequired, "run jit login again and finish within the time shown")
+		}
+		return err
+	}
+	if err := cache.PutTokens(ctx, server, session.FromOIDC(tokens, d.Issuer, d.ClientID)); err != nil {
+		return fmt.Errorf("store the tokens in the keyring: %w", err)
+	}
+	if opts.SaveServer {
+		if err := saveServer(opts, server); err != nil {
+			return err
+		}
+	}
+	authed, err := approval.New(server, hc, func(context.Context) (string, error) { return tokens.IDToken, nil })
+	if err != nil {
+		return err
+	}
+	me, err := authed.WhoAmI(ctx)
+	if err != nil {
+		return fmt.Errorf("signed in at the identity provider, but the jit server refused the token: %w", err)
+	}
+	groups := ""
+	if len(me.Groups) > 0 {
+		groups = " (groups: " + strings.Join(me.Groups, ", ") + ")"
+	}
+	fmt.Fprintf(opts.IO.Out, "Logged in to %s as %s%s.\n", server, me.ID(), groups)
+	return nil
+}
+
+func saveServer(opts *Options, server string) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	if cfg.Server == server {
+		return nil
+	}
+	path, err := opts.ConfigPath()
+	if err != nil {
+		return err
+	}
+	next := *cfg
+	next.Server = server
+	if err := cliconfig.Save(path, &next); err != nil {
+		return fmt.Errorf("remember the server in %s: %w", path, err)
+	}
+	return nil
+}
+
+// NewCmdLogout builds `jit logout`.
+func NewCmdLogout(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "logout",
+		Short:   "Wipe every token and credential jit keeps in the keyring",
+		GroupID: "access",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cache, err := f.Cache()
+			if err != nil {
+				return err
+			}
+			n, err := cache.WipeAll(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("wipe the keyring (%d item(s) removed before the error): %w", n, err)
+			}
+			fmt.Fprintf(f.IO.Out, "Removed %d item(s) from the %s keyring.\n", n, cache.Backend())
+			return nil
+		},
+	}
+}

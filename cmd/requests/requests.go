@@ -1,0 +1,275 @@
+// Package requests holds the read-only views: `jit roles`, `jit requests`
+// and `jit status`.
+package requests
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/cmdutil"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/session"
+)
+
+// Options are the listing commands' inputs.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Session func() (*session.Session, error)
+	Now     func() time.Time
+
+	Scope  approval.ListScope
+	States []string
+	Limit  int
+	Output string
+}
+
+func outputFlag(cmd *cobra.Command, o *string) {
+	cmd.Flags().StringVarP(o, "output", "o", "table", "output format: table or json")
+}
+
+func checkOutput(o string) error {
+	if o != "table" && o != "json" {
+		return cmdutil.FlagErrorf("--output must be table or json, not %q", o)
+	}
+	return nil
+}
+
+// NewCmdRoles builds `jit roles`.
+func NewCmdRoles(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	cmd := &cobra.Command{
+		Use: "roles", Short: "List the roles you may request, with their limits", GroupID: "access",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RolesRun(cmd.Context(), opts)
+		},
+	}
+	outputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+// RolesRun lists the caller's requestable roles.
+func RolesRun(ctx context.Context, opts *Options) error {
+	client, err := api_(opts)
+	if err != nil {
+		return err
+	}
+	roles, err := client.Roles(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, roles)
+	}
+	if len(roles) == 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "The policy lets you request no role; ask your jit admin.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tDEFAULT\tMAX\tAPPROVAL\tDESCRIPTION")
+	for _, r := range roles {
+		approval := fmt.Sprintf("%d approver(s)", r.ApprovalsRequired)
+		switch {
+		case r.AutoApproved:
+			approval = "auto"
+		case r.BreakGlass:
+			approval += ", break-glass"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, dur(r.DefaultDuration), dur(r.MaxDuration), approval, r.Description)
+	}
+	return tw.Flush()
+}
+
+// NewCmdRequests builds `jit requests`.
+func NewCmdRequests(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	var mine, pending, all bool
+	cmd := &cobra.Command{
+		Use: "requests [--mine|--pending|--all]", Short: "List requests: yours, those waiting for your review, or all (admins)",
+		GroupID: "review",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n := 0
+			for _, b := range []bool{mine, pending, all} {
+				if b {
+					n++
+				}
+			}
+			if n > 1 {
+				return cmdutil.FlagErrorf("use one of --mine, --pending, --all")
+			}
+			opts.Scope = approval.ScopeMine
+			if pending {
+				opts.Scope = approval.ScopeReview
+			}
+			if all {
+				opts.Scope = approval.ScopeAll
+			}
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return ListRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&mine, "mine", false, "your requests (the default)")
+	cmd.Flags().BoolVar(&pending, "pending", false, "requests waiting for your review")
+	cmd.Flags().BoolVar(&all, "all", false, "every request (admins)")
+	cmd.Flags().StringSliceVar(&opts.States, "state", nil, "only these states (pending, approved, active, expired, denied, cancelled, revoked, timed_out)")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many")
+	outputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func api_(opts *Options) (*approval.Client, error) {
+	s, err := opts.Session()
+	if err != nil {
+		return nil, err
+	}
+	return s.API()
+}
+
+func states(in []string) []api.State {
+	out := make([]api.State, len(in))
+	for i, s := range in {
+		out[i] = api.State(s)
+	}
+	return out
+}
+
+// ListRun lists requests in the chosen scope.
+func ListRun(ctx context.Context, opts *Options) error {
+	client, err := api_(opts)
+	if err != nil {
+		return err
+	}
+	var got []api.Request
+	cursor := ""
+	for len(got) < opts.Limit {
+		page, err := client.List(ctx, opts.Scope, states(opts.States), cursor, min(opts.Limit-len(got), 200))
+		if err != nil {
+			return err
+		}
+		got = append(got, page.Requests...)
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if opts.Output == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, got)
+	}
+	if len(got) == 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "No requests.")
+		return nil
+	}
+	return table(opts.IO.Out, got, opts.Now())
+}
+
+func table(w io.Writer, reqs []api.Request, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tREQUESTER\tSTATE\tFOR\tLEFT\tAGE\tREASON")
+	for _, r := range reqs {
+		left := "-"
+		if d := r.Remaining(now); d > 0 {
+			left = d.Truncate(time.Second).String()
+		}
+		reason := r.Reason
+		if len(reason) > 40 {
+			reason = reason[:37] + "..."
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Role, r.Requester, r.State,
+			r.Duration(), left, now.Sub(r.CreatedAt).Truncate(time.Second), reason)
+	}
+	return tw.Flush()
+}
+
+// NewCmdStatus builds `jit status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	cmd := &cobra.Command{
+		Use: "status", Short: "Show your live grants with time left, and your pending requests", GroupID: "access",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return StatusRun(cmd.Context(), opts)
+		},
+	}
+	outputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+// StatusRun shows live grants and pending requests, and wipes this
+// machine's cached credentials whose grant has ended or been revoked.
+func StatusRun(ctx context.Context, opts *Options) error {
+	s, err := opts.Session()
+	if err != nil {
+		return err
+	}
+	client, err := s.API()
+	if err != nil {
+		return err
+	}
+	page, err := client.List(ctx, approval.ScopeMine, []api.State{api.StatePending, api.StateApproved, api.StateActive}, "", 200)
+	if err != nil {
+		return err
+	}
+	now := opts.Now()
+	live := map[string]bool{}
+	var shown []api.Request
+	for _, r := range page.Requests {
+		if r.State == api.StatePending || r.Remaining(now) > 0 {
+			shown = append(shown, r)
+		}
+		if r.Remaining(now) > 0 {
+			live[r.ID] = true
+		}
+	}
+	wiped := 0
+	for _, r := range page.Requests {
+		if c, ok, _ := s.Cache.GetCredentials(ctx, s.Server, r.Role); ok && !live[c.RequestID] {
+			if s.Cache.DeleteCredentials(ctx, s.Server, r.Role) == nil {
+				wiped++
+			}
+		}
+	}
+	if opts.Output == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, shown)
+	}
+	if len(shown) == 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "No live grants and no pending requests. Ask with: jit request ROLE --reason TEXT")
+		return nil
+	}
+	if wiped > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "Wiped %d cached credential item(s) whose grant ended.\n", wiped)
+	}
+	return table(opts.IO.Out, shown, now)
+}
+
+func dur(sec int64) string {
+	d := time.Duration(sec) * time.Second
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	return strings.TrimSuffix(s, "0m")
+}

@@ -1,0 +1,391 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/lifecycle"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/vend"
+)
+
+func (s *Server) handleRoles(w http.ResponseWriter, _ *http.Request, u api.User) {
+	p := s.Policy()
+	out := api.RolesResponse{Roles: []api.Role{}}
+	for _, role := range p.Eligible(u) {
+		out.Roles = append(out.Roles, p.APIRole(role, u))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, u api.User) {
+	var in api.CreateRequest
+	if err := decode(r, &in); err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	now := s.now()
+	if !s.limiter.allow(u.ID(), now) {
+		writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many requests from " + u.ID(),
+			Hint: "wait a minute; list what you asked for with: jit requests --mine"}, http.StatusTooManyRequests)
+		return
+	}
+	p := s.Policy()
+	outcome, d, err := p.CheckRequest(u, in)
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	req, events := lifecycle.New(lifecycle.NewInput{
+		ID: s.newRequestID(), Requester: u.ID(), Create: in, Duration: d,
+		ApprovalsNeeded: outcome.ApprovalsNeeded, AutoApproved: outcome.AutoApproved,
+		BreakGlass: outcome.BreakGlass, PendingTimeout: p.PendingTimeout(in.Role), Why: outcome.Why,
+	}, now)
+	if err := s.opts.Store.Create(r.Context(), req, events); err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	s.published(events)
+	s.log.Info("request created", "id", req.ID, "user", u.ID(), "role", req.Role, "state", req.State)
+	writeJSON(w, http.StatusCreated, req)
+}
+
+// visible loads a request the caller may see; others get 404, not 403, so
+// ids cannot be probed.
+func (s *Server) visible(ctx context.Context, id string, u api.User) (*api.Request, error) {
+	req, err := s.opts.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Policy().CanView(u, req) {
+		return nil, store.ErrNotFound
+	}
+	return req, nil
+}
+
+// handleGet returns a request. With ?wait=DURATION&version=N it holds the
+// call until the request's version passes N (a decision, an expiry…) or the
+// wait ends, so a waiting client learns of a decision at once.
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, u api.User) {
+	id := r.PathValue("id")
+	wait, err := parseWait(r.URL.Query().Get("wait"), s.opts.MaxWait)
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	var seen int64
+	if v := r.URL.Query().Get("version"); v != "" {
+		if seen, err = strconv.ParseInt(v, 10, 64); err != nil {
+			s.fail(w, r, u, &api.Error{Code: api.CodeInvalid, Message: "version must be an integer"})
+			return
+		}
+	}
+	var changed <-chan struct{}
+	if wait > 0 {
+		ch, stop := s.hub.subscribe(id)
+		defer stop()
+		changed = ch
+	}
+	req, err := s.visible(r.Context(), id, u)
+	if err != nil || wait == 0 || req.Version > seen || req.State.Final() {
+		if err != nil {
+			s.fail(w, r, u, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, req)
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	// A grant that ends while we wait is reported when the sweeper marks it.
+	for {
+		select {
+		case <-changed:
+			req, err = s.visible(r.Context(), id, u)
+			if err != nil {
+				s.fail(w, r, u, err)
+				return
+			}
+			if req.Version <= seen {
+				continue
+			}
+		case <-timer.C:
+		case <-s.hub.closed:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "server is restarting", Hint: "retry; your request is safe"}, http.StatusServiceUnavailable)
+			return
+		case <-r.Context().Done():
+			return
+		}
+		writeJSON(w, http.StatusOK, req)
+		return
+	}
+}
+
+func parseWait(v string, max time.Duration) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, &api.Error{Code: api.CodeInvalid, Message: "wait must be a duration such as 30s"}
+	}
+	return min(d, max), nil
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) {
+	q := r.URL.Query()
+	p := s.Policy()
+	f := store.Filter{Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			s.fail(w, r, u, &api.Error{Code: api.CodeInvalid, Message: "limit must be a positive integer"})
+			return
+		}
+		f.Limit = n
+	}
+	for _, st := range strings.Split(q.Get("state"), ",") {
+		if st != "" {
+			f.States = append(f.States, api.State(st))
+		}
+	}
+	scope := q.Get("scope")
+	switch scope {
+	case "", "mine":
+		f.Requester = u.ID()
+	case "review":
+		f.Roles = approverRoles(p, u)
+		if len(f.States) == 0 {
+			f.States = []api.State{api.StatePending}
+		}
+		if len(f.Roles) == 0 {
+			writeJSON(w, http.StatusOK, api.RequestList{Requests: []api.Request{}})
+			return
+		}
+	case "all":
+		if !p.IsAdmin(u) {
+			s.fail(w, r, u, &policy.DeniedError{Reason: "only admins may list all requests", Hint: "use --mine or --pending"})
+			return
+		}
+	default:
+		s.fail(w, r, u, &api.Error{Code: api.CodeInvalid, Message: "scope must be mine, review or all"})
+		return
+	}
+	reqs, next, err := s.opts.Store.List(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	out := api.RequestList{Requests: make([]api.Request, 0, len(reqs)), NextCursor: next}
+	for i := range reqs {
+		if scope == "review" && reqs[i].Requester == u.ID() {
+			continue // never review your own
+		}
+		out.Requests = append(out.Requests, reqs[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// decide runs a policy check and a lifecycle transition on one request.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
+	check func(p *policy.Policy, req *api.Request) error,
+	transition func(req *api.Request, comment string, now time.Time) ([]store.Event, error),
+	after ...func(*api.Request)) {
+	var body api.DecisionBody
+	if err := decode(r, &body); err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := s.visible(r.Context(), id, u); err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	p := s.Policy()
+	req, err := s.update(r.Context(), id, func(req *api.Request) ([]store.Event, error) {
+		if err := check(p, req); err != nil {
+			return nil, err
+		}
+		return transition(req, body.Comment, s.now())
+	})
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	s.log.Info("request changed", "id", id, "by", u.ID(), "state", req.State)
+	for _, f := range after {
+		f(req)
+	}
+	writeJSON(w, http.StatusOK, req)
+}
+
+func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, u api.User) {
+	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanApprove(u, req) },
+		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+			return lifecycle.Approve(req, u.ID(), c, now)
+		})
+}
+
+func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) {
+	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanDeny(u, req) },
+		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+			if strings.TrimSpace(c) == "" {
+				return nil, &policy.InvalidError{Field: "comment", Reason: "a denial needs a reason", Hint: "jit deny ID --reason TEXT"}
+			}
+			return lifecycle.Deny(req, u.ID(), c, now)
+		})
+}
+
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, u api.User) {
+	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanCancel(u, req) },
+		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+			return lifecycle.Cancel(req, u.ID(), c, now)
+		})
+}
+
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, u api.User) {
+	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanRevoke(u, req) },
+		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+			return lifecycle.Revoke(req, u.ID(), c, now)
+		}, func(req *api.Request) {
+			if req.VendCount > 0 {
+				s.enforceRevocation(context.WithoutCancel(r.Context()), *req, req.UpdatedAt)
+			}
+		})
+}
+
+// enforceRevocation asks the Revoker to deny the grant's already-vended
+// credentials. The revoke itself is already stored: a failure here is
+// audited and logged, and the credentials still stop at the grant's end.
+func (s *Server) enforceRevocation(ctx context.Context, req api.Request, now time.Time) {
+	if s.opts.Revoker == nil {
+		return
+	}
+	role, ok := s.Policy().Role(req.Role)
+	if !ok {
+		return
+	}
+	err := s.opts.Revoker.Revoke(ctx, vend.RevokeInput{
+		RoleARN: role.ARN, RequestID: req.ID, User: req.Requester,
+		IssuedBefore: now, Until: now.Add(role.MaxSessionDuration),
+	})
+	ev := store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "server", Subject: req.Requester, Role: req.Role, RequestID: req.ID}
+	if err != nil {
+		s.log.Error("revocation not enforced at AWS", "id", req.ID, "err", err)
+		ev.Type, ev.Reason = audit.TypeRevokeFailed, err.Error()
+	}
+	_ = s.append(ctx, ev)
+}
+
+func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User) {
+	var body api.ExtendBody
+	if err := decode(r, &body); err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := s.visible(r.Context(), id, u); err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	by := time.Duration(body.DurationSeconds) * time.Second
+	p := s.Policy()
+	req, err := s.update(r.Context(), id, func(req *api.Request) ([]store.Event, error) {
+		if err := p.CheckExtend(u, req, by); err != nil {
+			return nil, err
+		}
+		return lifecycle.Extend(req, u.ID(), by, body.Reason, s.now())
+	})
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, req)
+}
+
+// handleCredentials vends STS credentials for the caller's live grant. STS is
+// called outside the store transaction; the vend is recorded only if the
+// grant is still live afterwards, so a concurrent revoke wins.
+func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api.User) {
+	id := r.PathValue("id")
+	req, err := s.visible(r.Context(), id, u)
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	now := s.now()
+	if req.Requester != u.ID() {
+		s.fail(w, r, u, &policy.DeniedError{Reason: "only the requester may fetch a grant's credentials",
+			Hint: "ask for your own: jit request " + req.Role + " --reason ..."})
+		return
+	}
+	if st := lifecycle.StateAt(req, now); !st.Granted() {
+		s.fail(w, r, u, &api.Error{Code: api.CodeConflict, Message: "request " + id + " is " + string(st) + ", not an active grant",
+			Hint: "ask again: jit request " + req.Role + " --reason ..."})
+		return
+	}
+	role, ok := s.Policy().Role(req.Role)
+	if !ok {
+		s.fail(w, r, u, &api.Error{Code: api.CodeConflict, Message: "role " + req.Role + " is no longer in the policy"})
+		return
+	}
+	if s.opts.Vendor == nil {
+		s.fail(w, r, u, &api.Error{Code: api.CodeUnavailable, Message: "this server has no STS configured"})
+		return
+	}
+	maxSession := role.MaxSessionDuration
+	if s.opts.SessionCap > 0 && maxSession > s.opts.SessionCap {
+		maxSession = s.opts.SessionCap
+	}
+	creds, err := s.opts.Vendor.Vend(r.Context(), vend.Input{
+		RoleARN: role.ARN, RequestID: req.ID, User: u.ID(), GrantEndsAt: req.EndsAt,
+		MaxSessionDuration: maxSession, SessionPolicy: role.SessionPolicy,
+	}, now)
+	if err != nil {
+		s.metrics.vends.WithLabelValues("sts_error").Inc()
+		_ = s.append(r.Context(), store.Event{Time: now, Type: audit.TypeVendFailed, Actor: u.ID(), Subject: req.Requester,
+			Role: req.Role, RequestID: req.ID, Reason: err.Error()})
+		var vendErr *vend.Error
+		if !errors.As(err, &vendErr) {
+			err = &vend.Error{Err: err, Hint: "check the server's aws settings and logs"}
+		}
+		s.fail(w, r, u, err)
+		return
+	}
+	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]store.Event, error) {
+		return lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
+	}); err != nil {
+		s.metrics.vends.WithLabelValues("grant_ended").Inc()
+		s.fail(w, r, u, err)
+		return
+	}
+	s.metrics.vends.WithLabelValues("ok").Inc()
+	exp := creds.Expiration
+	if req.EndsAt.Before(exp) {
+		exp = req.EndsAt
+	}
+	writeJSON(w, http.StatusOK, api.Credentials{
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
+		Expiration: exp.UTC(), STSExpiration: creds.Expiration.UTC(), GrantEndsAt: req.EndsAt.UTC(),
+		RequestID: req.ID, Role: req.Role, Region: role.Region,
+	})
+}
+
+// approverRoles names the roles u may approve.
+func approverRoles(p *policy.Policy, u api.User) []string {
+	var out []string
+	for _, r := range p.Roles {
+		if r.Approvers.Match(u) {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/devidp"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/server"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/pkg/vend"
+)
+
+// testPolicy: developers may request readonly (auto-approved) and
+// prod-admin (one approver from "approvers"); "two-man" needs two; "oncall"
+// allows break-glass.
+const testPolicy = `
+admins: {groups: [admins]}
+roles:
+  - name: readonly
+    arn: arn:aws:iam::123456789012:role/jit-readonly
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 15m
+    max_duration: 1h
+    auto_approve: {groups: [developers], max_duration: 1h}
+  - name: prod-admin
+    arn: arn:aws:iam::123456789012:role/jit-prod-admin
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 30m
+    max_duration: 2h
+    reason_required: true
+    pending_timeout: 10m
+    max_extensions: 1
+    max_total_duration: 3h
+  - name: two-man
+    arn: arn:aws:iam::123456789012:role/jit-two-man
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    approvals_required: 2
+    max_duration: 1h
+  - name: oncall
+    arn: arn:aws:iam::123456789012:role/jit-oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true, max_duration: 30m}
+`
+
+// clock is a settable test clock.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// fakeVendor stands in for STS where a test is about the server, not AWS
+// (the STS path is tested against MinIO in vend and in e2e tests).
+type fakeVendor struct {
+	mu    sync.Mutex
+	calls []vend.Input
+	err   error
+}
+
+func (f *fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, in)
+	if f.err != nil {
+		return vend.Credentials{}, f.err
+	}
+	return vend.Credentials{AccessKeyID: "ASIAFAKE" + in.RequestID[len(in.RequestID)-4:], SecretAccessKey: "fake-secret-" + in.RequestID,
+		SessionToken: "fake-token-" + in.RequestID, Expiration: now.Add(time.Hour)}, nil
+}
+
+// env is a running server with real tokens for every test user.
+type env struct {
+	t      *testing.T
+	url    string
+	srv    *server.Server
+	store  store.Store
+	clock  *clock
+	vendor *fakeVendor
+	idp    *devidp.Provider
+	tokens map[string]string // username → ID token
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+var (
+	idpOnce   sync.Once
+	sharedIDP *devidp.Provider
+	sharedTok map[string]string
+)
+
+// dave is a developer who approves nothing.
+var dave = devidp.User{Username: "dave", Password: "dave-password", Email: "dave@example.com", Name: "Dave Doe", Groups: []string{"developers"}}
+
+// identities starts one OIDC provider for the package and logs every test
+// user in once through the real device flow.
+func identities(t *testing.T) (*devidp.Provider, map[string]string) {
+	t.Helper()
+	idpOnce.Do(func() {
+		p, err := devidp.Start(context.Background(), devidp.Options{Users: append(devidp.DefaultUsers(), dave)})
+		if err != nil {
+			t.Fatalf("start OIDC provider: %v", err)
+		}
+		sharedIDP = p
+		sharedTok = map[string]string{}
+		for _, u := range []string{"alice", "bob", "carol", "dave"} {
+			sharedTok[u] = testenv.DeviceToken(t, p, u).Extra("id_token").(string)
+		}
+	})
+	if sharedIDP == nil {
+		t.Fatal("OIDC provider failed to start in an earlier test")
+	}
+	return sharedIDP, sharedTok
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedIDP != nil {
+		_ = sharedIDP.Close()
+	}
+	os.Exit(code)
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	idp, tokens := identities(t)
+	pol, err := policy.Parse("test-policy.yaml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), t.TempDir()+"/jit.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := newClock(time.Now())
+	logs := &syncBuffer{}
+	fv := &fakeVendor{}
+	srv, err := server.New(server.Options{
+		Store: st, Policy: pol, Vendor: fv,
+		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: c.Now}),
+		Discovery: api.Discovery{Issuer: idp.Issuer(), ClientID: idp.ClientID()},
+		Now:       c.Now, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { cancel(); hs.Close() })
+	return &env{t: t, url: hs.URL, srv: srv, store: st, clock: c, vendor: fv, idp: idp, tokens: tokens, logs: logs}
+}
+
+// call makes an API call as user ("" = anonymous) and decodes the answer.
+func (e *env) call(user, method, path string, body any, out any) int {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if user != "" {
+		tok, ok := e.tokens[user]
+		if !ok {
+			tok = user // a raw token
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (e *env) create(user string, in api.CreateRequest) *api.Request {
+	e.t.Helper()
+	var r api.Request
+	if code := e.call(user, "POST", "/v1/requests", in, &r); code != http.StatusCreated {
+		e.t.Fatalf("create %+v as %s: HTTP %d", in, user, code)
+	}
+	return &r
+}
+
+func (e *env) errorOf(user, method, path string, body any) (int, api.Error) {
+	e.t.Helper()
+	var ae api.Error
+	code := e.call(user, method, path, body, &ae)
+	return code, ae
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,217 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/lifecycle"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/vend"
+)
+
+// maxBody caps every request body; the API's bodies are small.
+const maxBody = 64 << 10
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now() // latency metric only, not logic
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(rec, r)
+		s.metrics.httpSeconds.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// authenticate verifies the bearer token; failures are 401 and audited.
+func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, api.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw, err := bearer(r)
+		var u api.User
+		if err == nil {
+			u, err = s.opts.Verifier.Verify(r.Context(), raw)
+		}
+		if err != nil {
+			if errors.Is(err, errUnavailable) {
+				s.log.Error("token verification unavailable", "err", err)
+				writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "the server cannot reach the identity provider to check your token",
+					Hint: "retry shortly; if it persists, the server's oidc.issuer is unreachable from the server"}, http.StatusServiceUnavailable)
+				return
+			}
+			s.metrics.authFailed.Inc()
+			s.log.Info("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+			_ = s.append(r.Context(), store.Event{Time: s.now(), Type: audit.TypeAuthFailed, Actor: "anonymous",
+				Reason: err.Error(), Detail: map[string]string{"path": r.URL.Path, "remote": r.RemoteAddr}})
+			writeError(w, &api.Error{Code: api.CodeUnauthenticated, Message: "authentication failed: " + err.Error(),
+				Hint: "run: jit login"}, http.StatusUnauthorized)
+			return
+		}
+		h(w, r, u)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *api.Error, code int) { writeJSON(w, code, e) }
+
+// fail maps an error to its HTTP status and a message a user can act on.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, u api.User, err error) {
+	var (
+		denied     *policy.DeniedError
+		invalid    *policy.InvalidError
+		conflict   *policy.ConflictError
+		transition *lifecycle.TransitionError
+		vendErr    *vend.Error
+		apiErr     *api.Error
+		maxBytes   *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &apiErr):
+		writeError(w, apiErr, statusFor(apiErr.Code))
+	case errors.As(err, &denied):
+		_ = s.append(r.Context(), store.Event{Time: s.now(), Type: audit.TypeForbidden, Actor: u.ID(),
+			Reason: denied.Error(), Detail: map[string]string{"path": r.URL.Path}})
+		writeError(w, &api.Error{Code: api.CodeForbidden, Message: denied.Reason, Hint: denied.Hint}, http.StatusForbidden)
+	case errors.As(err, &invalid):
+		writeError(w, &api.Error{Code: api.CodeInvalid, Message: invalid.Reason, Hint: invalid.Hint}, http.StatusBadRequest)
+	case errors.As(err, &conflict):
+		writeError(w, &api.Error{Code: api.CodeConflict, Message: conflict.Reason, Hint: conflict.Hint}, http.StatusConflict)
+	case errors.As(err, &transition):
+		writeError(w, &api.Error{Code: api.CodeConflict, Message: transition.Error(), Hint: "see: jit status"}, http.StatusConflict)
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, &api.Error{Code: api.CodeNotFound, Message: "no such request", Hint: "list yours with: jit requests"}, http.StatusNotFound)
+	case errors.As(err, &vendErr):
+		writeError(w, &api.Error{Code: api.CodeVendFailed, Message: "STS refused to vend credentials: " + vendErr.Error(), Hint: vendErr.Hint}, http.StatusBadGateway)
+	case errors.As(err, &maxBytes):
+		writeError(w, &api.Error{Code: api.CodeInvalid, Message: "request body too large"}, http.StatusRequestEntityTooLarge)
+	case errors.Is(err, context.Canceled):
+		writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "request cancelled"}, http.StatusServiceUnavailable)
+	default:
+		s.log.Error("internal error", "path", r.URL.Path, "user", u.ID(), "err", err)
+		writeError(w, &api.Error{Code: api.CodeInternal, Message: "internal error: " + err.Error()}, http.StatusInternalServerError)
+	}
+}
+
+func statusFor(code string) int {
+	switch code {
+	case api.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case api.CodeForbidden:
+		return http.StatusForbidden
+	case api.CodeNotFound:
+		return http.StatusNotFound
+	case api.CodeInvalid:
+		return http.StatusBadRequest
+	case api.CodeConflict:
+		return http.StatusConflict
+	case api.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case api.CodeVendFailed:
+		return http.StatusBadGateway
+	case api.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty body means all defaults
+		}
+		var maxBytes *http.MaxBytesError
+		if errors.As(err, &maxBytes) {
+			return err
+		}
+		return &api.Error{Code: api.CodeInvalid, Message: "bad JSON body: " + err.Error(), Hint: "see docs/api.md"}
+	}
+	return nil
+}
+
+// limiter is a per-user token bucket on request creation.
+type limiter struct {
+	mu     sync.Mutex
+	rate   rate.Limit
+	burst  int
+	byUser map[string]*rate.Limiter
+}
+
+func newLimiter(perMinute float64, burst int) *limiter {
+	return &limiter{rate: rate.Limit(perMinute / 60), burst: burst, byUser: map[string]*rate.Limiter{}}
+}
+
+func (l *limiter) allow(user string, now time.Time) bool {
+	l.mu.Lock()
+	lim, ok := l.byUser[user]
+	if !ok {
+		lim = rate.NewLimiter(l.rate, l.burst)
+		l.byUser[user] = lim
+	}
+	l.mu.Unlock()
+	return lim.AllowN(now, 1)
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.opts.Store.Ping(ctx); err != nil {
+		writeError(w, &api.Error{Code: api.CodeUnavailable, Message: fmt.Sprintf("store not ready: %v", err)}, http.StatusServiceUnavailable)
+		return
+	}
+	select {
+	case <-s.hub.closed:
+		writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "shutting down"}, http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
+	d := s.opts.Discovery
+	d.ServerTime = s.now().UTC()
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) handleWhoami(w http.ResponseWriter, _ *http.Request, u api.User) {
+	writeJSON(w, http.StatusOK, u)
+}

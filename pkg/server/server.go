@@ -1,0 +1,197 @@
+// Package server is jit's approval endpoint: it verifies the IdP's tokens,
+// applies the policy, moves requests through their lifecycle in the store,
+// vends credentials through STS and audits every step. It speaks the JSON
+// API in pkg/api under /v1 (docs/api.md).
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/vend"
+)
+
+// Options are the server's dependencies and settings.
+type Options struct {
+	Store    store.Store
+	Policy   *policy.Policy
+	Vendor   vend.Vendor
+	Verifier TokenVerifier
+	// Discovery is served to clients; ServerTime is filled per call.
+	Discovery api.Discovery
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// RequestsPerMinute and RequestBurst limit request creation per user.
+	RequestsPerMinute float64
+	RequestBurst      int
+	// SweepInterval is how often the sweeper looks for due requests [5s].
+	// Between sweeps, an ended grant already refuses credentials.
+	SweepInterval time.Duration
+	// MaxWait caps a long-poll [60s].
+	MaxWait time.Duration
+	// NewID makes request ids [ULIDs prefixed "req_"].
+	NewID func() string
+	// SessionCap caps every role's session length (1h when the server itself
+	// runs on role credentials: role chaining). 0: no cap.
+	SessionCap time.Duration
+	// Revoker, when set, makes a revoke stop already-vended credentials at
+	// once (an inline Deny on the role), not only at the grant's end.
+	Revoker vend.Revoker
+	// Events is told of every audit event after it is stored (notifications).
+	Events func(store.Event)
+}
+
+// Server is the approval endpoint. Create it with New.
+type Server struct {
+	opts    Options
+	policy  atomic.Pointer[policy.Policy]
+	hub     *hub
+	metrics *metrics
+	limiter *limiter
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New checks the options and builds a server.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Policy == nil || opts.Verifier == nil {
+		return nil, errors.New("server: store, policy and verifier are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = 5 * time.Second
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = 60 * time.Second
+	}
+	if opts.RequestsPerMinute <= 0 {
+		opts.RequestsPerMinute = 30
+	}
+	if opts.RequestBurst <= 0 {
+		opts.RequestBurst = 10
+	}
+	if opts.NewID == nil {
+		opts.NewID = func() string { return "req_" + strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String()) }
+	}
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics()}
+	s.hub = newHub(s.metrics.waiting.Add)
+	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
+	s.policy.Store(opts.Policy)
+	return s, nil
+}
+
+// Policy returns the policy in force.
+func (s *Server) Policy() *policy.Policy { return s.policy.Load() }
+
+// SetPolicy replaces the policy (SIGHUP reload) and audits the change.
+func (s *Server) SetPolicy(ctx context.Context, p *policy.Policy, source string) error {
+	s.policy.Store(p)
+	return s.append(ctx, store.Event{Time: s.now(), Type: audit.TypePolicyLoaded, Actor: "server",
+		Detail: map[string]string{"source": source, "roles": fmt.Sprint(len(p.Roles))}})
+}
+
+// Run feeds the store's change notifications to waiting clients and runs
+// the sweeper until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.opts.Store.Listen(ctx, s.hub.notify) }()
+	go func() { errc <- s.sweepLoop(ctx) }()
+	var first error
+	for range 2 {
+		if err := <-errc; err != nil && first == nil && ctx.Err() == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// BeginShutdown tells waiting clients to come back later (they get 503 and
+// retry against another replica or after the restart).
+func (s *Server) BeginShutdown() { s.hub.shutdown() }
+
+func (s *Server) append(ctx context.Context, events ...store.Event) error {
+	if err := s.opts.Store.Append(ctx, events...); err != nil {
+		return err
+	}
+	s.published(events)
+	return nil
+}
+
+func (s *Server) published(events []store.Event) {
+	for _, e := range events {
+		s.metrics.transitions.WithLabelValues(e.Type).Inc()
+		if s.opts.Events != nil {
+			s.opts.Events(e)
+		}
+	}
+}
+
+// update runs a lifecycle mutation in the store and publishes its events.
+func (s *Server) update(ctx context.Context, id string, m func(r *api.Request) ([]store.Event, error)) (*api.Request, error) {
+	var events []store.Event
+	r, err := s.opts.Store.Update(ctx, id, func(r *api.Request) ([]store.Event, error) {
+		ev, err := m(r)
+		events = ev
+		return ev, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.published(events)
+	return r, nil
+}
+
+func (s *Server) newRequestID() string { return s.opts.NewID() }
+
+// Handler returns the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.instrument(pattern, h))
+	}
+	authed := func(pattern string, h func(http.ResponseWriter, *http.Request, api.User)) {
+		route(pattern, s.authenticate(h))
+	}
+	route("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	route("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metricsHandler())
+	route("GET /v1/discovery", s.handleDiscovery)
+	authed("GET /v1/whoami", s.handleWhoami)
+	authed("GET /v1/roles", s.handleRoles)
+	authed("POST /v1/requests", s.handleCreate)
+	authed("GET /v1/requests", s.handleList)
+	authed("GET /v1/requests/{id}", s.handleGet)
+	authed("POST /v1/requests/{id}/approve", s.handleApprove)
+	authed("POST /v1/requests/{id}/deny", s.handleDeny)
+	authed("POST /v1/requests/{id}/cancel", s.handleCancel)
+	authed("POST /v1/requests/{id}/revoke", s.handleRevoke)
+	authed("POST /v1/requests/{id}/extend", s.handleExtend)
+	authed("POST /v1/requests/{id}/credentials", s.handleCredentials)
+	authed("GET /v1/audit", s.handleAudit)
+	authed("GET /v1/audit/export", s.handleAuditExport)
+	route("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &api.Error{Code: api.CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
+			Hint: "see docs/api.md"}, http.StatusNotFound)
+	})
+	return mux
+}
