@@ -3,7 +3,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"

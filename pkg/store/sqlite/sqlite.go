@@ -1,0 +1,475 @@
+// Package sqlite is jit's embedded store: one SQLite file (modernc.org/sqlite,
+// no cgo) in WAL mode, for a single server process. Writes go through one
+// connection under a mutex, so every Update is atomic and the audit chain's
+// head can be kept in memory; reads use a pool.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite store.
+type Store struct {
+	write *sql.DB // one connection: the only writer
+	read  *sql.DB
+
+	mu       sync.Mutex // serialises write transactions and guards the chain head
+	headSeq  int64
+	headHash string
+
+	lead sync.Mutex // the sweeper lease, within this process
+
+	lmu       sync.Mutex
+	listeners map[int]func(string)
+	nextL     int
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	s := &Store{write: w, read: r, listeners: map[int]func(string){}}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.loadHead(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", name)
+		}
+		var n int
+		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) loadHead(ctx context.Context) error {
+	var body string
+	err := s.write.QueryRowContext(ctx, `SELECT body FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&body)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		s.headSeq, s.headHash = 0, audit.GenesisHash
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the audit head: %w", err)
+	}
+	var e api.AuditEvent
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		return fmt.Errorf("read the audit head: %w", err)
+	}
+	s.headSeq, s.headHash = e.Seq, e.Hash
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.write.Close(), s.read.Close())
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// inTx runs fn in a write transaction, chaining the events it returns after
+// it; the chain head moves only if the transaction commits.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) ([]store.Event, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	events, err := fn(tx)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	seq, hash, err := appendEvents(ctx, tx, s.headSeq, s.headHash, events)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.headSeq, s.headHash = seq, hash
+	return nil
+}
+
+func appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event) (int64, string, error) {
+	for _, ev := range events {
+		seq++
+		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC(), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
+			RequestID: ev.RequestID, Reason: ev.Reason, Detail: ev.Detail, PrevHash: prev}
+		e.Hash = audit.Hash(e)
+		body, err := json.Marshal(e)
+		if err != nil {
+			return 0, "", err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, string(body)); err != nil {
+			return 0, "", fmt.Errorf("append audit: %w", err)
+		}
+		prev = e.Hash
+	}
+	return seq, prev, nil
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func putRequest(ctx context.Context, tx *sql.Tx, r *api.Request, insert bool) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	q := `UPDATE requests SET requester = ?2, role = ?3, state = ?4, created_at = ?5, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`
+	if insert {
+		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
+	}
+	_, err = tx.ExecContext(ctx, q, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, string(body))
+	return err
+}
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, r *api.Request, events []store.Event) error {
+	r.Version = 1
+	err := s.inTx(ctx, func(tx *sql.Tx) ([]store.Event, error) {
+		return events, putRequest(ctx, tx, r, true)
+	})
+	if err != nil {
+		return fmt.Errorf("create request %s: %w", r.ID, err)
+	}
+	s.notify(r.ID)
+	return nil
+}
+
+func decodeRequest(body string) (*api.Request, error) {
+	var r api.Request
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		return nil, fmt.Errorf("decode stored request: %w", err)
+	}
+	return &r, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (*api.Request, error) {
+	var body string
+	err := s.read.QueryRowContext(ctx, `SELECT body FROM requests WHERE id = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeRequest(body)
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.Request, error) {
+	var out *api.Request
+	err := s.inTx(ctx, func(tx *sql.Tx) ([]store.Event, error) {
+		var body string
+		err := tx.QueryRowContext(ctx, `SELECT body FROM requests WHERE id = ?`, id).Scan(&body)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		r, err := decodeRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		events, err := m(r)
+		if err != nil {
+			return nil, err
+		}
+		r.ID = id
+		r.Version++
+		if err := putRequest(ctx, tx, r, false); err != nil {
+			return nil, err
+		}
+		out = r
+		return events, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(id)
+	return out, nil
+}
+
+// cursor is the keyset position (created_at, id) of the last row of a page.
+func encodeCursor(createdAt int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(createdAt, 10) + "|" + id))
+}
+
+func decodeCursor(c string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		ts, id, ok := strings.Cut(string(b), "|")
+		if n, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil {
+			return n, id, nil
+		}
+	}
+	return 0, "", fmt.Errorf("bad cursor %q", c)
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	var where []string
+	var args []any
+	if f.Requester != "" {
+		where = append(where, "requester = ?")
+		args = append(args, f.Requester)
+	}
+	if f.Roles != nil {
+		where = append(where, "role IN ("+placeholders(len(f.Roles))+")")
+		for _, r := range f.Roles {
+			args = append(args, r)
+		}
+	}
+	if f.States != nil {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if f.Cursor != "" {
+		ts, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(created_at < ? OR (created_at = ? AND id < ?))")
+		args = append(args, ts, ts, id)
+	}
+	q := "SELECT body, created_at FROM requests"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []api.Request
+	var lastTS int64
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body, &lastTS); err != nil {
+			return nil, "", err
+		}
+		r, err := decodeRequest(body)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(nanos(last.CreatedAt), last.ID)
+	}
+	return out, next, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// Due implements store.Store.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT id FROM requests WHERE state = 'pending' AND pending_until <= ?1
+		UNION ALL
+		SELECT id FROM requests WHERE state IN ('approved', 'active') AND ends_at <= ?1
+		LIMIT ?2`, now.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, events ...store.Event) error {
+	return s.inTx(ctx, func(*sql.Tx) ([]store.Event, error) { return events, nil })
+}
+
+// Audit implements store.Store.
+func (s *Store) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEvent, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	where := []string{"seq > ?"}
+	args := []any{f.AfterSeq}
+	if !f.Since.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time < ?")
+		args = append(args, f.Until.UnixNano())
+	}
+	if f.User != "" {
+		where = append(where, "(actor = ? OR subject = ?)")
+		args = append(args, f.User, f.User)
+	}
+	for col, v := range map[string]string{"role": f.Role, "request_id": f.RequestID, "type": f.Type} {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	args = append(args, limit)
+	rows, err := s.read.QueryContext(ctx, "SELECT body FROM audit WHERE "+strings.Join(where, " AND ")+" ORDER BY seq LIMIT ?", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []api.AuditEvent
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var e api.AuditEvent
+		if err := json.Unmarshal([]byte(body), &e); err != nil {
+			return nil, fmt.Errorf("decode audit record: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Listen implements store.Store: one process, so changes are fanned out in
+// memory after each commit.
+func (s *Store) Listen(ctx context.Context, fn func(id string)) error {
+	s.lmu.Lock()
+	k := s.nextL
+	s.nextL++
+	s.listeners[k] = fn
+	s.lmu.Unlock()
+	<-ctx.Done()
+	s.lmu.Lock()
+	delete(s.listeners, k)
+	s.lmu.Unlock()
+	return nil
+}
+
+func (s *Store) notify(id string) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for _, fn := range s.listeners {
+		fn(id)
+	}
+}
+
+// TryLead implements store.Store: one process per file, so the lease is a
+// mutex that keeps two sweeps from overlapping.
+func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error) {
+	if !s.lead.TryLock() {
+		return false, nil
+	}
+	defer s.lead.Unlock()
+	return true, fn(ctx)
+}
