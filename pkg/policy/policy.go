@@ -256,6 +256,9 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 			return Outcome{}, 0, &DeniedError{Reason: fmt.Sprintf("%s may not break glass on %s", u.ID(), r.Name),
 				Hint: fmt.Sprintf("break-glass is for %s; request it normally or page them", r.BreakGlass.Subjects)}
 		}
+		if in.DurationSeconds == 0 {
+			d = min(d, r.BreakGlass.MaxDuration) // the default never exceeds break-glass's own max
+		}
 		if reason == "" {
 			return Outcome{}, 0, &InvalidError{Field: "reason", Reason: "break-glass needs a reason",
 				Hint: "add --reason \"what is broken and why you need this now\""}
