@@ -1,0 +1,24 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/postgres"
+	"github.com/jit-access/jit/pkg/store/storetest"
+	"github.com/jit-access/jit/pkg/testenv"
+)
+
+func openDSN(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStoreSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openDSN(t, testenv.Postgres(t)) })
+}
