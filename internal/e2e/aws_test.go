@@ -124,11 +124,7 @@ print(",".join(o["Key"] for o in c.list_objects_v2(Bucket=sys.argv[3]).get("Cont
 // library itself, so an item is seen whether or not it has expired.
 func (u *user) hasCachedCredentials(t *testing.T, role string) bool {
 	t.Helper()
-	env := map[string]string{}
-	for _, kv := range u.env {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	env := u.envMap()
 	kr, err := keyring.Open(keyring.Config{ServiceName: "jit", AllowedBackends: []keyring.BackendType{keyring.FileBackend},
 		FileDir: env["JIT_KEYRING_FILE_DIR"], FilePasswordFunc: keyring.FixedStringPrompt(env["JIT_FILE_PASSPHRASE"])})
 	if err != nil {
