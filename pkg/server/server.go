@@ -50,6 +50,9 @@ type Options struct {
 	// Revoker, when set, makes a revoke stop already-vended credentials at
 	// once (an inline Deny on the role), not only at the grant's end.
 	Revoker vend.Revoker
+	// Routes, when set, adds handlers of other packages (the approver web
+	// page, Slack's interactivity endpoint) to the server's mux.
+	Routes func(mux *http.ServeMux)
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(store.Event)
 }
@@ -189,6 +192,9 @@ func (s *Server) Handler() http.Handler {
 	authed("POST /v1/requests/{id}/credentials", s.handleCredentials)
 	authed("GET /v1/audit", s.handleAudit)
 	authed("GET /v1/audit/export", s.handleAuditExport)
+	if s.opts.Routes != nil {
+		s.opts.Routes(mux)
+	}
 	route("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Code: api.CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
 			Hint: "see docs/api.md"}, http.StatusNotFound)
