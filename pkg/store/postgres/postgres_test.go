@@ -22,3 +22,9 @@ func openDSN(t testing.TB, dsn string) *postgres.Store {
 func TestStoreSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openDSN(t, testenv.Postgres(t)) })
 }
+
+func BenchmarkCycle(b *testing.B) {
+	s := openDSN(b, testenv.Postgres(b))
+	defer s.Close()
+	storetest.BenchCycle(b, s)
+}

@@ -40,15 +40,29 @@ type Store struct {
 
 	lead sync.Mutex // the sweeper lease, within this process
 
+	// Prepared once on the writer connection; tx.StmtContext reuses them.
+	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtInsertAudit *sql.Stmt
+
+	now func() time.Time
+
 	lmu       sync.Mutex
-	listeners map[int]func(string)
+	listeners map[int]*listener
 	nextL     int
+	closed    chan struct{} // closed by Close: ends every Listen
+	closeOnce sync.Once
 }
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock used for an audit event whose Time is zero and
+// for migration timestamps (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and migrates it.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -61,10 +75,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{write: w, read: r, listeners: map[int]func(string){}}
+	s := &Store{write: w, read: r, listeners: map[int]*listener{}, now: time.Now, closed: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := s.loadHead(ctx); err != nil {
 		s.Close()
@@ -106,13 +127,32 @@ func (s *Store) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.now().UnixNano()); err != nil {
 			tx.Rollback()
 			return err
 		}
 		if err := tx.Commit(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		q    string
+	}{
+		{&s.stmtSelect, `SELECT body FROM requests WHERE id = ?`},
+		{&s.stmtInsertReq, `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`},
+		{&s.stmtUpdateReq, `UPDATE requests SET requester = ?2, role = ?3, state = ?4, created_at = ?5, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`},
+		{&s.stmtInsertAudit, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		st, err := s.write.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = st
 	}
 	return nil
 }
@@ -137,6 +177,7 @@ func (s *Store) loadHead(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
 	return errors.Join(s.write.Close(), s.read.Close())
 }
 
@@ -157,7 +198,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) ([]store.Event, er
 		tx.Rollback()
 		return err
 	}
-	seq, hash, err := appendEvents(ctx, tx, s.headSeq, s.headHash, events)
+	seq, hash, err := s.appendEvents(ctx, tx, s.headSeq, s.headHash, events)
 	if err != nil {
 		tx.Rollback()
 		return err
@@ -169,18 +210,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) ([]store.Event, er
 	return nil
 }
 
-func appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event) (int64, string, error) {
+func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event) (int64, string, error) {
+	if len(events) == 0 {
+		return seq, prev, nil
+	}
+	ins := tx.StmtContext(ctx, s.stmtInsertAudit)
 	for _, ev := range events {
 		seq++
-		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC(), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
+		if ev.Time.IsZero() {
+			ev.Time = s.now()
+		}
+		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC().Round(0), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
 			RequestID: ev.RequestID, Reason: ev.Reason, Detail: ev.Detail, PrevHash: prev}
 		e.Hash = audit.Hash(e)
 		body, err := json.Marshal(e)
 		if err != nil {
 			return 0, "", err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, string(body)); err != nil {
+		if _, err := ins.ExecContext(ctx, e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, string(body)); err != nil {
 			return 0, "", fmt.Errorf("append audit: %w", err)
 		}
 		prev = e.Hash
@@ -195,16 +242,16 @@ func nanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func putRequest(ctx context.Context, tx *sql.Tx, r *api.Request, insert bool) error {
+func (s *Store) putRequest(ctx context.Context, tx *sql.Tx, r *api.Request, insert bool) error {
 	body, err := json.Marshal(r)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode request: %w", err)
 	}
-	q := `UPDATE requests SET requester = ?2, role = ?3, state = ?4, created_at = ?5, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`
+	st := s.stmtUpdateReq
 	if insert {
-		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
+		st = s.stmtInsertReq
 	}
-	_, err = tx.ExecContext(ctx, q, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, string(body))
+	_, err = tx.StmtContext(ctx, st).ExecContext(ctx, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, string(body))
 	return err
 }
 
@@ -212,7 +259,7 @@ func putRequest(ctx context.Context, tx *sql.Tx, r *api.Request, insert bool) er
 func (s *Store) Create(ctx context.Context, r *api.Request, events []store.Event) error {
 	r.Version = 1
 	err := s.inTx(ctx, func(tx *sql.Tx) ([]store.Event, error) {
-		return events, putRequest(ctx, tx, r, true)
+		return events, s.putRequest(ctx, tx, r, true)
 	})
 	if err != nil {
 		return fmt.Errorf("create request %s: %w", r.ID, err)
@@ -247,7 +294,7 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 	var out *api.Request
 	err := s.inTx(ctx, func(tx *sql.Tx) ([]store.Event, error) {
 		var body string
-		err := tx.QueryRowContext(ctx, `SELECT body FROM requests WHERE id = ?`, id).Scan(&body)
+		err := tx.StmtContext(ctx, s.stmtSelect).QueryRowContext(ctx, id).Scan(&body)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, store.ErrNotFound
 		}
@@ -264,7 +311,7 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 		}
 		r.ID = id
 		r.Version++
-		if err := putRequest(ctx, tx, r, false); err != nil {
+		if err := s.putRequest(ctx, tx, r, false); err != nil {
 			return nil, err
 		}
 		out = r
@@ -441,26 +488,75 @@ func (s *Store) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEven
 	return out, rows.Err()
 }
 
-// Listen implements store.Store: one process, so changes are fanned out in
-// memory after each commit.
+// listener is one Listen call's queue: a set of changed ids (so a slow
+// listener costs memory per distinct id, never blocks a writer, and loses
+// nothing) and a wake-up signal.
+type listener struct {
+	mu      sync.Mutex
+	pending map[string]struct{}
+	order   []string
+	wake    chan struct{}
+}
+
+func (l *listener) add(id string) {
+	l.mu.Lock()
+	if _, ok := l.pending[id]; !ok {
+		l.pending[id] = struct{}{}
+		l.order = append(l.order, id)
+	}
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *listener) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := l.order
+	l.order = nil
+	clear(l.pending)
+	return ids
+}
+
+// Listen implements store.Store: one process per file, so changes are fanned
+// out in memory after each commit. fn runs on Listen's goroutine, never the
+// writer's. It returns nil when ctx ends or the store is closed.
 func (s *Store) Listen(ctx context.Context, fn func(id string)) error {
+	l := &listener{pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
 	s.lmu.Lock()
 	k := s.nextL
 	s.nextL++
-	s.listeners[k] = fn
+	s.listeners[k] = l
 	s.lmu.Unlock()
-	<-ctx.Done()
-	s.lmu.Lock()
-	delete(s.listeners, k)
-	s.lmu.Unlock()
-	return nil
+	defer func() {
+		s.lmu.Lock()
+		delete(s.listeners, k)
+		s.lmu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.closed:
+			return nil
+		case <-l.wake:
+			for _, id := range l.take() {
+				if ctx.Err() != nil {
+					return nil
+				}
+				fn(id)
+			}
+		}
+	}
 }
 
 func (s *Store) notify(id string) {
 	s.lmu.Lock()
 	defer s.lmu.Unlock()
-	for _, fn := range s.listeners {
-		fn(id)
+	for _, l := range s.listeners {
+		l.add(id)
 	}
 }
 
