@@ -20,6 +20,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/server"
@@ -82,6 +83,13 @@ func Run(ctx context.Context, opts Options) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Run(runCtx) }()
+	if cfg.Audit.ExportFile != "" {
+		go func() {
+			if err := auditmirror.Run(runCtx, st, cfg.Audit.ExportFile, time.Second, log); err != nil {
+				log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
+			}
+		}()
+	}
 	go func() {
 		errc <- srv.Serve(runCtx, ln, server.ServeConfig{TLSCertFile: cfg.TLS.CertFile, TLSKeyFile: cfg.TLS.KeyFile})
 	}()
