@@ -153,6 +153,12 @@ func TestMain(m *testing.M) {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith lets a test change the server's options before it starts.
+func newEnvWith(t *testing.T, tweak func(*server.Options)) *env {
+	t.Helper()
 	idp, tokens := identities(t)
 	pol, err := policy.Parse("test-policy.yaml", []byte(testPolicy))
 	if err != nil {
@@ -166,13 +172,17 @@ func newEnv(t *testing.T) *env {
 	c := newClock(time.Now())
 	logs := &syncBuffer{}
 	fv := &fakeVendor{}
-	srv, err := server.New(server.Options{
+	opts := server.Options{
 		Store: st, Policy: pol, Vendor: fv,
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: c.Now}),
 		Discovery: api.Discovery{Issuer: idp.Issuer(), ClientID: idp.ClientID()},
 		Now:       c.Now, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
-	})
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
