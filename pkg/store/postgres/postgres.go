@@ -411,17 +411,18 @@ func (s *Store) Listen(ctx context.Context, fn func(id string)) error {
 }
 
 func (s *Store) listenOnce(ctx context.Context, fn func(id string)) error {
-	conn, err := s.pool.Acquire(ctx)
+	// A connection of its own, outside the pool: it is held for as long as
+	// the listener lives and must not starve the pool's request traffic.
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return err
+		return fmt.Errorf("connect for LISTEN: %w", err)
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing ends the session and its LISTEN
 	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+channel) //nolint:errcheck
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
