@@ -1,7 +1,8 @@
 // Package devidp runs a small OpenID Connect provider with the device grant
 // for jit's tests and for `jit dev`: zitadel/oidc issues, signs and discovers
-// the tokens; this package supplies the users, the claims, one public device
-// client and the browser sign-in pages. It listens on loopback only and must
+// the tokens; this package supplies the users, the claims, one public client
+// (device grant for the CLI; authorization code with PKCE for the server's
+// approver page) and the browser sign-in pages. It listens on loopback only and must
 // never face real users.
 //
 // It builds on zitadel's op package and its example storage, not on the
@@ -59,6 +60,11 @@ type Options struct {
 	Users []User
 	// ClientID of the public device client; default "jit-cli".
 	ClientID string
+	// RedirectURIs the public client may use with the authorization code
+	// grant (PKCE required); default DefaultRedirectURIs(), the jit server's
+	// approver page on loopback. A loopback http URI matches any port
+	// (RFC 8252 §7.3), so a server on a kernel-chosen port needs no entry.
+	RedirectURIs []string
 	// IDTokenLifetime defaults to 1h.
 	IDTokenLifetime time.Duration
 	// AccessTokenLifetime is the access token's expires_in; default 1h.
@@ -104,6 +110,12 @@ func DefaultUsers() []User {
 // token and an ID token with email, name and groups.
 func DefaultScopes() []string {
 	return []string{"openid", "profile", "email", "offline_access"}
+}
+
+// DefaultRedirectURIs are the jit server's approver-page callbacks on
+// loopback, any port.
+func DefaultRedirectURIs() []string {
+	return []string{"http://127.0.0.1/approve/callback", "http://localhost/approve/callback"}
 }
 
 // SubjectFor derives the stable subject Start gives a user without an ID.
@@ -172,6 +184,8 @@ func Start(ctx context.Context, opts Options) (*Provider, error) {
 	ui := &deviceUI{store: store, users: users, logger: opts.Logger}
 	mux := http.NewServeMux()
 	ui.register(mux)
+	login := &loginUI{store: store, callback: issuer + "/authorize/callback", logger: opts.Logger}
+	login.register(mux)
 	mux.Handle("/", oidcProvider)
 	p.srv = &http.Server{
 		Handler:           mux,
@@ -197,6 +211,9 @@ func withDefaults(opts Options) Options {
 	}
 	if opts.ClientID == "" {
 		opts.ClientID = "jit-cli"
+	}
+	if len(opts.RedirectURIs) == 0 {
+		opts.RedirectURIs = DefaultRedirectURIs()
 	}
 	if opts.IDTokenLifetime <= 0 {
 		opts.IDTokenLifetime = time.Hour

@@ -3,6 +3,7 @@ package devidp
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -80,7 +81,7 @@ func newDeviceStorage(users []User, opts Options) *deviceStorage {
 	}
 	return &deviceStorage{
 		Storage:         storage.NewStorageWithClients(newUserStore(users), clients),
-		client:          &publicClient{id: opts.ClientID, idTokenLifetime: opts.IDTokenLifetime},
+		client:          &publicClient{id: opts.ClientID, idTokenLifetime: opts.IDTokenLifetime, redirectURIs: slices.Clone(opts.RedirectURIs)},
 		users:           byID,
 		accessLifetime:  opts.AccessTokenLifetime,
 		redeemedDevices: map[string]bool{},
@@ -232,16 +233,20 @@ func (s *deviceStorage) decideDevice(ctx context.Context, userCode, userID strin
 }
 
 // publicClient is the CLI's client: public (no secret), device grant and
-// refresh tokens, claims asserted into the ID token.
+// refresh tokens, claims asserted into the ID token. The server's approver
+// page uses it too, with the authorization code grant and PKCE (zitadel
+// requires a code_verifier from a client without authentication), so its ID
+// tokens have the audience the API expects.
 type publicClient struct {
 	id              string
 	idTokenLifetime time.Duration
+	redirectURIs    []string
 }
 
 var _ op.Client = (*publicClient)(nil)
 
 func (c *publicClient) GetID() string                    { return c.id }
-func (c *publicClient) RedirectURIs() []string           { return nil }
+func (c *publicClient) RedirectURIs() []string           { return c.redirectURIs }
 func (c *publicClient) PostLogoutRedirectURIs() []string { return nil }
 func (c *publicClient) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeNative
@@ -251,9 +256,14 @@ func (c *publicClient) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
 func (c *publicClient) GrantTypes() []oidc.GrantType {
-	return []oidc.GrantType{oidc.GrantTypeDeviceCode, oidc.GrantTypeRefreshToken}
+	return []oidc.GrantType{oidc.GrantTypeDeviceCode, oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 }
-func (c *publicClient) LoginURL(string) string               { return devicePath }
+
+// LoginURL is where /authorize sends the browser to sign in (code flow).
+func (c *publicClient) LoginURL(authRequestID string) string {
+	return loginPath + "?" + url.Values{"authRequestID": {authRequestID}}.Encode()
+}
+
 func (c *publicClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
 func (c *publicClient) IDTokenLifetime() time.Duration       { return c.idTokenLifetime }
 func (c *publicClient) DevMode() bool                        { return false }
