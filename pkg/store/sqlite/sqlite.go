@@ -41,7 +41,7 @@ type Store struct {
 	lead sync.Mutex // the sweeper lease, within this process
 
 	// Prepared once on the writer connection; tx.StmtContext reuses them.
-	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtInsertAudit *sql.Stmt
+	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtUpdateState, stmtInsertAudit *sql.Stmt
 
 	now func() time.Time
 
@@ -146,6 +146,10 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmtSelect, `SELECT body FROM requests WHERE id = ?`},
 		{&s.stmtInsertReq, `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`},
 		{&s.stmtUpdateReq, `UPDATE requests SET requester = ?2, role = ?3, state = ?4, created_at = ?5, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`},
+		// SQLite rewrites every index holding a column named in SET, changed
+		// or not; the lifecycle never changes requester, role or created_at,
+		// so the usual update leaves their indexes alone.
+		{&s.stmtUpdateState, `UPDATE requests SET state = ?4, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`},
 		{&s.stmtInsertAudit, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		st, err := s.write.PrepareContext(ctx, p.q)
@@ -186,14 +190,24 @@ func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx)
 
 // inTx runs fn in a write transaction, chaining the events it returns after
 // it; the chain head moves only if the transaction commits.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) ([]store.Event, error)) error {
+//
+// ctx is honoured until the transaction starts. Inside it the statements
+// run with cancellation detached: a write transaction here takes well under
+// a millisecond under the writer lock, and letting a caller's cancellation
+// interrupt it halfway only costs a goroutine per statement (the driver's
+// interrupt watcher) and risks a commit whose outcome is unknown.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) ([]store.Event, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	events, err := fn(tx)
+	events, err := fn(ctx, tx)
 	if err != nil {
 		tx.Rollback()
 		return err
@@ -204,7 +218,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) ([]store.Event, er
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		// Whether the commit landed is unknown: read the head back, so the
+		// next append neither forks the chain nor reuses a seq.
+		return errors.Join(err, s.loadHead(ctx))
 	}
 	s.headSeq, s.headHash = seq, hash
 	return nil
@@ -242,14 +258,13 @@ func nanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func (s *Store) putRequest(ctx context.Context, tx *sql.Tx, r *api.Request, insert bool) error {
+// putRequest writes r: st is one of the prepared insert or update
+// statements, which all take the same parameters.
+func (s *Store) putRequest(ctx context.Context, tx *sql.Tx, st *sql.Stmt, r *api.Request) error {
+	store.NormalizeTimes(r)
 	body, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
-	}
-	st := s.stmtUpdateReq
-	if insert {
-		st = s.stmtInsertReq
 	}
 	_, err = tx.StmtContext(ctx, st).ExecContext(ctx, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, string(body))
 	return err
@@ -258,8 +273,8 @@ func (s *Store) putRequest(ctx context.Context, tx *sql.Tx, r *api.Request, inse
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, r *api.Request, events []store.Event) error {
 	r.Version = 1
-	err := s.inTx(ctx, func(tx *sql.Tx) ([]store.Event, error) {
-		return events, s.putRequest(ctx, tx, r, true)
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+		return events, s.putRequest(ctx, tx, s.stmtInsertReq, r)
 	})
 	if err != nil {
 		return fmt.Errorf("create request %s: %w", r.ID, err)
@@ -292,7 +307,7 @@ func (s *Store) Get(ctx context.Context, id string) (*api.Request, error) {
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.Request, error) {
 	var out *api.Request
-	err := s.inTx(ctx, func(tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
 		var body string
 		err := tx.StmtContext(ctx, s.stmtSelect).QueryRowContext(ctx, id).Scan(&body)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -305,13 +320,18 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 		if err != nil {
 			return nil, err
 		}
+		requester, role, created := r.Requester, r.Role, r.CreatedAt
 		events, err := m(r)
 		if err != nil {
 			return nil, err
 		}
 		r.ID = id
 		r.Version++
-		if err := s.putRequest(ctx, tx, r, false); err != nil {
+		st := s.stmtUpdateReq
+		if r.Requester == requester && r.Role == role && r.CreatedAt.Equal(created) {
+			st = s.stmtUpdateState
+		}
+		if err := s.putRequest(ctx, tx, st, r); err != nil {
 			return nil, err
 		}
 		out = r
@@ -437,7 +457,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]string, er
 
 // Append implements store.Store.
 func (s *Store) Append(ctx context.Context, events ...store.Event) error {
-	return s.inTx(ctx, func(*sql.Tx) ([]store.Event, error) { return events, nil })
+	return s.inTx(ctx, func(context.Context, *sql.Tx) ([]store.Event, error) { return events, nil })
 }
 
 // Audit implements store.Store.
