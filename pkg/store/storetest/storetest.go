@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"CreateThenGetRoundTrips", testCreateGet},
+		{"RequestsRoundTripExactlyInUTC", testRoundTrip},
 		{"CreateRejectsDuplicateID", testCreateDuplicate},
 		{"GetUnknownIsNotFound", testGetUnknown},
 		{"UpdateStoresMutationAndBumpsVersion", testUpdate},
