@@ -26,8 +26,6 @@ import (
 	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/oklog/ulid/v2"
 	_ "github.com/pkg/browser"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "github.com/rogpeppe/go-internal/testscript"
 	_ "github.com/spf13/cobra"
 	_ "github.com/spf13/cobra/doc"

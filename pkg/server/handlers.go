@@ -350,7 +350,7 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		MaxSessionDuration: maxSession, SessionPolicy: role.SessionPolicy,
 	}, now)
 	if err != nil {
-		s.metrics.vends.WithLabelValues("sts_error").Inc()
+		s.metrics.vends.With("sts_error").Inc()
 		_ = s.append(r.Context(), store.Event{Time: now, Type: audit.TypeVendFailed, Actor: u.ID(), Subject: req.Requester,
 			Role: req.Role, RequestID: req.ID, Reason: err.Error()})
 		var vendErr *vend.Error
@@ -363,11 +363,11 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]store.Event, error) {
 		return lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
 	}); err != nil {
-		s.metrics.vends.WithLabelValues("grant_ended").Inc()
+		s.metrics.vends.With("grant_ended").Inc()
 		s.fail(w, r, u, err)
 		return
 	}
-	s.metrics.vends.WithLabelValues("ok").Inc()
+	s.metrics.vends.With("ok").Inc()
 	exp := creds.Expiration
 	if req.EndsAt.Before(exp) {
 		exp = req.EndsAt

@@ -1,46 +1,42 @@
 package server
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/jit-access/jit/pkg/metrics"
 )
 
-// metrics are the server's Prometheus series, on a registry of its own (no
-// global state).
-type metrics struct {
-	registry    *prometheus.Registry
-	transitions *prometheus.CounterVec
-	httpSeconds *prometheus.HistogramVec
-	vends       *prometheus.CounterVec
-	authFailed  prometheus.Counter
-	waiting     prometheus.Gauge
-	sweepLag    prometheus.Histogram
+// serverMetrics are the server's Prometheus series, on a registry of its
+// own (no global state).
+type serverMetrics struct {
+	registry    *metrics.Registry
+	transitions *metrics.CounterVec
+	httpSeconds *metrics.HistogramVec
+	vends       *metrics.CounterVec
+	authFailed  *metrics.Counter
+	waiting     *metrics.Gauge
+	sweepLag    *metrics.Histogram
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jit_request_events_total", Help: "Audit events written, by type.",
-		}, []string{"type"}),
-		httpSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "jit_http_request_duration_seconds", Help: "API latency by route and status.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60},
-		}, []string{"route", "code"}),
-		vends: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jit_credentials_vended_total", Help: "Credential vends by outcome.",
-		}, []string{"outcome"}),
-		authFailed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "jit_auth_failures_total", Help: "Requests refused for a missing or bad token.",
-		}),
-		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "jit_waiting_clients", Help: "Clients long-polling for a decision.",
-		}),
-		sweepLag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "jit_sweep_lag_seconds", Help: "How long after its end a grant or pending request was swept.",
-			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30},
-		}),
+func newMetrics(now func() time.Time) *serverMetrics {
+	r := metrics.NewRegistry()
+	started := now()
+	m := &serverMetrics{
+		registry:    r,
+		transitions: r.NewCounterVec("jit_request_events_total", "Audit events written, by type.", "type"),
+		httpSeconds: r.NewHistogramVec("jit_http_request_duration_seconds", "API latency by route and status.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60}, "route", "code"),
+		vends:      r.NewCounterVec("jit_credentials_vended_total", "Credential vends by outcome.", "outcome"),
+		authFailed: r.NewCounter("jit_auth_failures_total", "Requests refused for a missing or bad token."),
+		waiting:    r.NewGauge("jit_waiting_clients", "Clients long-polling for a decision."),
+		sweepLag: r.NewHistogram("jit_sweep_lag_seconds", "How long after its end a grant or pending request was swept.",
+			[]float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30}),
 	}
-	m.registry.MustRegister(m.transitions, m.httpSeconds, m.vends, m.authFailed, m.waiting, m.sweepLag,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	r.NewGaugeFunc("go_goroutines", "Number of goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
+	r.NewGaugeFunc("jit_uptime_seconds", "Seconds since the server started.", func() float64 { return now().Sub(started).Seconds() })
 	return m
 }
+
+func (m *serverMetrics) handler() http.Handler { return m.registry.Handler() }

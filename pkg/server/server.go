@@ -62,7 +62,7 @@ type Server struct {
 	opts    Options
 	policy  atomic.Pointer[policy.Policy]
 	hub     *hub
-	metrics *metrics
+	metrics *serverMetrics
 	limiter *limiter
 	log     *slog.Logger
 	now     func() time.Time
@@ -94,7 +94,7 @@ func New(opts Options) (*Server, error) {
 	if opts.NewID == nil {
 		opts.NewID = func() string { return "req_" + strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String()) }
 	}
-	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics()}
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now)}
 	s.hub = newHub(s.metrics.waiting.Add)
 	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
 	s.policy.Store(opts.Policy)
@@ -140,7 +140,7 @@ func (s *Server) append(ctx context.Context, events ...store.Event) error {
 
 func (s *Server) published(events []store.Event) {
 	for _, e := range events {
-		s.metrics.transitions.WithLabelValues(e.Type).Inc()
+		s.metrics.transitions.With(e.Type).Inc()
 		if s.opts.Events != nil {
 			s.opts.Events(e)
 		}
@@ -177,7 +177,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	route("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.Handle("GET /metrics", s.metrics.handler())
 	route("GET /v1/discovery", s.handleDiscovery)
 	authed("GET /v1/whoami", s.handleWhoami)
 	authed("GET /v1/roles", s.handleRoles)
