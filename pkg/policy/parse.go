@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jit-access/jit/pkg/config/yamldoc"
@@ -138,14 +139,22 @@ func FromDoc(doc *yamldoc.Doc, f File) (*Policy, error) {
 	return p, nil
 }
 
-var (
-	roleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9\-_.]*$`)
-	// roleARNRE matches IAM role ARNs in every partition.
-	roleARNRE   = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`)
-	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]+$`)
-	slackChanRE = regexp.MustCompile(`^(#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{6,})$`)
-)
+// patterns are compiled on first use, not at init: every jit start would
+// pay for them, credential-process included.
+type patterns struct {
+	roleName, roleARN, account, region, slackChan *regexp.Regexp
+}
+
+var compiled = sync.OnceValue(func() patterns {
+	return patterns{
+		roleName: regexp.MustCompile(`^[a-z0-9][a-z0-9\-_.]*$`),
+		// roleARN matches IAM role ARNs in every partition.
+		roleARN:   regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`),
+		account:   regexp.MustCompile(`^[0-9]{12}$`),
+		region:    regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]+$`),
+		slackChan: regexp.MustCompile(`^(#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{6,})$`),
+	}
+})
 
 type validator struct {
 	doc      *yamldoc.Doc
@@ -199,24 +208,24 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	switch {
 	case s.Name == "":
 		v.errorf(at("name"), "name is required (lowercase letters, digits, - _ .)")
-	case !roleNameRE.MatchString(s.Name) || len(s.Name) > 64:
+	case !compiled().roleName.MatchString(s.Name) || len(s.Name) > 64:
 		v.errorf(at("name"), "%q is not a role name (lowercase letters, digits, - _ . ; starting with a letter or digit; at most 64)", s.Name)
 	}
 
 	// The AWS target.
-	switch m := roleARNRE.FindStringSubmatch(s.ARN); {
+	switch m := compiled().roleARN.FindStringSubmatch(s.ARN); {
 	case s.ARN == "":
 		v.errorf(at("arn"), "arn is required (arn:aws:iam::123456789012:role/name)")
 	case m == nil:
 		v.errorf(at("arn"), "%q is not an IAM role ARN (arn:aws:iam::123456789012:role/name)", s.ARN)
 	case s.Account == "":
 		r.Account = m[1]
-	case !accountRE.MatchString(s.Account):
+	case !compiled().account.MatchString(s.Account):
 		v.errorf(at("account"), "%q is not a 12-digit AWS account id (quote it: \"012345678901\")", s.Account)
 	case s.Account != m[1]:
 		v.errorf(at("account"), "account %s does not match the ARN's account %s", s.Account, m[1])
 	}
-	if s.Region != "" && !regionRE.MatchString(s.Region) {
+	if s.Region != "" && !compiled().region.MatchString(s.Region) {
 		v.errorf(at("region"), "%q is not an AWS region (us-east-1, eu-west-1)", s.Region)
 	}
 	if r.MaxSessionDuration == 0 {
@@ -279,7 +288,7 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		}
 		r.TicketPattern = re
 	}
-	if s.SlackChannel != "" && !slackChanRE.MatchString(s.SlackChannel) {
+	if s.SlackChannel != "" && !compiled().slackChan.MatchString(s.SlackChannel) {
 		v.errorf(at("slack_channel"), "%q is not a Slack channel (\"#name\" or an id such as C0123ABCD)", s.SlackChannel)
 	}
 
