@@ -161,6 +161,7 @@ func appendEvents(ctx context.Context, tx pgx.Tx, events []store.Event) error {
 }
 
 func putRequest(ctx context.Context, tx pgx.Tx, r *api.Request, insert bool) error {
+	store.NormalizeTimes(r)
 	body, err := json.Marshal(r)
 	if err != nil {
 		return err
