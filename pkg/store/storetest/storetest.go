@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DueSelectsTimedOutAndEndedOnly", testDue},
 		{"AuditQueriesFilterAndPage", testAuditQuery},
 		{"AuditChainVerifiesAfterConcurrentWrites", testChainConcurrent},
+		{"ConcurrentLifecyclesChainAndSweep", testLifecycleConcurrent},
 		{"ListenHearsUpdates", testListen},
 		{"TryLeadIsExclusive", testTryLead},
 		{"PingAnswers", func(t *testing.T, s store.Store) {
