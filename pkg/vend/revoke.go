@@ -16,9 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
 // Revocation on AWS. Issued STS credentials cannot be revoked one by one, so
@@ -68,16 +67,10 @@ type IAMConfig struct {
 // lock: revocations from one jit server do not lose each other, but two
 // servers revoking on the same role at the same moment could.
 type IAMRevoker struct {
-	client   iamAPI
+	client   *iamQuery
 	now      func() time.Time
 	endpoint string
 	mu       sync.Mutex
-}
-
-type iamAPI interface {
-	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
-	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
-	DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
 }
 
 var _ Revoker = (*IAMRevoker)(nil)
@@ -85,33 +78,35 @@ var _ Revoker = (*IAMRevoker)(nil)
 // NewIAMRevoker builds an IAM revoker. With no Credentials it loads the SDK's
 // default configuration (files and environment only; no network call).
 func NewIAMRevoker(cfg IAMConfig) (*IAMRevoker, error) {
-	opts := iam.Options{Region: cfg.Region, Credentials: cfg.Credentials}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
+	region := cfg.Region
+	if region == "" {
+		region = "us-east-1"
 	}
-	if cfg.Credentials == nil {
-		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(opts.Region))
+	creds := cfg.Credentials
+	if creds == nil {
+		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(region))
 		if err != nil {
 			return nil, fmt.Errorf("load aws configuration: %w", err)
 		}
-		opts.Credentials = awsCfg.Credentials
+		creds = awsCfg.Credentials
 	}
-	endpoint := "iam.amazonaws.com"
+	endpoint := "https://iam.amazonaws.com"
 	if cfg.Endpoint != "" {
 		if !strings.HasPrefix(cfg.Endpoint, "https://") && !strings.HasPrefix(cfg.Endpoint, "http://") {
 			return nil, fmt.Errorf("iam endpoint %q: want an http(s) URL", cfg.Endpoint)
 		}
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
-		endpoint = cfg.Endpoint
+		endpoint = strings.TrimRight(cfg.Endpoint, "/")
 	}
-	if cfg.HTTPClient != nil {
-		opts.HTTPClient = cfg.HTTPClient
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &IAMRevoker{client: iam.New(opts), now: now, endpoint: endpoint}, nil
+	client := &iamQuery{endpoint: endpoint, region: region, credentials: aws.NewCredentialsCache(creds), http: hc, now: now, signer: v4.NewSigner()}
+	return &IAMRevoker{client: client, now: now, endpoint: endpoint}, nil
 }
 
 // Revoke adds a Deny for in's sessions to the role's jit-revocations policy,
@@ -148,18 +143,12 @@ func (r *IAMRevoker) Revoke(ctx context.Context, in RevokeInput) error {
 		return nil
 	}
 	if doc == "" {
-		_, err = r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(RevocationPolicyName)})
-		if err != nil {
+		if err := r.client.deleteRolePolicy(ctx, roleName, RevocationPolicyName); err != nil {
 			return classify(fmt.Errorf("delete %s policy of role %s: %w", RevocationPolicyName, roleName, err), r.endpoint)
 		}
 		return nil
 	}
-	_, err = r.client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName:       aws.String(roleName),
-		PolicyName:     aws.String(RevocationPolicyName),
-		PolicyDocument: aws.String(doc),
-	})
-	if err != nil {
+	if err := r.client.putRolePolicy(ctx, roleName, RevocationPolicyName, doc); err != nil {
 		return classify(fmt.Errorf("put %s policy on role %s: %w", RevocationPolicyName, roleName, err), r.endpoint)
 	}
 	return nil
@@ -167,16 +156,16 @@ func (r *IAMRevoker) Revoke(ctx context.Context, in RevokeInput) error {
 
 // get returns the role's current jit-revocations document ("" when none).
 func (r *IAMRevoker) get(ctx context.Context, roleName string) (string, error) {
-	out, err := r.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(RevocationPolicyName)})
-	var noSuch *iamtypes.NoSuchEntityException
-	if errors.As(err, &noSuch) {
+	encoded, err := r.client.getRolePolicy(ctx, roleName, RevocationPolicyName)
+	var apiErr *iamAPIError
+	if errors.As(err, &apiErr) && apiErr.Code == "NoSuchEntity" {
 		return "", nil
 	}
 	if err != nil {
 		return "", classify(fmt.Errorf("get %s policy of role %s: %w", RevocationPolicyName, roleName, err), r.endpoint)
 	}
 	// IAM returns the document URL-encoded (RFC 3986); the SDK leaves it so.
-	doc, err := url.PathUnescape(aws.ToString(out.PolicyDocument))
+	doc, err := url.PathUnescape(encoded)
 	if err != nil {
 		return "", fmt.Errorf("decode %s policy of role %s: %w", RevocationPolicyName, roleName, err)
 	}
