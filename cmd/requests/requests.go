@@ -231,25 +231,29 @@ func StatusRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	page, err := client.List(ctx, approval.ScopeMine, []api.State{api.StatePending, api.StateApproved, api.StateActive}, "", 200)
+	// Recent requests in every state: a revoked or ended one names a role
+	// whose cached credentials may need wiping.
+	page, err := client.List(ctx, approval.ScopeMine, nil, "", 200)
 	if err != nil {
 		return err
 	}
 	now := opts.Now()
 	live := map[string]bool{}
+	roles := map[string]bool{}
 	var shown []api.Request
 	for _, r := range page.Requests {
-		if r.State == api.StatePending || r.Remaining(now) > 0 {
-			shown = append(shown, r)
-		}
+		roles[r.Role] = true
 		if r.Remaining(now) > 0 {
 			live[r.ID] = true
 		}
+		if r.State == api.StatePending || r.Remaining(now) > 0 {
+			shown = append(shown, r)
+		}
 	}
 	wiped := 0
-	for _, r := range page.Requests {
-		if c, ok, _ := s.Cache.GetCredentials(ctx, s.Server, r.Role); ok && !live[c.RequestID] {
-			if s.Cache.DeleteCredentials(ctx, s.Server, r.Role) == nil {
+	for role := range roles {
+		if c, ok, _ := s.Cache.GetCredentials(ctx, s.Server, role); ok && !live[c.RequestID] {
+			if s.Cache.DeleteCredentials(ctx, s.Server, role) == nil {
 				wiped++
 			}
 		}
