@@ -261,12 +261,12 @@ func StatusRun(ctx context.Context, opts *Options) error {
 	if opts.Output == "json" {
 		return cmdutil.WriteJSON(opts.IO.Out, shown)
 	}
+	if wiped > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "Wiped %d cached credential item(s) whose grant ended.\n", wiped)
+	}
 	if len(shown) == 0 {
 		fmt.Fprintln(opts.IO.ErrOut, "No live grants and no pending requests. Ask with: jit request ROLE --reason TEXT")
 		return nil
-	}
-	if wiped > 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "Wiped %d cached credential item(s) whose grant ended.\n", wiped)
 	}
 	return table(opts.IO.Out, shown, now)
 }
