@@ -5,6 +5,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,9 @@ const (
 	DefaultRequestsPerMinute = 30
 	DefaultBurst             = 10
 	DefaultSweepInterval     = 5 * time.Second
+	// DefaultMaxLoginAge is how recent an approver's IdP sign-in must be
+	// on the approval web page.
+	DefaultMaxLoginAge = 15 * time.Minute
 	// RoleChainingCap is AWS's session limit when the server itself runs
 	// on role credentials.
 	RoleChainingCap = time.Hour
@@ -40,8 +44,13 @@ func DefaultScopes() []string { return []string{"openid", "email", "profile", "o
 type Config struct {
 	// Listen is host:port to serve on [127.0.0.1:8080].
 	Listen string `yaml:"listen" json:"listen"`
-	// PublicURL is what clients use to reach the server (optional).
+	// PublicURL is what clients use to reach the server (optional). When
+	// set, the approver web page is served at PUBLIC_URL/approve/ and the
+	// IdP must allow PUBLIC_URL/approve/callback as a redirect URI of
+	// oidc.client_id (authorization code grant with PKCE).
 	PublicURL string `yaml:"public_url" json:"public_url,omitempty"`
+	// Web configures the approver web page.
+	Web Web `yaml:"web" json:"web"`
 	// TLS serves HTTPS when set (both files).
 	TLS TLS `yaml:"tls" json:"tls"`
 	// OIDC is the identity provider users log in with (required).
@@ -98,6 +107,27 @@ type OIDC struct {
 	Scopes []string `yaml:"scopes" json:"scopes"`
 	// ClockSkew tolerated when checking token times [30s].
 	ClockSkew yamldoc.Duration `yaml:"clock_skew" json:"clock_skew"`
+}
+
+// Web configures the approver web page (served when public_url is set).
+type Web struct {
+	// MaxLoginAge is how recent the approver's sign-in at the IdP must be
+	// to see or decide a request; the page sends max_age and prompt=login,
+	// and checks auth_time (else iat) [15m].
+	MaxLoginAge yamldoc.Duration `yaml:"max_login_age" json:"max_login_age"`
+	// SessionKey seals the page's session cookies (AES-256-GCM): 64 hex
+	// characters. Give every replica the same key; unset, a random key is
+	// made at start and sessions end with the process.
+	SessionKey Secret `yaml:"session_key" json:"session_key,omitempty"`
+}
+
+// SessionKeyBytes decodes SessionKey (nil when unset).
+func (w Web) SessionKeyBytes() []byte {
+	b, err := hex.DecodeString(w.SessionKey.Reveal())
+	if err != nil || len(b) != 32 {
+		return nil
+	}
+	return b
 }
 
 // Store names the database.
@@ -365,6 +395,15 @@ func (c *Config) validate(v *validator) {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		v.errorf("tls", "set both cert_file and key_file, or neither")
+	}
+
+	if c.Web.MaxLoginAge == 0 {
+		c.Web.MaxLoginAge = yamldoc.Duration(DefaultMaxLoginAge)
+	} else if d := c.Web.MaxLoginAge.D(); d < time.Minute || d > 12*time.Hour {
+		v.errorf("web.max_login_age", "%s is outside 1m to 12h", d)
+	}
+	if c.Web.SessionKey != "" && c.Web.SessionKeyBytes() == nil {
+		v.errorf("web.session_key", "must be 64 hex characters (32 bytes; openssl rand -hex 32)")
 	}
 
 	if c.OIDC.Issuer == "" {

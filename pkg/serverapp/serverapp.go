@@ -23,10 +23,12 @@ import (
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/config"
+	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
 	"github.com/jit-access/jit/pkg/vend"
+	"github.com/jit-access/jit/pkg/webapprove"
 )
 
 // Options run a server.
@@ -152,7 +154,24 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if cfg.AWS.RoleChaining {
 		sessionCap = config.RoleChainingCap
 	}
-	srv, err := server.New(server.Options{
+	// The approver web page (pkg/webapprove) needs public_url for its
+	// redirect URI; it reads the policy in force from the server.
+	var srv *server.Server
+	var routes func(*http.ServeMux)
+	if cfg.PublicURL != "" {
+		web, err := webapprove.New(webapprove.Options{
+			PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
+			MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
+			Policy:     func() *policy.Policy { return srv.Policy() },
+			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		routes = web.Register
+	}
+	srv, err = server.New(server.Options{
+		Routes: routes,
 		Store:  st,
 		Policy: cfg.Policy,
 		Vendor: vendor,
