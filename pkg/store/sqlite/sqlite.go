@@ -34,9 +34,12 @@ type Store struct {
 	write *sql.DB // one connection: the only writer
 	read  *sql.DB
 
-	mu       sync.Mutex // serialises write transactions and guards the chain head
+	mu       sync.Mutex // held by the writer running a batch; guards the chain head and op.done
 	headSeq  int64
 	headHash string
+
+	qmu   sync.Mutex // guards queue
+	queue []*op      // write transactions waiting for the writer
 
 	lead sync.Mutex // the sweeper lease, within this process
 
@@ -63,7 +66,7 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -188,42 +191,130 @@ func (s *Store) Close() error {
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
 
+// op is one caller's write: fn's changes and the events it returns, chained
+// after the events of the ops before it.
+type op struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) ([]store.Event, error)
+	err  error
+	done bool // set under Store.mu once err is final
+}
+
+// maxBatch bounds how many ops share one transaction.
+const maxBatch = 64
+
 // inTx runs fn in a write transaction, chaining the events it returns after
 // it; the chain head moves only if the transaction commits.
 //
-// ctx is honoured until the transaction starts. Inside it the statements
-// run with cancellation detached: a write transaction here takes well under
-// a millisecond under the writer lock, and letting a caller's cancellation
-// interrupt it halfway only costs a goroutine per statement (the driver's
-// interrupt watcher) and risks a commit whose outcome is unknown.
+// Writes are group-committed: a caller queues its op, then whoever holds the
+// writer lock runs every queued op in one transaction, each inside its own
+// savepoint, so one op's error undoes only that op. A commit costs a WAL
+// append of every page it dirtied; concurrent ops share the hot pages (the
+// tables' and indexes' last leaves) and the commit itself.
+//
+// ctx is honoured until the op starts. Inside the transaction statements run
+// detached from cancellation: they take microseconds under the writer lock,
+// and interrupting one halfway would only cost a goroutine per statement (the
+// driver's interrupt watcher) and risk a commit whose outcome is unknown.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) ([]store.Event, error)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ctx = context.WithoutCancel(ctx)
+	o := &op{ctx: ctx, fn: fn}
+	s.qmu.Lock()
+	s.queue = append(s.queue, o)
+	s.qmu.Unlock()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !o.done {
+		s.qmu.Lock()
+		n := min(len(s.queue), maxBatch)
+		batch := s.queue[:n:n]
+		s.queue = s.queue[n:]
+		s.qmu.Unlock()
+		s.runBatch(batch)
+	}
+	return o.err
+}
+
+// runBatch runs ops in one transaction and sets each op's outcome. Called
+// with s.mu held.
+func (s *Store) runBatch(ops []*op) {
+	ctx := context.Background()
+	finish := func(err error, ops ...*op) {
+		for _, o := range ops {
+			if err != nil {
+				o.err = err
+			}
+			o.done = true
+		}
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		finish(err, ops...)
+		return
 	}
-	events, err := fn(ctx, tx)
-	if err != nil {
-		tx.Rollback()
-		return err
+	single := len(ops) == 1 // no savepoint needed: the transaction is the op
+	exec := func(q string) error { _, err := tx.ExecContext(ctx, q); return err }
+	seq, hash := s.headSeq, s.headHash
+	var ok []*op
+	for i, o := range ops {
+		if err := o.ctx.Err(); err != nil {
+			finish(err, o)
+			continue
+		}
+		if !single {
+			if err := exec("SAVEPOINT op"); err != nil {
+				tx.Rollback()
+				finish(err, ops[i:]...)
+				finish(err, ok...)
+				return
+			}
+		}
+		events, err := o.fn(ctx, tx)
+		var nseq int64
+		var nhash string
+		if err == nil {
+			nseq, nhash, err = s.appendEvents(ctx, tx, seq, hash, events)
+		}
+		if err != nil {
+			finish(err, o)
+			if single {
+				tx.Rollback()
+				return
+			}
+			if rerr := errors.Join(exec("ROLLBACK TO op"), exec("RELEASE op")); rerr != nil {
+				tx.Rollback()
+				finish(rerr, ops[i+1:]...)
+				finish(rerr, ok...)
+				return
+			}
+			continue
+		}
+		if !single {
+			if err := exec("RELEASE op"); err != nil {
+				tx.Rollback()
+				finish(err, ops[i:]...)
+				finish(err, ok...)
+				return
+			}
+		}
+		seq, hash = nseq, nhash
+		ok = append(ok, o)
 	}
-	seq, hash, err := s.appendEvents(ctx, tx, s.headSeq, s.headHash, events)
-	if err != nil {
+	if len(ok) == 0 {
 		tx.Rollback()
-		return err
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		// Whether the commit landed is unknown: read the head back, so the
 		// next append neither forks the chain nor reuses a seq.
-		return errors.Join(err, s.loadHead(ctx))
+		finish(errors.Join(err, s.loadHead(ctx)), ok...)
+		return
 	}
 	s.headSeq, s.headHash = seq, hash
-	return nil
+	finish(nil, ok...)
 }
 
 func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event) (int64, string, error) {

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UpdateStoresMutationAndBumpsVersion", testUpdate},
 		{"UpdateUnknownIsNotFound", testUpdateUnknown},
 		{"MutationErrorWritesNothing", testMutationErrorAborts},
+		{"ConcurrentAbortsAreIsolated", testConcurrentAbortsAreIsolated},
 		{"ConcurrentUpdatesAreSerialised", testConcurrentUpdates},
 		{"ListPagesNewestFirstAndFilters", testList},
 		{"DueSelectsTimedOutAndEndedOnly", testDue},
