@@ -51,7 +51,17 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres dsn: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgxpool's default (4 on a 2-CPU host) queues requests behind
+		// commits waiting on the WAL flush, and the sweeper's lease holds a
+		// connection while it sweeps. Set pool_max_conns in the DSN to change.
+		cfg.MaxConns = max(16, cfg.MaxConns)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -433,6 +443,9 @@ func (s *Store) listenOnce(ctx context.Context, fn func(id string)) error {
 
 // TryLead implements store.Store with a session advisory lock held on one
 // connection while fn runs: only one replica sweeps at a time.
+// Should that session die while fn runs, the lease is gone and another
+// replica may start a sweep alongside: harmless, since every sweep is a row-
+// locked Update whose lifecycle.Sweep refuses a request no longer due.
 func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -446,6 +459,17 @@ func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error)
 	if !ok {
 		return false, nil
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockSweeper) //nolint:errcheck
+	defer func() {
+		ctx := context.WithoutCancel(ctx)
+		var released bool
+		err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, lockSweeper).Scan(&released)
+		if err != nil || !released {
+			// The session may still hold the lease: end it rather than hand
+			// it back to the pool, where it would keep every replica's
+			// sweeper out (the pool drops closed connections on Release).
+			s.log.Warn("releasing the sweeper lease failed; closing its connection", "err", err)
+			conn.Conn().Close(ctx) //nolint:errcheck
+		}
+	}()
 	return true, fn(ctx)
 }
