@@ -25,8 +25,8 @@ func Postgres(t testing.TB) string {
 	admin := os.Getenv(PostgresDSNEnv)
 	if admin == "" {
 		const how = "PostgreSQL tests need " + PostgresDSNEnv + " (an admin DSN such as " +
-			"postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable); scripts/test.sh starts " +
-			"PostgreSQL 15 from /usr/lib/postgresql/15/bin (initdb + pg_ctl, as user postgres) and sets it"
+			"postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable); run them with `make test` " +
+			"(scripts/test.sh starts PostgreSQL 15 from /usr/lib/postgresql/15/bin and sets it)"
 		if os.Getenv("CI") != "" {
 			t.Fatal(how)
 		}
