@@ -29,9 +29,10 @@ build:
 demo: deps build
 	PATH="$${JIT_TOOLS_BIN:-$$HOME/.cache/jit-tools/bin}:$$PATH" bin/jit dev --tour
 
-## bench: benchmarks (placeholder until the hyperfine suite lands)
-bench:
-	$(GO) test -run '^$$' -bench . ./...
+## bench: the side-by-side suite (credential-process vs floor vs aws-vault, server cycle,
+## expiry/revocation, growth, a simulated day); writes docs/benchmarks.md (~8 min)
+bench: deps
+	bash internal/bench/run.sh
 
 ## docs: regenerate docs/ and completions/
 docs:

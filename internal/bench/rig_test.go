@@ -1,0 +1,289 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/devidp"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/server"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/storeopen"
+	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/pkg/vend"
+)
+
+// benchPolicy: readonly is auto-approved, prod-admin needs one approver and
+// may be extended once, oncall allows break-glass. Durations are short so a
+// compressed day fits in a minute or two.
+const benchPolicy = `
+admins: {groups: [admins]}
+roles:
+  - name: readonly
+    arn: arn:aws:iam::000000000000:role/readonly
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 15m
+    max_duration: 1h
+    auto_approve: {groups: [developers]}
+    session_policy: |
+      {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","s3:ListAllMyBuckets","s3:GetBucketLocation"],"Resource":"*"}]}
+  - name: prod-admin
+    arn: arn:aws:iam::000000000000:role/prod-admin
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 30m
+    max_duration: 2h
+    reason_required: true
+    pending_timeout: 10m
+    max_extensions: 1
+    max_total_duration: 3h
+  - name: oncall
+    arn: arn:aws:iam::000000000000:role/oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true, max_duration: 30m}
+`
+
+const bucket = "jit-bench"
+
+// rig is the peers shared by every section: one OIDC provider with logged-in
+// users, one MinIO, and the PostgreSQL admin DSN when there is one.
+type rig struct {
+	idp    *devidp.Provider
+	tokens map[string]string // username → ID token
+	minio  *testenv.MinIOServer
+	parent testenv.MinIOUser // the jit server's own MinIO keys
+	pg     bool
+	hc     *http.Client
+}
+
+func newRig(t *testing.T, users []devidp.User) *rig {
+	t.Helper()
+	r := &rig{tokens: map[string]string{}}
+	r.idp = testenv.OIDC(t, users...)
+	r.minio = testenv.MinIO(t)
+	r.minio.CreateBucket(t, bucket)
+	r.parent = r.minio.AddUser(t, "readwrite")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 1024
+	r.hc = &http.Client{Transport: tr, Timeout: 90 * time.Second}
+	// Log every user in through the real device flow, in parallel (each
+	// takes one polling interval).
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, len(users))
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := deviceIDToken(t.Context(), r.idp, u)
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			r.tokens[u.Username] = tok
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// deviceIDToken is testenv.DeviceToken returning an error, so that it can
+// run on many goroutines.
+func deviceIDToken(ctx context.Context, p *devidp.Provider, u devidp.User) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cfg := p.OAuth2Config()
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		return "", fmt.Errorf("device auth for %s: %w", u.Username, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.CompleteDevice(ctx, da.VerificationURIComplete, u.Username, u.Password, true) }()
+	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if cerr := <-done; cerr != nil {
+		return "", fmt.Errorf("sign in %s: %w", u.Username, cerr)
+	}
+	if err != nil {
+		return "", fmt.Errorf("device token for %s: %w", u.Username, err)
+	}
+	id, _ := tok.Extra("id_token").(string)
+	return id, nil
+}
+
+// benchUsers: devNN developers, apprN approvers, one admin.
+func benchUsers(devs, apprs int) []devidp.User {
+	var us []devidp.User
+	for i := 1; i <= devs; i++ {
+		n := fmt.Sprintf("dev%02d", i)
+		us = append(us, devidp.User{Username: n, Password: n + "-pw", Email: n + "@example.com", Name: n, Groups: []string{"developers"}})
+	}
+	for i := 1; i <= apprs; i++ {
+		n := fmt.Sprintf("appr%d", i)
+		us = append(us, devidp.User{Username: n, Password: n + "-pw", Email: n + "@example.com", Name: n, Groups: []string{"approvers"}})
+	}
+	us = append(us, devidp.User{Username: "admin", Password: "admin-pw", Email: "admin@example.com", Name: "admin", Groups: []string{"admins", "approvers"}})
+	return us
+}
+
+// openStore opens a fresh SQLite file or PostgreSQL database.
+func openStore(t *testing.T, kind string) store.Store {
+	t.Helper()
+	var dsn string
+	switch kind {
+	case "sqlite":
+		dsn = "sqlite://" + filepath.Join(t.TempDir(), "jit.db")
+	case "postgres":
+		dsn = testenv.Postgres(t)
+	default:
+		t.Fatalf("unknown store %q", kind)
+	}
+	st, err := storeopen.Open(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("open %s store: %v", kind, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// fakeVendor stands in for STS where the figure is about jit itself: it
+// returns made-up credentials at once ("STS excluded").
+type fakeVendor struct{}
+
+func (fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
+	return vend.Credentials{AccessKeyID: "ASIAFAKEBENCH", SecretAccessKey: "fake-" + in.RequestID,
+		SessionToken: "fake-token", Expiration: now.Add(time.Hour)}, nil
+}
+
+// minioVendor is the real STS vendor pointed at MinIO, with the parent's keys.
+func (r *rig) minioVendor(t *testing.T, parent testenv.MinIOUser) vend.Vendor {
+	t.Helper()
+	v, err := vend.NewSTS(vend.STSConfig{Region: r.minio.Region(), Endpoint: r.minio.Endpoint(),
+		Credentials: parent.Provider(), DenyActions: []string{"s3:*"}, HTTPClient: r.hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+type serverOpts struct {
+	store   store.Store
+	vendor  vend.Vendor
+	revoker vend.Revoker
+	sweep   time.Duration
+}
+
+// startServer runs a jit server with real token verification on 127.0.0.1.
+func (r *rig) startServer(t *testing.T, o serverOpts) string {
+	t.Helper()
+	pol, err := policy.Parse("bench-policy.yaml", []byte(benchPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.sweep == 0 {
+		o.sweep = time.Hour
+	}
+	srv, err := server.New(server.Options{
+		Store: o.store, Policy: pol, Vendor: o.vendor, Revoker: o.revoker,
+		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID(), ClockSkew: 30 * time.Second}),
+		Discovery: api.Discovery{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID()},
+		Logger:    slog.New(slog.DiscardHandler), RequestsPerMinute: 1e9, RequestBurst: 1 << 30, SweepInterval: o.sweep,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(ran) }()
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.BeginShutdown()
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		_ = hs.Shutdown(sctx)
+		cancel()
+		<-ran
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// call makes one API call as user and decodes a 2xx answer into out.
+func (r *rig) call(ctx context.Context, base, user, method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.tokens[user])
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("%s %s as %s: HTTP %d: %s", method, path, user, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, err
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// --- statistics ---
+
+func median(xs []float64) float64 { return quantile(xs, 0.5) }
+
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	pos := q * float64(len(s)-1)
+	lo := int(pos)
+	if lo+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	f := pos - float64(lo)
+	return s[lo]*(1-f) + s[lo+1]*f
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
