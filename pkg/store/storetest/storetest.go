@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentAbortsAreIsolated", testConcurrentAbortsAreIsolated},
 		{"ConcurrentUpdatesAreSerialised", testConcurrentUpdates},
 		{"ListPagesNewestFirstAndFilters", testList},
+		{"ListFilterEdges", testListFilterEdges},
 		{"DueSelectsTimedOutAndEndedOnly", testDue},
 		{"AuditQueriesFilterAndPage", testAuditQuery},
 		{"AuditChainVerifiesAfterConcurrentWrites", testChainConcurrent},
