@@ -200,6 +200,18 @@ type op struct {
 	done bool // set under Store.mu once err is final
 }
 
+// run calls fn. A panic becomes this op's error: it runs on whichever
+// caller's goroutine leads the batch, and must neither take that caller down
+// nor leave the writer's transaction open.
+func (o *op) run(ctx context.Context, tx *sql.Tx) (events []store.Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return o.fn(ctx, tx)
+}
+
 // maxBatch bounds how many ops share one transaction.
 const maxBatch = 64
 
@@ -272,7 +284,7 @@ func (s *Store) runBatch(ops []*op) {
 				return
 			}
 		}
-		events, err := o.fn(ctx, tx)
+		events, err := o.run(ctx, tx)
 		var nseq int64
 		var nhash string
 		if err == nil {
