@@ -1,0 +1,742 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/list"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/session"
+)
+
+// ActionKind is what the user chose to do with a live grant; the caller
+// runs it once the picker has left the screen.
+type ActionKind string
+
+// The actions on a live grant.
+const (
+	ActionNone    ActionKind = ""
+	ActionExec    ActionKind = "exec"    // a shell with the credentials (jit exec ROLE)
+	ActionExports ActionKind = "exports" // print export statements (jit assume ROLE)
+	ActionConsole ActionKind = "console" // open the AWS console (jit console ROLE)
+	ActionProfile ActionKind = "profile" // write the AWS profiles (jit configure aws)
+)
+
+// Result is what the picker hands back when it ends.
+type Result struct {
+	Action ActionKind
+	Role   string
+	// PendingID is a request the user left while waiting for its decision.
+	PendingID string
+}
+
+// Options configure the picker.
+type Options struct {
+	Backend  Backend
+	Now      func() time.Time
+	Renderer *lipgloss.Renderer
+	// MRU remembers recently used roles (nil: none).
+	MRU *MRU
+	// Tick is the countdown's refresh period [1s]; tests may slow it.
+	Tick time.Duration
+}
+
+type screen int
+
+const (
+	screenRoles screen = iota
+	screenActions
+	screenForm
+	screenWaiting
+	screenResult
+	screenReview
+	screenDecide
+)
+
+type (
+	loadedMsg struct {
+		roles []api.Role
+		mine  []api.Request
+		err   error
+	}
+	reviewMsg struct {
+		reqs []api.Request
+		err  error
+	}
+	createdMsg struct {
+		req *api.Request
+		err error
+	}
+	changedMsg struct {
+		gen int
+		id  string
+		req *api.Request
+		err error
+	}
+	credsMsg struct {
+		role string
+		err  error
+	}
+	decidedMsg struct {
+		approve bool
+		req     *api.Request
+		err     error
+	}
+	tickMsg struct{}
+)
+
+var actions = []struct {
+	kind  ActionKind
+	key   string
+	label string
+}{
+	{ActionExec, "e", "Exec a shell with the role's credentials"},
+	{ActionExports, "x", "Print export statements (eval in your shell)"},
+	{ActionConsole, "c", "Open the AWS console signed in as the role"},
+	{ActionProfile, "w", "Write the AWS profiles (aws --profile ROLE)"},
+}
+
+// Model is the picker's bubbletea model. Build it with New.
+type Model struct {
+	ctx  context.Context
+	be   Backend
+	now  func() time.Time
+	mru  *MRU
+	st   styles
+	tick time.Duration
+
+	width, height int
+	screen        screen
+	loading       bool
+	reviewLoaded  bool
+
+	roles   list.Model
+	review  list.Model
+	help    help.Model
+	recent  []string
+	allRole []api.Role
+	mine    []api.Request
+
+	// the role an action or form is about
+	current roleItem
+	action  int
+
+	// request form
+	inputs     []textinput.Model
+	breakGlass bool
+	focus      int
+	formErr    string
+
+	// waiting and result
+	req      *api.Request
+	waitGen  int // the live long-poll's generation; older answers are dropped
+	waitErr  error
+	creds    bool
+	credsErr error
+
+	// approver decision
+	deciding   *api.Request
+	approve    bool
+	comment    textinput.Model
+	decideNote string
+
+	err    error // the last error, shown with its next step
+	notice string
+	result Result
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// New builds the picker. ctx bounds every call it makes.
+func New(ctx context.Context, opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Renderer == nil {
+		opts.Renderer = lipgloss.DefaultRenderer()
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
+	m := &Model{ctx: ctx, be: opts.Backend, now: opts.Now, mru: opts.MRU, st: newStyles(opts.Renderer),
+		tick: opts.Tick, width: 80, height: 24, loading: true}
+	m.recent = m.mru.Load()
+	m.help = help.New()
+	m.st.helpStyles(&m.help)
+
+	m.roles = list.New(nil, roleDelegate{st: m.st, now: m.now}, 80, 20)
+	m.review = list.New(nil, reviewDelegate{st: m.st, now: m.now}, 80, 20)
+	for _, l := range []*list.Model{&m.roles, &m.review} {
+		l.Styles = m.st.listStyles()
+		l.Help.Styles = m.help.Styles
+		l.Help = m.help
+		l.SetShowTitle(false)
+		l.SetShowStatusBar(true)
+		l.SetStatusBarItemName("role", "roles")
+		l.KeyMap.Quit.SetEnabled(false)
+		l.KeyMap.ForceQuit.SetEnabled(false)
+		l.FilterInput.Cursor.SetMode(cursor.CursorStatic)
+		m.st.input(&l.FilterInput)
+		l.DisableQuitKeybindings()
+	}
+	m.review.SetStatusBarItemName("request", "requests")
+	m.roles.AdditionalShortHelpKeys = func() []key.Binding {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use/request")),
+			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "review")),
+			key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		}
+	}
+	m.review.AdditionalShortHelpKeys = func() []key.Binding {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+			key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
+			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "roles")),
+		}
+	}
+	m.comment = m.newInput("comment: ", "")
+	m.resize()
+	return m
+}
+
+// Result is what the user chose; valid once the program has ended.
+func (m *Model) Result() Result { return m.result }
+
+func (m *Model) newInput(prompt, placeholder string) textinput.Model {
+	ti := textinput.New()
+	ti.Prompt = prompt
+	ti.Placeholder = placeholder
+	ti.CharLimit = 500
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	m.st.input(&ti)
+	return ti
+}
+
+// Init loads the roles, the user's grants and the review queue, and starts the countdown.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(m.load(), m.loadReview(), m.tickCmd())
+}
+
+func (m *Model) tickCmd() tea.Cmd {
+	return tea.Tick(m.tick, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+func (m *Model) load() tea.Cmd {
+	ctx, be := m.ctx, m.be
+	return func() tea.Msg {
+		roles, err := be.Roles(ctx)
+		if err != nil {
+			return loadedMsg{err: err}
+		}
+		mine, err := be.Mine(ctx)
+		return loadedMsg{roles: roles, mine: mine, err: err}
+	}
+}
+
+func (m *Model) loadReview() tea.Cmd {
+	ctx, be := m.ctx, m.be
+	return func() tea.Msg {
+		reqs, err := be.Review(ctx)
+		return reviewMsg{reqs: reqs, err: err}
+	}
+}
+
+func (m *Model) waitCmd(r *api.Request) tea.Cmd {
+	m.waitGen++
+	ctx, be, id, seen, gen := m.ctx, m.be, r.ID, r.Version, m.waitGen
+	return func() tea.Msg {
+		next, err := be.WaitChange(ctx, id, seen)
+		return changedMsg{gen: gen, id: id, req: next, err: err}
+	}
+}
+
+func (m *Model) credsCmd(role string) tea.Cmd {
+	ctx, be := m.ctx, m.be
+	return func() tea.Msg {
+		_, err := be.Credentials(ctx, role)
+		return credsMsg{role: role, err: err}
+	}
+}
+
+// bodyHeight is what is left for a screen's body below the tab line and
+// above the error line.
+func (m *Model) bodyHeight() int { return max(4, m.height-3) }
+
+func (m *Model) resize() {
+	m.roles.SetSize(m.width, m.bodyHeight())
+	m.review.SetSize(m.width, m.bodyHeight())
+	m.help.Width = m.width
+	for i := range m.inputs {
+		m.inputs[i].Width = max(10, m.width-14)
+	}
+	m.comment.Width = max(10, m.width-12)
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case tickMsg:
+		return m, m.tickCmd()
+	case loadedMsg:
+		m.loading = false
+		if msg.err != nil {
+			m.err = msg.err
+			return m, nil
+		}
+		m.allRole, m.mine = msg.roles, msg.mine
+		return m, m.roles.SetItems(m.roleItems())
+	case reviewMsg:
+		m.reviewLoaded = true
+		if msg.err != nil {
+			m.err = msg.err
+			return m, nil
+		}
+		items := make([]list.Item, len(msg.reqs))
+		for i, r := range msg.reqs {
+			items[i] = reviewItem{req: r}
+		}
+		return m, m.review.SetItems(items)
+	case createdMsg:
+		if msg.err != nil {
+			m.screen, m.formErr = screenForm, errLine(msg.err)
+			return m, nil
+		}
+		m.req, m.waitErr, m.creds, m.credsErr = msg.req, nil, false, nil
+		return m, m.follow()
+	case changedMsg:
+		if m.req == nil || msg.id != m.req.ID || msg.gen != m.waitGen || m.screen != screenWaiting {
+			return m, nil // the user left; the request stays as it is on the server
+		}
+		if msg.err != nil {
+			m.waitErr = msg.err
+			return m, nil
+		}
+		m.req = msg.req
+		return m, m.follow()
+	case credsMsg:
+		if m.req != nil && msg.role == m.req.Role {
+			m.creds, m.credsErr = msg.err == nil, msg.err
+		}
+		return m, m.load()
+	case decidedMsg:
+		if msg.err != nil {
+			m.decideNote = errLine(msg.err)
+			return m, nil
+		}
+		verb := "Denied"
+		if msg.approve {
+			verb = "Approved"
+		}
+		m.notice = fmt.Sprintf("%s %s's request %s for %s (now %s).", verb, msg.req.Requester, msg.req.ID, msg.req.Role, msg.req.State)
+		m.screen, m.deciding = screenReview, nil
+		return m, m.loadReview()
+	case tea.KeyMsg:
+		if msg.String() == "ctrl+c" {
+			if m.screen == screenWaiting && m.req != nil && m.req.State == api.StatePending {
+				m.result.PendingID = m.req.ID
+			}
+			return m, tea.Quit
+		}
+		return m.key(msg)
+	}
+	return m.forward(msg)
+}
+
+// forward passes other messages (filter results, cursor) to the focused bubble.
+func (m *Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch m.screen {
+	case screenRoles:
+		m.roles, cmd = m.roles.Update(msg)
+	case screenReview:
+		m.review, cmd = m.review.Update(msg)
+	case screenForm:
+		if m.focus < len(m.inputs) {
+			m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
+		}
+	case screenDecide:
+		m.comment, cmd = m.comment.Update(msg)
+	}
+	return m, cmd
+}
+
+// follow moves on from a request's new state: keep waiting, fetch
+// credentials, or show the end.
+func (m *Model) follow() tea.Cmd {
+	m.screen = screenWaiting
+	if m.req.State == api.StatePending {
+		return m.waitCmd(m.req)
+	}
+	m.screen = screenResult
+	if m.req.State.Granted() {
+		return m.credsCmd(m.req.Role)
+	}
+	return m.load()
+}
+
+func (m *Model) roleItems() []list.Item {
+	now := m.now()
+	items := make([]roleItem, 0, len(m.allRole))
+	for _, r := range m.allRole {
+		it := roleItem{role: r}
+		for i := range m.mine {
+			q := &m.mine[i]
+			if q.Role != r.Name {
+				continue
+			}
+			switch {
+			case q.State.Granted() && q.Remaining(now) > 0 && (it.grant == nil || q.EndsAt.After(it.grant.EndsAt)):
+				it.grant = q
+			case q.State == api.StatePending && (it.pending == nil || q.CreatedAt.After(it.pending.CreatedAt)):
+				it.pending = q
+			}
+		}
+		items = append(items, it)
+	}
+	rank := func(name string) int {
+		if i := slices.Index(m.recent, name); i >= 0 {
+			return i
+		}
+		return len(m.recent)
+	}
+	slices.SortStableFunc(items, func(a, b roleItem) int { return rank(a.role.Name) - rank(b.role.Name) })
+	out := make([]list.Item, len(items))
+	for i, it := range items {
+		out[i] = it
+	}
+	return out
+}
+
+func (m *Model) touch(role string) {
+	if err := m.mru.Touch(role); err != nil {
+		m.notice = "could not remember recent roles: " + err.Error()
+	}
+	m.recent = m.mru.Load()
+}
+
+func (m *Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := msg.String()
+	switch m.screen {
+	case screenRoles:
+		if m.roles.FilterState() == list.Filtering {
+			break
+		}
+		switch k {
+		case "q", "esc":
+			if k == "esc" && m.roles.FilterState() == list.FilterApplied {
+				break
+			}
+			return m, tea.Quit
+		case "tab", "shift+tab":
+			m.screen, m.notice, m.err = screenReview, "", nil
+			return m, m.loadReview()
+		case "r":
+			m.err, m.loading = nil, true
+			return m, m.load()
+		case "enter":
+			it, ok := m.roles.SelectedItem().(roleItem)
+			if !ok {
+				return m, nil
+			}
+			return m, m.open(it)
+		}
+	case screenReview:
+		if m.review.FilterState() == list.Filtering {
+			break
+		}
+		switch k {
+		case "q":
+			return m, tea.Quit
+		case "esc", "tab", "shift+tab":
+			if k == "esc" && m.review.FilterState() == list.FilterApplied {
+				break
+			}
+			m.screen, m.notice, m.err = screenRoles, "", nil
+			return m, m.load()
+		case "r":
+			m.err = nil
+			return m, m.loadReview()
+		case "a", "d", "enter":
+			it, ok := m.review.SelectedItem().(reviewItem)
+			if !ok {
+				return m, nil
+			}
+			req := it.req
+			m.deciding, m.approve, m.decideNote = &req, k != "d", ""
+			m.comment = m.newInput("comment: ", "optional")
+			if !m.approve {
+				m.comment = m.newInput("reason:  ", "required: the requester sees it")
+			}
+			m.comment.Width = max(10, m.width-12)
+			m.screen = screenDecide
+			return m, m.comment.Focus()
+		}
+	case screenDecide:
+		switch k {
+		case "esc":
+			m.screen, m.deciding = screenReview, nil
+			return m, nil
+		case "enter":
+			text := strings.TrimSpace(m.comment.Value())
+			if !m.approve && text == "" {
+				m.decideNote = "A denial needs a reason: tell the requester what to change."
+				return m, nil
+			}
+			m.decideNote = "sending…"
+			ctx, be, id, approve := m.ctx, m.be, m.deciding.ID, m.approve
+			return m, func() tea.Msg {
+				var r *api.Request
+				var err error
+				if approve {
+					r, err = be.Approve(ctx, id, text)
+				} else {
+					r, err = be.Deny(ctx, id, text)
+				}
+				return decidedMsg{approve: approve, req: r, err: err}
+			}
+		}
+	case screenActions:
+		switch k {
+		case "esc", "q":
+			m.screen = screenRoles
+			return m, nil
+		case "up", "k":
+			m.action = max(0, m.action-1)
+			return m, nil
+		case "down", "j":
+			m.action = min(len(actions)-1, m.action+1)
+			return m, nil
+		case "enter":
+			return m.choose(actions[m.action].kind)
+		}
+		for _, a := range actions {
+			if k == a.key {
+				return m.choose(a.kind)
+			}
+		}
+		return m, nil
+	case screenForm:
+		return m.formKey(msg)
+	case screenWaiting:
+		switch k {
+		case "esc", "q":
+			// The request stays pending on the server; its row says so.
+			m.screen = screenRoles
+			return m, m.load()
+		case "r":
+			if m.waitErr != nil && m.req != nil {
+				m.waitErr = nil
+				return m, m.waitCmd(m.req)
+			}
+		}
+		return m, nil
+	case screenResult:
+		switch k {
+		case "enter":
+			if m.req != nil && m.req.State.Granted() && m.creds {
+				m.current = m.itemFor(m.req.Role)
+				m.screen, m.action = screenActions, 0
+				return m, nil
+			}
+			if m.req != nil && !m.req.State.Granted() {
+				return m, m.open(m.itemFor(m.req.Role))
+			}
+		case "esc", "q":
+			m.screen = screenRoles
+			return m, m.load()
+		}
+		return m, nil
+	}
+	return m.forward(msg)
+}
+
+func (m *Model) itemFor(role string) roleItem {
+	for _, it := range m.roles.Items() {
+		if ri, ok := it.(roleItem); ok && ri.role.Name == role {
+			return ri
+		}
+	}
+	for _, r := range m.allRole {
+		if r.Name == role {
+			return roleItem{role: r}
+		}
+	}
+	return roleItem{role: api.Role{Name: role}}
+}
+
+// open goes to what a role row leads to: actions on a live grant, the
+// pending request's wait, or the request form.
+func (m *Model) open(it roleItem) tea.Cmd {
+	m.current, m.err, m.notice = it, nil, ""
+	switch {
+	case it.live(m.now()):
+		m.screen, m.action = screenActions, 0
+		return nil
+	case it.pending != nil:
+		req := *it.pending
+		m.req, m.waitErr = &req, nil
+		return m.follow()
+	}
+	return m.openForm(it)
+}
+
+func (m *Model) openForm(it roleItem) tea.Cmd {
+	r := it.role
+	def := time.Duration(r.DefaultDuration) * time.Second
+	m.inputs = []textinput.Model{m.newInput("", short(def))}
+	reason := "why you need it"
+	if r.ReasonRequired {
+		reason += " (required)"
+	}
+	m.inputs = append(m.inputs, m.newInput("", reason))
+	if r.TicketRequired {
+		p := "ticket id (required)"
+		if r.TicketPattern != "" {
+			p = "ticket matching " + r.TicketPattern
+		}
+		m.inputs = append(m.inputs, m.newInput("", p))
+	}
+	m.breakGlass, m.focus, m.formErr = false, 0, ""
+	m.screen = screenForm
+	m.resize()
+	return m.inputs[0].Focus()
+}
+
+// fields counts the form's stops: the inputs and the break-glass switch.
+func (m *Model) fields() int {
+	if m.current.role.BreakGlass {
+		return len(m.inputs) + 1
+	}
+	return len(m.inputs)
+}
+
+func (m *Model) setFocus(i int) tea.Cmd {
+	m.focus = (i + m.fields()) % m.fields()
+	var cmd tea.Cmd
+	for j := range m.inputs {
+		if j == m.focus {
+			cmd = m.inputs[j].Focus()
+		} else {
+			m.inputs[j].Blur()
+		}
+	}
+	return cmd
+}
+
+func (m *Model) formKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "esc":
+		m.screen = screenRoles
+		return m, nil
+	case "tab", "down":
+		return m, m.setFocus(m.focus + 1)
+	case "shift+tab", "up":
+		return m, m.setFocus(m.focus - 1)
+	case " ":
+		if m.focus == len(m.inputs) {
+			m.breakGlass = !m.breakGlass
+			return m, nil
+		}
+	case "enter":
+		if m.focus < m.fields()-1 {
+			return m, m.setFocus(m.focus + 1)
+		}
+		return m.submit()
+	}
+	return m.forward(msg)
+}
+
+// submit checks the form against the role's policy and sends the request.
+func (m *Model) submit() (tea.Model, tea.Cmd) {
+	r := m.current.role
+	in := api.CreateRequest{Role: r.Name, Reason: strings.TrimSpace(m.inputs[1].Value()), BreakGlass: m.breakGlass}
+	if v := strings.TrimSpace(m.inputs[0].Value()); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			m.formErr = fmt.Sprintf("Duration %q: write it like 30m or 1h.", v)
+			return m, m.setFocus(0)
+		}
+		if maxD := time.Duration(r.MaxDuration) * time.Second; maxD > 0 && d > maxD {
+			m.formErr = fmt.Sprintf("%s is longer than %s allows (%s at most).", short(d), r.Name, short(maxD))
+			return m, m.setFocus(0)
+		}
+		in.DurationSeconds = int64(d / time.Second)
+	}
+	if (r.ReasonRequired || m.breakGlass) && in.Reason == "" {
+		m.formErr = "A reason is required: approvers and the audit log see it."
+		return m, m.setFocus(1)
+	}
+	if len(m.inputs) > 2 {
+		in.Ticket = strings.TrimSpace(m.inputs[2].Value())
+		if in.Ticket == "" {
+			m.formErr = "This role needs a ticket id."
+			return m, m.setFocus(2)
+		}
+	}
+	m.formErr = ""
+	m.touch(r.Name)
+	m.req, m.waitErr = &api.Request{Role: r.Name, State: api.StatePending, DurationSeconds: in.DurationSeconds}, nil
+	m.screen = screenWaiting
+	ctx, be := m.ctx, m.be
+	return m, func() tea.Msg {
+		req, err := be.Request(ctx, in)
+		return createdMsg{req: req, err: err}
+	}
+}
+
+func (m *Model) choose(kind ActionKind) (tea.Model, tea.Cmd) {
+	m.touch(m.current.role.Name)
+	m.result = Result{Action: kind, Role: m.current.role.Name}
+	return m, tea.Quit
+}
+
+// errLine is an error as one line a person can act on.
+func errLine(err error) string {
+	msg, hint := describe(err)
+	if hint == "" {
+		return msg
+	}
+	return msg + " — try: " + hint
+}
+
+// describe splits an error into what went wrong and what to do next.
+func describe(err error) (msg, hint string) {
+	var (
+		se *approval.ServerError
+		ue *approval.UnreachableError
+		ng *session.NoGrantError
+	)
+	switch {
+	case errors.Is(err, session.ErrLoginRequired):
+		return err.Error(), "jit login (then r to reload)"
+	case errors.As(err, &ue):
+		return "cannot reach the jit server at " + ue.URL, "check the URL and your network, then r to reload; jit doctor"
+	case errors.As(err, &ng):
+		return err.Error(), "request the role again"
+	case errors.As(err, &se):
+		hint := se.Hint()
+		if hint == "" && se.Code() == api.CodeUnauthenticated {
+			hint = "jit login"
+		}
+		return se.Body.Message, hint
+	case errors.Is(err, context.Canceled):
+		return "cancelled", ""
+	}
+	return err.Error(), "r to retry; jit doctor"
+}
