@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh is `make bench`: it starts a throwaway PostgreSQL 15 on
-# 127.0.0.1:${JIT_BENCH_PG_PORT:-55433} (unless JIT_TEST_POSTGRES_DSN is set),
+# 127.0.0.1:${JIT_BENCH_PG_PORT:-a port in 55500-55899} (unless JIT_TEST_POSTGRES_DSN is set),
 # opens a D-Bus session with an unlocked gnome-keyring when one is installed
 # (so Secret Service is measured too), then runs the side-by-side suite in
 # internal/bench, which writes docs/benchmarks.md and its charts.
@@ -31,7 +31,7 @@ fi
 scratch=$(mktemp -d /tmp/jit-bench.XXXXXX)
 chmod 755 "${scratch}"
 PG_BIN="${JIT_PG_BIN:-/usr/lib/postgresql/15/bin}"
-PG_PORT="${JIT_BENCH_PG_PORT:-55433}"
+PG_PORT="${JIT_BENCH_PG_PORT:-$((55500 + RANDOM % 400))}"
 pg_data="${scratch}/pg"
 pg_started=
 as_postgres() { if [[ ${EUID} -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -54,9 +54,17 @@ if [[ -z "${JIT_TEST_POSTGRES_DSN:-}" ]]; then
 		as_postgres "${PG_BIN}/initdb" -D "${pg_data}" -U postgres --auth=trust -E UTF8 --no-sync >"${scratch}/initdb.log" 2>&1 ||
 			{ cat "${scratch}/initdb.log" >&2; die "initdb failed"; }
 		pg_started=1
-		as_postgres "${PG_BIN}/pg_ctl" -D "${pg_data}" -l "${pg_data}/server.log" -w -t 60 \
-			-o "-c listen_addresses=127.0.0.1 -p ${PG_PORT} -k ${pg_data} -c fsync=off -c max_connections=300" start >/dev/null ||
-			{ cat "${pg_data}/server.log" >&2; die "PostgreSQL did not start (is port ${PG_PORT} taken? set JIT_BENCH_PG_PORT)"; }
+		started=
+		for _ in 1 2 3 4 5; do
+			if as_postgres "${PG_BIN}/pg_ctl" -D "${pg_data}" -l "${pg_data}/server.log" -w -t 60 \
+				-o "-c listen_addresses=127.0.0.1 -p ${PG_PORT} -k ${pg_data} -c fsync=off -c max_connections=300" start >/dev/null; then
+				started=1
+				break
+			fi
+			say "port ${PG_PORT} is taken; trying another"
+			PG_PORT=$((55500 + RANDOM % 400))
+		done
+		[[ -n "${started}" ]] || { cat "${pg_data}/server.log" >&2; die "PostgreSQL did not start (set JIT_BENCH_PG_PORT)"; }
 		export JIT_TEST_POSTGRES_DSN="postgres://postgres@127.0.0.1:${PG_PORT}/postgres?sslmode=disable"
 	else
 		say "PostgreSQL 15 not found in ${PG_BIN}: its figures are skipped (make deps installs it)"
