@@ -1,0 +1,647 @@
+package devenv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/keyring"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/jit-access/jit/pkg/credcache"
+)
+
+// DefaultAWSCLI is Debian's AWS CLI v2; a pyenv v1 shim may come first on
+// PATH, so the tour names it by path.
+const DefaultAWSCLI = "/usr/bin/aws"
+
+// TourOptions configure Tour. Zero values select the defaults.
+type TourOptions struct {
+	// Jit is the jit binary the tour runs as each user (required; `jit dev`
+	// passes its own executable).
+	Jit string
+	// AWSCLI is the AWS CLI [DefaultAWSCLI when it exists]; "-" uses no
+	// CLI: the tour then calls credential-process and S3 itself.
+	AWSCLI string
+	// Out receives the narration.
+	Out io.Writer
+	// WorkDir holds each user's home, CLI config, keyring and AWS config
+	// [StateDir/tour, emptied first].
+	WorkDir string
+	// ShortGrant is the length of the grant the tour watches end [20s].
+	ShortGrant time.Duration
+	// Now is the clock used to wait for the short grant's end [time.Now].
+	Now func() time.Time
+}
+
+// Tour is the scripted, narrated end-to-end run of `jit dev --tour`: it
+// drives the real jit binary as alice, bob and carol (each with an isolated
+// CLI config, file keyring and AWS config) through login, an auto-approved
+// grant used by the AWS CLI, an approval, a grant that ends and is refused,
+// and the audit chain. It needs MinIO and returns the first failed step.
+func (sb *Sandbox) Tour(ctx context.Context, opts TourOptions) error {
+	if sb.MinIOEndpoint == "" {
+		return fmt.Errorf("the tour needs MinIO as STS and S3: %w", sb.MinIOMissing)
+	}
+	if opts.Jit == "" {
+		return errors.New("tour: no jit binary given")
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.AWSCLI == "" {
+		if _, err := os.Stat(DefaultAWSCLI); err == nil {
+			opts.AWSCLI = DefaultAWSCLI
+		}
+	}
+	if opts.AWSCLI == "-" {
+		opts.AWSCLI = ""
+	}
+	if opts.WorkDir == "" {
+		opts.WorkDir = filepath.Join(sb.StateDir, "tour")
+		if err := os.RemoveAll(opts.WorkDir); err != nil {
+			return fmt.Errorf("empty %s: %w", opts.WorkDir, err)
+		}
+	}
+	if opts.ShortGrant <= 0 {
+		opts.ShortGrant = 20 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	t := &tour{sb: sb, opts: opts, out: opts.Out}
+	return t.run(ctx)
+}
+
+type tour struct {
+	sb   *Sandbox
+	opts TourOptions
+	out  io.Writer
+}
+
+// tourUser is one person's isolated CLI environment.
+type tourUser struct {
+	name string
+	home string
+	env  []string
+}
+
+func (t *tour) user(name string) (*tourUser, error) {
+	home := filepath.Join(t.opts.WorkDir, name)
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("home for %s: %w", name, err)
+	}
+	env := []string{
+		"HOME=" + home,
+		"PATH=" + os.Getenv("PATH"),
+		"JIT_SERVER=" + t.sb.ServerURL,
+		"JIT_CONFIG=" + filepath.Join(home, "jit.yaml"),
+		"JIT_KEYRING_BACKEND=file",
+		"JIT_KEYRING_FILE_DIR=" + filepath.Join(home, "keyring"),
+		"JIT_FILE_PASSPHRASE=jit-dev-tour-" + name, // a throwaway keyring for a sandbox
+		"XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PAGER=",
+		"DBUS_SESSION_BUS_ADDRESS=disabled:",
+		"NO_COLOR=1",
+		"CI=true", // headless: never open a browser
+	}
+	for _, k := range []string{"TZ", "LANG", "TMPDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return &tourUser{name: name, home: home, env: env}, nil
+}
+
+func (t *tour) step(format string, args ...any) {
+	fmt.Fprintf(t.out, "\n==> "+format+"\n", args...)
+}
+
+func (t *tour) say(format string, args ...any) {
+	fmt.Fprintf(t.out, "    "+format+"\n", args...)
+}
+
+// show prints a command line and its trimmed output.
+func (t *tour) show(u *tourUser, args []string, output string) {
+	prog := "jit"
+	if filepath.IsAbs(args[0]) {
+		prog, args = args[0], args[1:]
+	}
+	fmt.Fprintf(t.out, "    [%s]$ %s\n", u.name, shellLine(prog, args))
+	for _, line := range trimOutput(output, 14) {
+		fmt.Fprintf(t.out, "      %s\n", line)
+	}
+}
+
+// shellLine quotes the arguments that need it, so a command can be pasted.
+func shellLine(prog string, args []string) string {
+	parts := []string{prog}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$`\\*?;&|<>()") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;?]*[A-Za-z]")
+
+// trimOutput keeps the first max non-empty lines, each at most 160
+// characters, without terminal escapes.
+func trimOutput(s string, max int) []string {
+	s = ansi.ReplaceAllString(s, "")
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if i := strings.LastIndexByte(line, '\r'); i >= 0 {
+			line = line[i+1:]
+		}
+		line = strings.TrimRight(line, " \t")
+		if line == "" {
+			continue
+		}
+		if len(out) == max {
+			out = append(out, "…")
+			break
+		}
+		if len(line) > 160 {
+			line = line[:157] + "…"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// result is one finished command.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// output is what a person would see: jit's messages (stderr) come before
+// its data (stdout) in time, so they are shown first.
+func (r result) output() string { return r.stderr + r.stdout }
+
+// exec runs args (jit's unless args[0] is absolute) as u and shows it.
+func (t *tour) exec(ctx context.Context, u *tourUser, args ...string) (result, error) {
+	cmd := t.command(ctx, u, args)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		r.code = exitErr.ExitCode()
+	case err != nil:
+		return r, fmt.Errorf("run %s: %w", cmd.Path, err)
+	}
+	return r, nil
+}
+
+// must runs and shows args and fails unless they exit 0.
+func (t *tour) must(ctx context.Context, u *tourUser, args ...string) (result, error) {
+	r, err := t.exec(ctx, u, args...)
+	if err != nil {
+		return r, err
+	}
+	t.show(u, args, r.output())
+	if r.code != 0 {
+		return r, fmt.Errorf("%s: `%s` exited %d", u.name, strings.Join(args, " "), r.code)
+	}
+	return r, nil
+}
+
+func (t *tour) command(ctx context.Context, u *tourUser, args []string) *exec.Cmd {
+	bin := t.opts.Jit
+	if filepath.IsAbs(args[0]) {
+		bin, args = args[0], args[1:]
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = u.env
+	cmd.Dir = u.home
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// background is a command running while the tour goes on.
+type background struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	mu     sync.Mutex
+	stderr strings.Builder
+	done   chan struct{}
+}
+
+// start runs args as u and returns once a line of its stderr matches
+// pattern (with the submatches), or fails when it exits first.
+func (t *tour) start(ctx context.Context, u *tourUser, pattern *regexp.Regexp, args ...string) (*background, []string, error) {
+	b := &background{cmd: t.command(ctx, u, args), done: make(chan struct{})}
+	b.cmd.Stdout = &b.stdout
+	pipe, err := b.cmd.StderrPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("run %s: %w", b.cmd.Path, err)
+	}
+	matched := make(chan []string, 1)
+	go func() {
+		defer close(b.done)
+		sc := bufio.NewScanner(pipe)
+		sent := false
+		for sc.Scan() {
+			b.mu.Lock()
+			b.stderr.WriteString(sc.Text() + "\n")
+			b.mu.Unlock()
+			if m := pattern.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				matched <- m
+				sent = true
+			}
+		}
+	}()
+	select {
+	case m := <-matched:
+		return b, m, nil
+	case <-b.done:
+		_, _ = b.wait()
+		return nil, nil, fmt.Errorf("%s: `jit %s` ended before printing %q:\n%s", u.name, strings.Join(args, " "), pattern, b.errText())
+	case <-ctx.Done():
+		_, _ = b.wait()
+		return nil, nil, ctx.Err()
+	}
+}
+
+func (b *background) errText() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stderr.String()
+}
+
+func (b *background) wait() (result, error) {
+	<-b.done
+	err := b.cmd.Wait()
+	r := result{stdout: b.stdout.String(), stderr: b.errText()}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		r.code = exitErr.ExitCode()
+	case err != nil:
+		return r, err
+	}
+	return r, nil
+}
+
+var signInURL = regexp.MustCompile(`open (http\S+)`)
+
+// login runs `jit login --no-browser` as u and signs in at the dev IdP the
+// way a person would: it reads the URL the CLI printed and completes the
+// provider's sign-in and consent pages.
+func (t *tour) login(ctx context.Context, u *tourUser) error {
+	args := []string{"login", "--no-browser"}
+	b, m, err := t.start(ctx, u, signInURL, args...)
+	if err != nil {
+		return err
+	}
+	who, ok := t.sb.User(u.name)
+	if !ok {
+		return fmt.Errorf("no demo user %s", u.name)
+	}
+	signErr := t.sb.IdP.CompleteDevice(ctx, m[1], who.Username, who.Password, true)
+	r, err := b.wait()
+	if err != nil {
+		return err
+	}
+	t.show(u, args, r.output())
+	if signErr != nil {
+		return fmt.Errorf("sign in as %s at the dev IdP: %w", u.name, signErr)
+	}
+	if r.code != 0 {
+		return fmt.Errorf("%s: `jit login` exited %d", u.name, r.code)
+	}
+	t.say("(the tour signed in as %s at %s, as a person would in the browser)", u.name, m[1])
+	return nil
+}
+
+var requestID = regexp.MustCompile(`\breq_[0-9a-z]+\b`)
+
+func firstID(r result) (string, error) {
+	if id := requestID.FindString(r.stdout); id != "" {
+		return id, nil
+	}
+	if id := requestID.FindString(r.stderr); id != "" {
+		return id, nil
+	}
+	return "", fmt.Errorf("no request id in the output:\n%s", r.output())
+}
+
+// awsS3 runs an S3 command through the user's profile: the AWS CLI when
+// there is one (credential_process = jit), else jit credential-process and
+// the SDK.
+func (t *tour) awsS3(ctx context.Context, u *tourUser, profile string, cliArgs []string, sdk func(context.Context, *s3.Client) (string, error)) error {
+	if t.opts.AWSCLI != "" {
+		args := append([]string{t.opts.AWSCLI, "--profile", profile, "--endpoint-url", t.sb.MinIOEndpoint, "--region", t.sb.Region}, cliArgs...)
+		_, err := t.must(ctx, u, args...)
+		return err
+	}
+	t.say("(no %s here: calling credential_process and S3 from Go instead)", DefaultAWSCLI)
+	creds, err := t.credentialProcess(ctx, u, profile)
+	if err != nil {
+		return err
+	}
+	out, err := sdk(ctx, t.sb.S3Client(creds.provider()))
+	if err != nil {
+		return fmt.Errorf("S3 with the %s credentials: %w", profile, err)
+	}
+	for _, line := range trimOutput(out, 14) {
+		fmt.Fprintf(t.out, "      %s\n", line)
+	}
+	return nil
+}
+
+// processCredentials is credential_process's JSON.
+type processCredentials struct {
+	Version         int
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+func (c processCredentials) provider() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+}
+
+// credentialProcess runs `jit credential-process --role ROLE` and shows its
+// JSON with the secrets hidden.
+func (t *tour) credentialProcess(ctx context.Context, u *tourUser, role string) (processCredentials, error) {
+	args := []string{"credential-process", "--role", role}
+	r, err := t.exec(ctx, u, args...)
+	if err != nil {
+		return processCredentials{}, err
+	}
+	var c processCredentials
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &c) != nil || c.AccessKeyID == "" {
+		t.show(u, args, r.output())
+		return c, fmt.Errorf("%s: `jit credential-process --role %s` exited %d without credentials", u.name, role, r.code)
+	}
+	t.show(u, args, fmt.Sprintf(`{"Version":%d,"AccessKeyId":%q,"SecretAccessKey":"(hidden)","SessionToken":"(hidden)","Expiration":%q}`,
+		c.Version, c.AccessKeyID, c.Expiration.UTC().Format(time.RFC3339)))
+	return c, nil
+}
+
+func listKeys(ctx context.Context, c *s3.Client, bucket string) (string, error) {
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, o := range out.Contents {
+		fmt.Fprintf(&b, "%6d  %s\n", aws.ToInt64(o.Size), aws.ToString(o.Key))
+	}
+	return b.String(), nil
+}
+
+// hasCachedCredentials lists u's file keyring with the keyring library
+// itself, so an item shows whether or not it has expired.
+func (t *tour) hasCachedCredentials(u *tourUser, role string) (bool, error) {
+	env := map[string]string{}
+	for _, kv := range u.env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	kr, err := keyring.Open(keyring.Config{
+		ServiceName: credcache.DefaultServiceName, AllowedBackends: []keyring.BackendType{keyring.FileBackend},
+		FileDir: env["JIT_KEYRING_FILE_DIR"], FilePasswordFunc: keyring.FixedStringPrompt(env["JIT_FILE_PASSPHRASE"]),
+	})
+	if err != nil {
+		return false, fmt.Errorf("open %s's keyring: %w", u.name, err)
+	}
+	key, err := credcache.CredentialsKey(t.sb.ServerURL, role)
+	if err != nil {
+		return false, err
+	}
+	keys, err := kr.Keys()
+	if err != nil {
+		return false, fmt.Errorf("list %s's keyring: %w", u.name, err)
+	}
+	return slices.Contains(keys, key), nil
+}
+
+// sleepUntil waits until the clock passes end, or ctx ends.
+func (t *tour) sleepUntil(ctx context.Context, end time.Time) error {
+	for {
+		left := end.Sub(t.opts.Now())
+		if left <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(min(left, time.Second))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+func (t *tour) run(ctx context.Context) error {
+	sb := t.sb
+	fmt.Fprintf(t.out, "jit dev --tour: a scripted run of the real jit binary (%s) against the sandbox\n", t.opts.Jit)
+	fmt.Fprintf(t.out, "  jit server %s · OIDC %s · MinIO %s (bucket %s)\n", sb.ServerURL, sb.IssuerURL, sb.MinIOEndpoint, sb.Bucket)
+	fmt.Fprintf(t.out, "  each person has an own CLI config, file keyring and AWS config under %s\n", t.opts.WorkDir)
+
+	alice, err := t.user("alice")
+	if err != nil {
+		return err
+	}
+	bob, err := t.user("bob")
+	if err != nil {
+		return err
+	}
+	carol, err := t.user("carol")
+	if err != nil {
+		return err
+	}
+
+	t.step("alice (developers) signs in with the device flow")
+	if err := t.login(ctx, alice); err != nil {
+		return err
+	}
+
+	t.step("alice lists the roles she may request")
+	if _, err := t.must(ctx, alice, "roles"); err != nil {
+		return err
+	}
+
+	t.step("alice asks for readonly: developers get it at once")
+	r, err := t.must(ctx, alice, "request", "readonly", "--reason", "tour: look at the demo bucket")
+	if err != nil {
+		return err
+	}
+	readonlyID, err := firstID(r)
+	if err != nil {
+		return err
+	}
+
+	t.step("alice writes a credential_process profile per role into her AWS config")
+	if _, err := t.must(ctx, alice, "configure", "aws"); err != nil {
+		return err
+	}
+
+	t.step("the AWS CLI lists the demo bucket through the readonly profile (credential_process = jit)")
+	if err := t.awsS3(ctx, alice, "readonly", []string{"s3", "ls", "s3://" + sb.Bucket + "/", "--recursive"},
+		func(ctx context.Context, c *s3.Client) (string, error) { return listKeys(ctx, c, sb.Bucket) }); err != nil {
+		return err
+	}
+
+	t.step("alice asks for admin, which needs an approver; she does not wait")
+	r, err = t.exec(ctx, alice, "request", "admin", "--reason", "tour: upload a report", "--no-wait")
+	if err != nil {
+		return err
+	}
+	t.show(alice, []string{"request", "admin", "--reason", "tour: upload a report", "--no-wait"}, r.output())
+	if r.code != 8 {
+		return fmt.Errorf("alice: `jit request admin --no-wait` exited %d, want 8 (pending)", r.code)
+	}
+	adminID, err := firstID(r)
+	if err != nil {
+		return err
+	}
+
+	t.step("alice waits for a decision in the background: jit wait %s", adminID)
+	waiter, _, err := t.start(ctx, alice, regexp.MustCompile(`is pending`), "wait", adminID)
+	if err != nil {
+		return err
+	}
+	t.say("(waiting; alice's CLI is subscribed to the request)")
+
+	t.step("bob (approvers) signs in with his own CLI config and keyring, and approves")
+	if err := t.login(ctx, bob); err != nil {
+		return err
+	}
+	if _, err := t.must(ctx, bob, "requests", "--pending"); err != nil {
+		return err
+	}
+	if _, err := t.must(ctx, bob, "approve", adminID, "--comment", "ok for the tour"); err != nil {
+		return err
+	}
+
+	t.step("alice's jit wait returns with the grant")
+	r, err = waiter.wait()
+	if err != nil {
+		return err
+	}
+	t.show(alice, []string{"wait", adminID}, r.output())
+	if r.code != 0 {
+		return fmt.Errorf("alice: `jit wait %s` exited %d", adminID, r.code)
+	}
+
+	t.step("alice uploads a file with the admin profile")
+	report := filepath.Join(alice.home, "from-alice.txt")
+	if err := os.WriteFile(report, []byte("uploaded with a jit admin grant\n"), 0o600); err != nil {
+		return err
+	}
+	if err := t.awsS3(ctx, alice, "admin", []string{"s3", "cp", report, "s3://" + sb.Bucket + "/from-alice.txt"},
+		func(ctx context.Context, c *s3.Client) (string, error) {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sb.Bucket), Key: aws.String("from-alice.txt"),
+				Body: strings.NewReader("uploaded with a jit admin grant\n")})
+			return "upload: s3://" + sb.Bucket + "/from-alice.txt", err
+		}); err != nil {
+		return err
+	}
+
+	t.step("alice hands back her first readonly grant")
+	if _, err := t.must(ctx, alice, "revoke", readonlyID, "--reason", "done reading"); err != nil {
+		return err
+	}
+
+	short := t.opts.ShortGrant
+	t.step("alice asks for readonly for %s only, and watches it end", short)
+	if _, err := t.must(ctx, alice, "request", "readonly", "--for", short.String(), "--reason", "tour: a short grant"); err != nil {
+		return err
+	}
+	creds, err := t.credentialProcess(ctx, alice, "readonly")
+	if err != nil {
+		return err
+	}
+	if _, err := listKeys(ctx, sb.S3Client(creds.provider()), sb.Bucket); err != nil {
+		return fmt.Errorf("S3 with the short grant's credentials: %w", err)
+	}
+	t.say("S3 ListObjectsV2 with these credentials: allowed")
+	cached, err := t.hasCachedCredentials(alice, "readonly")
+	if err != nil {
+		return err
+	}
+	if !cached {
+		return errors.New("alice's keyring holds no readonly credentials while the grant lives")
+	}
+	t.say("alice's keyring holds the readonly credentials")
+	end := creds.Expiration.Add(2 * time.Second)
+	t.say("waiting until the grant ends at %s (the STS credentials themselves last 15 minutes)…", creds.Expiration.Local().Format("15:04:05"))
+	if err := t.sleepUntil(ctx, end); err != nil {
+		return err
+	}
+
+	t.step("after the end: credential_process refuses, MinIO refuses, the keyring item is gone")
+	r, err = t.exec(ctx, alice, "credential-process", "--role", "readonly")
+	if err != nil {
+		return err
+	}
+	t.show(alice, []string{"credential-process", "--role", "readonly"}, r.stderr)
+	if r.code == 0 {
+		return errors.New("credential-process still gave credentials after the grant ended")
+	}
+	if !strings.Contains(r.stderr, "readonly") {
+		return fmt.Errorf("credential-process failed without naming the role: %q", r.stderr)
+	}
+	if _, err := listKeys(ctx, sb.S3Client(creds.provider()), sb.Bucket); err == nil {
+		return errors.New("MinIO still accepts the ended grant's credentials")
+	} else {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			t.say("S3 ListObjectsV2 with the credentials vended before the end: refused (%s: %s)", apiErr.ErrorCode(), apiErr.ErrorMessage())
+		} else {
+			t.say("S3 ListObjectsV2 with the credentials vended before the end: refused (%v)", err)
+		}
+	}
+	if cached, err := t.hasCachedCredentials(alice, "readonly"); err != nil {
+		return err
+	} else if cached {
+		return errors.New("alice's keyring still holds the ended grant's credentials")
+	}
+	t.say("alice's keyring no longer holds readonly credentials")
+
+	t.step("carol (admins) verifies the audit log's hash chain")
+	if err := t.login(ctx, carol); err != nil {
+		return err
+	}
+	r, err = t.must(ctx, carol, "audit", "verify")
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(strings.TrimSpace(r.stdout), "OK") {
+		return fmt.Errorf("jit audit verify: %s", r.output())
+	}
+
+	fmt.Fprintf(t.out, "\nOK: the tour passed. Run `jit dev` to try it yourself.\n")
+	return nil
+}
