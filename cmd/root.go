@@ -13,6 +13,7 @@ import (
 	"github.com/jit-access/jit/cmd/configure"
 	"github.com/jit-access/jit/cmd/credentialprocess"
 	"github.com/jit-access/jit/cmd/decide"
+	"github.com/jit-access/jit/cmd/dev"
 	"github.com/jit-access/jit/cmd/doctor"
 	"github.com/jit-access/jit/cmd/login"
 	"github.com/jit-access/jit/cmd/request"
@@ -89,6 +90,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		use.NewCmdConsole(f, nil),
 		configure.NewCmdConfigure(f, nil),
 		server.NewCmdServer(f),
+		dev.NewCmdDev(f),
 		audit.NewCmdAudit(f),
 		doctor.NewCmdDoctor(f),
 		version.NewCmdVersion(f),
