@@ -11,7 +11,7 @@ TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME:-/root}/.cache/jit-tools/bin}"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 GORELEASER_VERSION="v2.15.1"
 MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
-APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine)
+APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium)
 PG_BIN="${JIT_PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 say() { printf 'deps: %s\n' "$*"; }

@@ -203,7 +203,9 @@ func (h *Handler) guard(f http.HandlerFunc) http.Handler {
 		hd.Set("Content-Security-Policy", ContentSecurityPolicy)
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: under no-referrer Chromium sends
+		// "Origin: null" with the page's own form posts.
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Cache-Control", "no-store")
 		if h.secure {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")

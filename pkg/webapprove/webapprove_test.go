@@ -17,7 +17,7 @@ func assertSecurityHeaders(t *testing.T, what string, h http.Header) {
 		"Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"X-Frame-Options":         "DENY",
 		"X-Content-Type-Options":  "nosniff",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "same-origin",
 	}
 	for k, v := range want {
 		if got := h.Get(k); got != v {
