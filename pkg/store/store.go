@@ -81,6 +81,25 @@ type Store interface {
 	// TryLead runs fn only if no other process holds the sweeper lease; it
 	// returns false without running fn otherwise.
 	TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error)
+	// DeliveryCursor returns the seq of the last audit event delivered to a
+	// notification sink (pkg/notify: the audit log is its outbox). A sink
+	// seen for the first time starts at the log's head: it is told of events
+	// from then on, not of the whole history.
+	DeliveryCursor(ctx context.Context, sink string) (int64, error)
+	// SetDeliveryCursor moves a sink's cursor to seq; it never moves back,
+	// so a late writer cannot make a sink deliver twice.
+	SetDeliveryCursor(ctx context.Context, sink string, seq int64) error
+	// TryLease takes or renews the named lease for holder until now+ttl and
+	// reports whether holder has it; another holder's unexpired lease wins.
+	// Unlike TryLead it outlives a connection, so a holder renews it.
+	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLease ends holder's lease on name (nothing if another holds it).
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// SlackMessage returns where a request's Slack message was posted, or
+	// ErrNotFound.
+	SlackMessage(ctx context.Context, requestID string) (channel, ts string, err error)
+	// SetSlackMessage records where a request's Slack message was posted.
+	SetSlackMessage(ctx context.Context, requestID, channel, ts string) error
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
