@@ -74,9 +74,9 @@ type roleDelegate struct {
 	now func() time.Time
 }
 
-func (d roleDelegate) Height() int                             { return 2 }
-func (d roleDelegate) Spacing() int                            { return 0 }
-func (d roleDelegate) Update(tea.Msg, *list.Model) tea.Cmd     { return nil }
+func (d roleDelegate) Height() int                         { return 2 }
+func (d roleDelegate) Spacing() int                        { return 0 }
+func (d roleDelegate) Update(tea.Msg, *list.Model) tea.Cmd { return nil }
 func (d roleDelegate) Render(w io.Writer, m list.Model, index int, it list.Item) {
 	i, ok := it.(roleItem)
 	if !ok {

@@ -279,7 +279,7 @@ func (m *Model) resize() {
 	m.review.SetSize(m.width, m.bodyHeight())
 	m.help.Width = m.width
 	for i := range m.inputs {
-		m.inputs[i].Width = max(10, m.width-14)
+		m.inputs[i].Width = max(10, m.width-20)
 	}
 	m.comment.Width = max(10, m.width-12)
 }
@@ -605,7 +605,7 @@ func (m *Model) openForm(it roleItem) tea.Cmd {
 		reason += " (required)"
 	}
 	m.inputs = append(m.inputs, m.newInput("", reason))
-	if r.TicketRequired {
+	if r.TicketRequired || r.TicketPattern != "" {
 		p := "ticket id (required)"
 		if r.TicketPattern != "" {
 			p = "ticket matching " + r.TicketPattern
@@ -684,7 +684,7 @@ func (m *Model) submit() (tea.Model, tea.Cmd) {
 	}
 	if len(m.inputs) > 2 {
 		in.Ticket = strings.TrimSpace(m.inputs[2].Value())
-		if in.Ticket == "" {
+		if in.Ticket == "" && r.TicketRequired {
 			m.formErr = "This role needs a ticket id."
 			return m, m.setFocus(2)
 		}

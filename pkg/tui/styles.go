@@ -34,7 +34,7 @@ func newStyles(r *lipgloss.Renderer) styles {
 		bad:      r.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
 		warn:     r.NewStyle().Foreground(lipgloss.Color("3")),
 		selected: r.NewStyle().Foreground(lipgloss.Color("5")).Bold(true),
-		label:    r.NewStyle().Width(10),
+		label:    r.NewStyle().Width(13),
 		errBox:   r.NewStyle().Foreground(lipgloss.Color("1")),
 	}
 }

@@ -38,7 +38,7 @@ func (m *Model) View() string {
 		lines = append(lines, "")
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, m.width, "…")
+		lines[i] = ansi.Truncate(strings.TrimRight(l, " "), m.width, "…")
 	}
 	return m.tabs() + "\n\n" + strings.Join(lines, "\n") + "\n" + m.footer()
 }

@@ -1,0 +1,203 @@
+package tui
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/99designs/keyring"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/devidp"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/server"
+	"github.com/jit-access/jit/pkg/session"
+	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/pkg/vend"
+)
+
+// testPolicy gives alice (developers) an auto-approved readonly role, a
+// prod-admin that bob (approvers) must approve, a role needing a ticket and
+// a break-glass role.
+const testPolicy = `
+admins: {groups: [admins]}
+roles:
+  - name: readonly
+    description: read-only view of production
+    account: "123456789012"
+    arn: arn:aws:iam::123456789012:role/jit-readonly
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 15m
+    max_duration: 1h
+    auto_approve: {groups: [developers], max_duration: 1h}
+  - name: prod-admin
+    description: full admin on production
+    account: "123456789012"
+    arn: arn:aws:iam::123456789012:role/jit-prod-admin
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 30m
+    max_duration: 2h
+    reason_required: true
+    pending_timeout: 10m
+  - name: billing
+    description: cost explorer and invoices
+    account: "210987654321"
+    arn: arn:aws:iam::210987654321:role/jit-billing
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    ticket_pattern: "^FIN-[0-9]+$"
+  - name: oncall
+    description: incident response
+    account: "123456789012"
+    arn: arn:aws:iam::123456789012:role/jit-oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true, max_duration: 30m}
+`
+
+// base is the fixed time of every test server and picker, so that ages,
+// countdowns and goldens do not depend on when the test runs.
+var base = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+
+var (
+	idpOnce   sync.Once
+	sharedIDP *devidp.Provider
+	sharedTok map[string]string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	lipgloss.SetColorProfile(termenv.Ascii)
+	code := m.Run()
+	if sharedIDP != nil {
+		_ = sharedIDP.Close()
+	}
+	os.Exit(code)
+}
+
+// identities logs alice (developer) and bob (approver) in once through the
+// real device flow of the real OIDC provider.
+func identities(t *testing.T) (*devidp.Provider, map[string]string) {
+	t.Helper()
+	idpOnce.Do(func() {
+		p, err := devidp.Start(context.Background(), devidp.Options{Users: devidp.DefaultUsers()})
+		if err != nil {
+			t.Fatalf("start OIDC provider: %v", err)
+		}
+		sharedIDP, sharedTok = p, map[string]string{}
+		for _, u := range []string{"alice", "bob"} {
+			tok := testenv.DeviceToken(t, p, u)
+			sharedTok[u] = tok.Extra("id_token").(string)
+			sharedTok[u+":refresh"] = tok.RefreshToken
+		}
+	})
+	if sharedIDP == nil {
+		t.Fatal("OIDC provider failed to start in an earlier test")
+	}
+	return sharedIDP, sharedTok
+}
+
+type fakeVendor struct{}
+
+func (fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
+	return vend.Credentials{AccessKeyID: "ASIAFAKE" + in.RequestID, SecretAccessKey: "fake-secret",
+		SessionToken: "fake-token", Expiration: now.Add(time.Hour)}, nil
+}
+
+// testServer is a real jit server (sqlite store, real token verification)
+// on 127.0.0.1 whose clock stands still at base and whose ids count up.
+type testServer struct {
+	url    string
+	idp    *devidp.Provider
+	tokens map[string]string
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	idp, tokens := identities(t)
+	pol, err := policy.Parse("tui-policy.yaml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), t.TempDir()+"/jit.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var seq atomic.Int64
+	now := func() time.Time { return base }
+	srv, err := server.New(server.Options{
+		Store: st, Policy: pol, Vendor: fakeVendor{},
+		// Tokens are real and fresh: check them against the real clock.
+		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: time.Now}),
+		Discovery: api.Discovery{Issuer: idp.Issuer(), ClientID: idp.ClientID()},
+		Now:       now, Logger: slog.New(slog.DiscardHandler),
+		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
+		NewID: func() string { return fmt.Sprintf("req_%04d", seq.Add(1)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); cancel(); <-done })
+	return &testServer{url: hs.URL, idp: idp, tokens: tokens}
+}
+
+// client is the API client of user.
+func (s *testServer) client(t *testing.T, user string) *approval.Client {
+	t.Helper()
+	tok := s.tokens[user]
+	c, err := approval.New(s.url, &http.Client{Timeout: time.Minute}, func(context.Context) (string, error) { return tok, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// session is user's logged-in session with an in-memory keyring holding
+// the real tokens, its clock at base.
+func (s *testServer) session(t *testing.T, user string) *session.Session {
+	t.Helper()
+	now := func() time.Time { return base }
+	cache := credcache.New(keyring.NewArrayKeyring(nil), "array", credcache.Config{Now: now})
+	if err := cache.PutTokens(context.Background(), s.url, session.Tokens{
+		IDToken: s.tokens[user], RefreshToken: s.tokens[user+":refresh"], Expiry: time.Now().Add(time.Hour),
+		Issuer: s.idp.Issuer(), ClientID: s.idp.ClientID(), Subject: user, Email: user + "@example.com",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return &session.Session{Server: s.url, Cache: cache, HTTPClient: &http.Client{Timeout: time.Minute}, Now: now}
+}
+
+// picker is a picker for user against the server, with an MRU file in a
+// temporary directory.
+func (s *testServer) picker(t *testing.T, user string) (*Model, *MRU) {
+	t.Helper()
+	mru := &MRU{Path: t.TempDir() + "/recent"}
+	r := lipgloss.NewRenderer(os.Stderr)
+	r.SetColorProfile(termenv.Ascii)
+	return New(t.Context(), Options{
+		Backend: &SessionBackend{Session: s.session(t, user), Poll: 10 * time.Second},
+		Now:     func() time.Time { return base }, Renderer: r, MRU: mru,
+	}), mru
+}
