@@ -390,9 +390,9 @@ func (h *Handler) csrfOK(r *http.Request, s *session) bool {
 }
 
 // sameOriginPath accepts only a path of this page: no scheme, no host, no
-// "//" or backslash tricks.
+// "//", dot-segment or backslash tricks.
 func sameOriginPath(p string) bool {
-	if !strings.HasPrefix(p, PathPrefix) || strings.Contains(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !strings.HasPrefix(p, PathPrefix) || strings.Contains(p, "//") || strings.Contains(p, "/.") || strings.ContainsAny(p, "\\\r\n?#") {
 		return false
 	}
 	u, err := url.Parse(p)
