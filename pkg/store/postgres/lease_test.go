@@ -24,10 +24,12 @@ func TestLeaseSurvivesItsSessionBeingKilled(t *testing.T) {
 	t.Cleanup(func() { admin.Close(context.Background()) })
 
 	ok, err := a.TryLead(t.Context(), func(context.Context) error {
-		// Find the session holding jit's sweeper lease and end it.
+		// Find the session holding jit's sweeper lease and end it, waiting
+		// (up to a hang guard) until it has exited: pg_terminate_backend
+		// alone only signals, and the lock goes when the backend is gone.
 		var killed bool
 		err := admin.QueryRow(t.Context(), `
-			SELECT pg_terminate_backend(pid) FROM pg_locks
+			SELECT pg_terminate_backend(pid, 30000) FROM pg_locks
 			WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			  AND ((classid::bigint << 32) | objid::bigint) = $1`, int64(0x6a69745f73776570)).Scan(&killed)
 		if err != nil || !killed {

@@ -42,12 +42,20 @@ const (
 type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	now  func() time.Time
 }
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock that stamps an audit event whose Time is zero
+// (default time.Now), as the SQLite store does.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 var _ store.Store = (*Store)(nil)
 
 // Open connects, migrates and returns the store.
-func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -65,7 +73,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	s := &Store{pool: pool, log: logger}
+	s := &Store{pool: pool, log: logger, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -139,7 +150,7 @@ func nanos(t time.Time) int64 {
 
 // appendEvents chains events after the current head, under the audit lock
 // (held until the transaction ends).
-func appendEvents(ctx context.Context, tx pgx.Tx, events []store.Event) error {
+func (s *Store) appendEvents(ctx context.Context, tx pgx.Tx, events []store.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -154,7 +165,10 @@ func appendEvents(ctx context.Context, tx pgx.Tx, events []store.Event) error {
 	}
 	for _, ev := range events {
 		seq++
-		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC(), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
+		if ev.Time.IsZero() {
+			ev.Time = s.now()
+		}
+		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC().Round(0), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
 			RequestID: ev.RequestID, Reason: ev.Reason, Detail: ev.Detail, PrevHash: prev}
 		e.Hash = audit.Hash(e)
 		body, err := json.Marshal(e)
@@ -195,7 +209,7 @@ func (s *Store) Create(ctx context.Context, r *api.Request, events []store.Event
 		if err := putRequest(ctx, tx, r, true); err != nil {
 			return err
 		}
-		return appendEvents(ctx, tx, events)
+		return s.appendEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return fmt.Errorf("create request %s: %w", r.ID, err)
@@ -250,7 +264,7 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 			return err
 		}
 		out = r
-		return appendEvents(ctx, tx, events)
+		return s.appendEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return nil, err
@@ -352,7 +366,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]string, er
 
 // Append implements store.Store.
 func (s *Store) Append(ctx context.Context, events ...store.Event) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return appendEvents(ctx, tx, events) })
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.appendEvents(ctx, tx, events) })
 }
 
 // Audit implements store.Store.

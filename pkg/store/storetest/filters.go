@@ -60,3 +60,21 @@ func testListFilterEdges(t *testing.T, s store.Store) {
 		t.Errorf("filtered pages gave %v, want %v", got, want)
 	}
 }
+
+// testZeroEventTimeIsStamped: an event appended without a Time gets the
+// store's clock, not the zero time (which would sort before every Since and
+// overflow the nanosecond columns), and still chains.
+func testZeroEventTimeIsStamped(t *testing.T, s store.Store) {
+	if err := s.Append(ctx(t), store.Event{Type: "policy.loaded", Actor: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	evs := AllAudit(t, s)
+	if len(evs) != 1 || evs[0].Time.IsZero() || evs[0].Time.Location() != time.UTC {
+		t.Fatalf("zero-time event stored as %+v", evs)
+	}
+	since, err := s.Audit(ctx(t), store.AuditFilter{Since: evs[0].Time})
+	if err != nil || len(since) != 1 {
+		t.Fatalf("Since its own stamp found %d events (%v)", len(since), err)
+	}
+	VerifyChain(t, s, 1)
+}
