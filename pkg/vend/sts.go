@@ -259,6 +259,13 @@ func SessionPolicy(rolePolicy string, end time.Time, denyActions []string) (stri
 			return "", &Error{Kind: KindInvalidInput, Err: errors.New("role session policy has no statements"),
 				Hint: "give the role's session_policy at least one Statement, or remove it"}
 		}
+		// A session policy grants nothing by itself: with only Deny
+		// statements the session could do nothing at all. Such a policy is
+		// read as "what the role allows, minus these".
+		if !hasAllow(stmts) {
+			allow, _ := json.Marshal(statement{Effect: "Allow", Action: "*", Resource: "*"})
+			stmts = append([]json.RawMessage{allow}, stmts...)
+		}
 	}
 	var action any = denyActions
 	if len(denyActions) == 1 {
@@ -377,4 +384,15 @@ func classify(err error, endpoint string) error {
 			Hint: fmt.Sprintf("cannot reach %s; check the server's network and its sts endpoint setting", endpoint)}
 	}
 	return &Error{Kind: KindOther, Err: err}
+}
+
+// hasAllow reports whether any statement has Effect Allow.
+func hasAllow(stmts []json.RawMessage) bool {
+	for _, raw := range stmts {
+		var st struct{ Effect string }
+		if json.Unmarshal(raw, &st) == nil && strings.EqualFold(st.Effect, "Allow") {
+			return true
+		}
+	}
+	return false
 }

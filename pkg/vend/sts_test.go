@@ -488,3 +488,18 @@ func FuzzSanitisers(f *testing.F) {
 		}
 	})
 }
+
+func TestSessionPolicyOfOnlyDeniesKeepsWhatTheRoleAllows(t *testing.T) {
+	end := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	got, err := vend.SessionPolicy(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`, end, []string{"*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Action":"*","Resource":"*"},` +
+		`{"Effect":"Deny","Action":"iam:*","Resource":"*"},` +
+		`{"Sid":"JitGrantEnd","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2030-05-06T07:08:09Z"}}}]}`
+	if got != want {
+		t.Fatalf("policy =\n%s\nwant\n%s", got, want)
+	}
+}
