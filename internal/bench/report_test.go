@@ -209,6 +209,7 @@ func (r *report) write(dir string) error {
 			p("| %s | %s | %d | %d | %s | %.0f | %.1f | %.1f | %.1f | %.2f |\n", s.store, s.size.label, s.size.grants, s.size.events, s.seed.Round(100*time.Millisecond),
 				s.c16.perSec, s.c16.p50, s.c16.p99, s.c1.p50, s.due)
 		}
+		p("\nThe 16-client throughput moves with the machine's load, so read growth from the 1-client p50 (the per-cycle cost) and the sweeper's query; a lower 16-client figure alone may be contention or noise.\n")
 		p("\nThe CLI side of growth (more cached items in the keyring) is in section 1's second table.\n\n")
 	}
 
