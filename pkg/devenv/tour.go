@@ -84,6 +84,10 @@ func (sb *Sandbox) Tour(ctx context.Context, opts TourOptions) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// Cancelling on return ends any command still running in the
+	// background (a `jit wait` after a failed step).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	t := &tour{sb: sb, opts: opts, out: opts.Out}
 	return t.run(ctx)
 }
