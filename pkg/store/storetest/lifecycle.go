@@ -24,8 +24,9 @@ func NewPending(id, requester, role string, approvals int, now time.Time) (*api.
 	}, now)
 }
 
-// Approved, Vended, Sweep and Revoked wrap the lifecycle transitions as
-// store mutations.
+// Approved, Vended and Swept are the server's real transitions
+// (lifecycle.Approve, Vended, Sweep) as store mutations; Approve above is a
+// bare state change for tests that need no policy timing.
 func Approved(by string, now time.Time) store.Mutation {
 	return func(r *api.Request) ([]store.Event, error) { return lifecycle.Approve(r, by, "ok", now) }
 }
