@@ -16,6 +16,7 @@ import (
 	"github.com/jit-access/jit/cmd/dev"
 	"github.com/jit-access/jit/cmd/doctor"
 	"github.com/jit-access/jit/cmd/login"
+	"github.com/jit-access/jit/cmd/pick"
 	"github.com/jit-access/jit/cmd/request"
 	"github.com/jit-access/jit/cmd/requests"
 	"github.com/jit-access/jit/cmd/server"
@@ -71,6 +72,8 @@ Operators: jit server --config jit.yaml; try it all locally with jit dev.`,
 	for _, c := range commands(f) {
 		root.AddCommand(c)
 	}
+	// `jit` alone opens the picker on a terminal, else prints a hint.
+	root.RunE = func(c *cobra.Command, _ []string) error { return pick.RunDefault(c, f) }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	return root
 }
@@ -84,6 +87,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		request.NewCmdWait(f, nil),
 		requests.NewCmdStatus(f, nil),
 		requests.NewCmdRequests(f, nil),
+		requests.NewCmdShow(f, nil),
 		credentialprocess.NewCmdCredentialProcess(f, nil),
 		use.NewCmdExec(f, nil),
 		use.NewCmdAssume(f, nil),
@@ -93,6 +97,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		dev.NewCmdDev(f),
 		audit.NewCmdAudit(f),
 		doctor.NewCmdDoctor(f),
+		pick.NewCmdPick(f),
 		version.NewCmdVersion(f),
 	}
 	return append(cmds, decide.NewCmds(f, nil)...)

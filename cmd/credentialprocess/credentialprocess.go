@@ -50,6 +50,7 @@ command to run. It never prompts and never opens a browser.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Role, "role", "", "the jit role")
+	_ = cmd.RegisterFlagCompletionFunc("role", cmdutil.RoleNames(f))
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 60*time.Second, "give up after this long")
 	return cmd
 }

@@ -50,8 +50,9 @@ withdraw it with jit cancel ID.`,
 		Example: `  jit request prod-admin --reason "INC-1234: restart the stuck deploy" --for 1h
   jit request readonly --reason "look at logs" --no-wait
   jit request prod-admin --break-glass --reason "site down, nobody answering"`,
-		GroupID: "access",
-		Args:    cobra.ExactArgs(1),
+		GroupID:           "access",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cmdutil.RoleNames(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Role = args[0]
 			if opts.For < 0 {

@@ -56,9 +56,10 @@ func NewCmdExec(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
 region). The credentials come from the keyring, re-vended if needed while the
 grant lives. exec refuses to run inside another jit exec.`,
-		Example: "  jit exec prod-admin -- aws s3 ls\n  jit exec prod-admin   # a shell",
-		GroupID: "use",
-		Args:    cobra.MinimumNArgs(1),
+		Example:           "  jit exec prod-admin -- aws s3 ls\n  jit exec prod-admin   # a shell",
+		GroupID:           "use",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: cmdutil.RoleNames(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Role, opts.Command = args[0], args[1:]
 			if cmd.ArgsLenAtDash() > 1 {
@@ -134,8 +135,9 @@ func NewCmdAssume(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Example: `  eval "$(jit assume prod-admin)"              # bash, zsh
   jit assume prod-admin --shell fish | source
   jit assume prod-admin --shell powershell | Invoke-Expression`,
-		GroupID: "use",
-		Args:    cobra.ExactArgs(1),
+		GroupID:           "use",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cmdutil.RoleNames(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Role = args[0]
 			if opts.Shell == "" {
@@ -173,11 +175,12 @@ func AssumeRun(ctx context.Context, opts *Options) error {
 func NewCmdConsole(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := newOptions(f)
 	cmd := &cobra.Command{
-		Use:     "console ROLE",
-		Short:   "Open the AWS console signed in as a live grant's role",
-		Long:    "Sign in to the AWS console with the role's credentials (federation getSigninToken) and open it in your browser, or print the one-time URL (valid 15 minutes) with --url.",
-		GroupID: "use",
-		Args:    cobra.ExactArgs(1),
+		Use:               "console ROLE",
+		Short:             "Open the AWS console signed in as a live grant's role",
+		Long:              "Sign in to the AWS console with the role's credentials (federation getSigninToken) and open it in your browser, or print the one-time URL (valid 15 minutes) with --url.",
+		GroupID:           "use",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cmdutil.RoleNames(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Role = args[0]
 			if runF != nil {
