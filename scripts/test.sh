@@ -40,11 +40,11 @@ checks() {
 	fi
 	say "go vet ./..."
 	go vet ./...
+	say "release config: goreleaser check and a snapshot build"
+	bash scripts/release-check.sh
 	say "go test -race -count=1 -timeout 20m ./..."
 	# shellcheck disable=SC2086 # GO_TEST_FLAGS is a list of flags
 	go test -race -count=1 -timeout 20m ${GO_TEST_FLAGS:-} ./...
-	say "release config: goreleaser check and a snapshot build"
-	bash scripts/release-check.sh
 }
 
 if [[ "${1:-}" == "--in-session" ]]; then
