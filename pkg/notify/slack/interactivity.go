@@ -1,0 +1,201 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/notify"
+)
+
+// InteractivityPath is where Slack's interactivity requests are served.
+const InteractivityPath = "/slack/interactivity"
+
+// Window is how far a call's X-Slack-Request-Timestamp may be from now.
+const Window = 5 * time.Minute
+
+// Register mounts the interactivity endpoint (server.Options.Routes).
+func (s *Sink) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+InteractivityPath, s.handleInteractivity)
+}
+
+var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// handleInteractivity answers a button press. It refuses calls that are not
+// signed with the signing secret, are outside the 5-minute window, or repeat
+// a signature already seen. By default a press decides nothing: the presser
+// gets a link to the approver page, where they sign in at the IdP.
+func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	now := s.o.Now()
+	ts, err := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
+	if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > Window {
+		s.o.Logger.Warn("slack interactivity refused: stale or missing timestamp")
+		http.Error(w, "stale request", http.StatusUnauthorized)
+		return
+	}
+	sv, err := slackapi.NewSecretsVerifier(r.Header, s.o.SigningSecret)
+	if err == nil {
+		_, _ = sv.Write(body)
+		err = sv.Ensure()
+	}
+	if err != nil {
+		s.o.Logger.Warn("slack interactivity refused: bad signature")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if !s.replay.first(r.Header.Get("X-Slack-Signature"), time.Unix(ts, 0).Add(Window), now) {
+		s.o.Logger.Warn("slack interactivity refused: replayed")
+		http.Error(w, "replayed request", http.StatusUnauthorized)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	var cb slackapi.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	var act *slackapi.BlockAction
+	for _, a := range cb.ActionCallback.BlockActions {
+		if a.ActionID == ActionApprove || a.ActionID == ActionDeny {
+			act = a
+			break
+		}
+	}
+	if act == nil || !requestID.MatchString(act.Value) {
+		w.WriteHeader(http.StatusOK) // e.g. the "Open" link button: nothing to do
+		return
+	}
+	msg := s.answer(r.Context(), &cb, act)
+	if cb.ResponseURL != "" && strings.HasPrefix(cb.ResponseURL, s.o.ResponseURLPrefix) {
+		s.respond(context.WithoutCancel(r.Context()), cb.ResponseURL, msg)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(msg)
+}
+
+// Answer is the ephemeral reply to the presser (also the HTTP body).
+type Answer struct {
+	ResponseType    string `json:"response_type"`
+	ReplaceOriginal bool   `json:"replace_original"`
+	Text            string `json:"text"`
+}
+
+func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act *slackapi.BlockAction) Answer {
+	id := act.Value
+	link := notify.ApproveLink(s.o.PublicURL, id)
+	open := "Review and decide on the approver page: <" + link + "|" + id + ">"
+	if link == "" {
+		open = "Decide with `jit approve " + id + "` or `jit deny " + id + " --reason …` (the server has no public_url for a web page)."
+	}
+	ans := Answer{ResponseType: "ephemeral", Text: open}
+	if !s.o.ApproveByEmail {
+		return ans
+	}
+	u, err := s.identity(ctx, cb.User.ID)
+	if err != nil {
+		s.o.Logger.Warn("slack: no verified identity for a button press", "slack_user", cb.User.ID, "err", err)
+		ans.Text = "jit could not map your Slack account to a verified email. " + open
+		return ans
+	}
+	approve := act.ActionID == ActionApprove
+	comment := "via Slack"
+	if !approve {
+		comment = "denied via Slack"
+	}
+	if err := s.o.Decide(ctx, u, id, approve, comment); err != nil {
+		var ae *api.Error
+		why := "refused"
+		if errors.As(err, &ae) {
+			why = ae.Message
+		} else if msg := err.Error(); len(msg) < 200 {
+			why = msg
+		}
+		ans.Text = "jit " + why + ". " + open
+		return ans
+	}
+	verb := "approved"
+	if !approve {
+		verb = "denied"
+	}
+	ans.Text = "You " + verb + " " + id + " as " + u.ID() + "."
+	return ans
+}
+
+// identity maps a Slack user to the IdP identity with the same confirmed
+// email. It carries no groups: only approvers the policy names by user can
+// decide this way.
+func (s *Sink) identity(ctx context.Context, slackUser string) (api.User, error) {
+	info, err := s.client.GetUserInfoContext(ctx, slackUser)
+	if err != nil {
+		return api.User{}, err
+	}
+	if info.Deleted || info.IsBot || info.IsRestricted || info.Profile.Email == "" || !info.IsEmailConfirmed {
+		return api.User{}, errors.New("no confirmed email")
+	}
+	email := strings.ToLower(info.Profile.Email)
+	return api.User{Subject: email, Email: email, Name: info.RealName}, nil
+}
+
+func (s *Sink) respond(ctx context.Context, responseURL string, a Answer) {
+	b, _ := json.Marshal(a)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(b))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.o.Client.Do(req)
+	if err != nil {
+		s.o.Logger.Warn("slack: response_url failed", "err", errors.Unwrap(err))
+		return
+	}
+	resp.Body.Close()
+}
+
+// replayGuard remembers the signatures seen within the window (in this
+// process: a replay to another replica is caught only by Slack's own
+// one-time response_url and the decision's idempotence).
+type replayGuard struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // signature → when it leaves the window
+}
+
+func newReplayGuard() *replayGuard { return &replayGuard{seen: map[string]time.Time{}} }
+
+// first records sig until expires and reports whether it is new.
+func (g *replayGuard) first(sig string, expires, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, exp := range g.seen {
+		if now.After(exp) {
+			delete(g.seen, k)
+		}
+	}
+	if _, ok := g.seen[sig]; ok {
+		return false
+	}
+	g.seen[sig] = expires
+	return true
+}

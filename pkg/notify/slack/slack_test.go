@@ -1,0 +1,409 @@
+package slack_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/notify"
+	"github.com/jit-access/jit/pkg/notify/slack"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/store/storetest"
+)
+
+const (
+	botToken      = "xoxb-test-token"
+	signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+)
+
+// fakeSlack is a local stand-in for Slack's Web API: it checks the bot
+// token, decodes chat.postMessage/chat.update the way Slack does (blocks
+// must parse into slack-go's Block Kit types), answers users.info, and
+// records what was posted. It also takes response_url posts.
+type fakeSlack struct {
+	t  *testing.T
+	mu sync.Mutex
+	// messages by ts; thread replies by parent ts
+	messages  map[string]posted
+	replies   map[string][]string
+	updates   int
+	responses []slack.Answer
+	next      int
+	users     map[string]slackapi.User
+	url       string
+}
+
+type posted struct {
+	Channel string
+	Text    string
+	Blocks  slackapi.Blocks
+}
+
+func newFakeSlack(t *testing.T) (*fakeSlack, *httptest.Server) {
+	f := &fakeSlack{t: t, messages: map[string]posted{}, replies: map[string][]string{}, users: map[string]slackapi.User{}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f, srv
+}
+
+func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path == "/response" {
+		var a slack.Answer
+		json.NewDecoder(r.Body).Decode(&a) //nolint:errcheck
+		f.mu.Lock()
+		f.responses = append(f.responses, a)
+		f.mu.Unlock()
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	token := r.PostForm.Get("token")
+	if h := r.Header.Get("Authorization"); h != "" {
+		token = strings.TrimPrefix(h, "Bearer ")
+	}
+	if token != botToken {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/chat.postMessage", "/chat.update":
+		p := posted{Channel: r.PostForm.Get("channel"), Text: r.PostForm.Get("text")}
+		if b := r.PostForm.Get("blocks"); b != "" {
+			if err := json.Unmarshal([]byte(b), &p.Blocks); err != nil {
+				f.t.Errorf("%s: blocks do not parse as Block Kit: %v", r.URL.Path, err)
+			}
+		}
+		if p.Channel == "" {
+			fmt.Fprint(w, `{"ok":false,"error":"channel_not_found"}`)
+			return
+		}
+		ts := r.PostForm.Get("ts")
+		switch {
+		case r.URL.Path == "/chat.update":
+			if _, ok := f.messages[ts]; !ok {
+				fmt.Fprint(w, `{"ok":false,"error":"message_not_found"}`)
+				return
+			}
+			f.updates++
+			f.messages[ts] = p
+		case r.PostForm.Get("thread_ts") != "":
+			parent := r.PostForm.Get("thread_ts")
+			f.replies[parent] = append(f.replies[parent], p.Text)
+		default:
+			f.next++
+			ts = fmt.Sprintf("1700000000.%06d", f.next)
+			f.messages[ts] = p
+		}
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, p.Channel, ts)
+	case "/users.info":
+		u, ok := f.users[r.PostForm.Get("user")]
+		if !ok {
+			fmt.Fprint(w, `{"ok":false,"error":"user_not_found"}`)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": u}) //nolint:errcheck
+	default:
+		fmt.Fprint(w, `{"ok":false,"error":"unknown_method"}`)
+	}
+}
+
+func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeSlack, store.Store, *httptest.Server) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f, srv := newFakeSlack(t)
+	o := slack.Options{
+		Store: st, BotToken: botToken, SigningSecret: signingSecret, Channel: "#jit-requests",
+		RoleChannel: func(role string) string {
+			if role == "prod-admin" {
+				return "#prod-access"
+			}
+			return ""
+		},
+		PublicURL: "https://jit.example.com", APIURL: srv.URL + "/", Client: srv.Client(), Now: time.Now,
+		ResponseURLPrefix: srv.URL + "/",
+	}
+	if mutate != nil {
+		mutate(&o)
+	}
+	s, err := slack.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Register(mux)
+	jit := httptest.NewServer(mux)
+	t.Cleanup(jit.Close)
+	return s, f, st, jit
+}
+
+// deliverAll runs dispatcher rounds until the log is delivered (one
+// dispatcher per test: it keeps the sink's lease).
+func deliverAll(t *testing.T, d *notify.Dispatcher, st store.Store) {
+	t.Helper()
+	for {
+		r, err := d.Once(context.Background())
+		if err != nil || !r.RetryAt.IsZero() || r.Failed > 0 {
+			failed, _ := st.Audit(context.Background(), store.AuditFilter{Type: "notify.failed"})
+			t.Fatalf("round %+v: %v %+v", r, err, failed)
+		}
+		if !r.More {
+			return
+		}
+	}
+}
+
+// marshal collects the blocks' text as Slack shows it, one string.
+func marshal(v any) string {
+	raw, _ := json.Marshal(v)
+	var tree any
+	json.Unmarshal(raw, &tree) //nolint:errcheck
+	var b strings.Builder
+	var walk func(any)
+	walk = func(n any) {
+		switch n := n.(type) {
+		case map[string]any:
+			for _, c := range n {
+				walk(c)
+			}
+		case []any:
+			for _, c := range n {
+				walk(c)
+			}
+		case string:
+			b.WriteString(n + "\n")
+		}
+	}
+	walk(tree)
+	return b.String()
+}
+
+func buttons(b slackapi.Blocks) map[string]string {
+	out := map[string]string{}
+	for _, bl := range b.BlockSet {
+		if a, ok := bl.(*slackapi.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slackapi.ButtonBlockElement); ok {
+					out[btn.ActionID] = btn.Value
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
+	s, f, st, _ := setup(t, nil)
+	ctx := context.Background()
+	st.DeliveryCursor(ctx, s.Name()) //nolint:errcheck
+	d, err := notify.NewDispatcher(notify.DispatcherOptions{Store: st, Sink: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	r := storetest.NewRequest("req_01", "dev@example.com", "prod-admin", t0)
+	r.Reason = "fix <prod> & deploy"
+	if err := st.Create(ctx, r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+		t.Fatal(err)
+	}
+	other := storetest.NewRequest("req_02", "dev@example.com", "readonly", t0)
+	if err := st.Create(ctx, other, []store.Event{storetest.CreatedEvent(other)}); err != nil {
+		t.Fatal(err)
+	}
+	deliverAll(t, d, st)
+
+	f.mu.Lock()
+	if len(f.messages) != 2 {
+		t.Fatalf("%d messages, want one per request", len(f.messages))
+	}
+	m := f.messages["1700000000.000001"]
+	if m.Channel != "#prod-access" || f.messages["1700000000.000002"].Channel != "#jit-requests" {
+		t.Fatalf("channels %q, %q: want the role's channel, else the default", m.Channel, f.messages["1700000000.000002"].Channel)
+	}
+	if b := buttons(m.Blocks); b[slack.ActionApprove] != "req_01" || b[slack.ActionDeny] != "req_01" {
+		t.Fatalf("buttons %v", b)
+	}
+	raw := marshal(m.Blocks)
+	for _, want := range []string{"dev@example.com", "prod-admin", "1h0m0s", "Request expires", "fix &lt;prod&gt; &amp; deploy"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("message lacks %q: %s", want, raw)
+		}
+	}
+	f.mu.Unlock()
+
+	if _, err := st.Update(ctx, "req_01", storetest.Approve("boss@example.com", t0.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Append(ctx, store.Event{Time: t0, Type: notify.TypeGrantEndingSoon, Actor: "server", Subject: r.Requester, Role: r.Role, RequestID: r.ID}); err != nil {
+		t.Fatal(err)
+	}
+	deliverAll(t, d, st)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m = f.messages["1700000000.000001"]
+	if f.updates != 1 || len(f.messages) != 2 {
+		t.Fatalf("updates %d, messages %d: want the approval to update the message in place", f.updates, len(f.messages))
+	}
+	if b := buttons(m.Blocks); len(b) != 0 {
+		t.Errorf("a decided request still shows buttons %v", b)
+	}
+	raw = marshal(m.Blocks)
+	if !strings.Contains(raw, "approved by boss@example.com") {
+		t.Errorf("updated message lacks the decision: %s", raw)
+	}
+	reps := f.replies["1700000000.000001"]
+	if len(reps) != 1 || !strings.Contains(reps[0], "jit extend req_01 --for") || !strings.Contains(reps[0], "dev@example.com") {
+		t.Errorf("reminder thread replies %q", reps)
+	}
+}
+
+// call sends an interactivity request signed like Slack does.
+func call(t *testing.T, jitURL, secret string, ts time.Time, payload string, sig string) (*http.Response, string) {
+	t.Helper()
+	body := url.Values{"payload": {payload}}.Encode()
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	if sig == "" {
+		m := hmac.New(sha256.New, []byte(secret))
+		fmt.Fprintf(m, "v0:%s:%s", stamp, body)
+		sig = "v0=" + hex.EncodeToString(m.Sum(nil))
+	}
+	req, _ := http.NewRequest(http.MethodPost, jitURL+slack.InteractivityPath, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func pressPayload(t *testing.T, responseURL, action, id, user string) string {
+	t.Helper()
+	cb := slackapi.InteractionCallback{
+		Type: slackapi.InteractionTypeBlockActions, ResponseURL: responseURL,
+		User:           slackapi.User{ID: user},
+		ActionCallback: slackapi.ActionCallbacks{BlockActions: []*slackapi.BlockAction{{ActionID: action, Value: id}}},
+	}
+	b, err := json.Marshal(cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestInteractivityRefusesForgedStaleAndReplayedCalls(t *testing.T) {
+	_, f, _, jit := setup(t, nil)
+	payload := pressPayload(t, "", slack.ActionApprove, "req_01", "U1")
+	now := time.Now()
+
+	if resp, _ := call(t, jit.URL, "not-the-secret", now, payload, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged (other secret): %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, jit.URL, signingSecret, now, payload, "v0="+strings.Repeat("0", 64)); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged (bad signature): %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, jit.URL, signingSecret, now.Add(-6*time.Minute), payload, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("stale: %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, jit.URL, signingSecret, now.Add(6*time.Minute), payload, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("from the future: %d", resp.StatusCode)
+	}
+	resp, body := call(t, jit.URL, signingSecret, now, payload, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("valid call: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, jit.URL, signingSecret, now, payload, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("replayed: %d", resp.StatusCode)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.messages) != 0 {
+		t.Error("a button press posted a message")
+	}
+}
+
+func TestButtonPressAnswersWithTheApproverLinkAndDecidesNothing(t *testing.T) {
+	decided := false
+	_, f, _, jit := setup(t, func(o *slack.Options) {
+		o.Decide = func(context.Context, api.User, string, bool, string) error { decided = true; return nil }
+	})
+	respURL := f.url + "/response" // the allowed response_url prefix, in tests the fake
+	resp, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, respURL, slack.ActionApprove, "req_01", "U1"), "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	var a slack.Answer
+	if err := json.Unmarshal([]byte(body), &a); err != nil || a.ResponseType != "ephemeral" ||
+		!strings.Contains(a.Text, "https://jit.example.com/approve/req_01") {
+		t.Fatalf("answer %+v (%v)", a, err)
+	}
+	if decided {
+		t.Fatal("a button press decided without the opt-in")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.responses) != 1 || f.responses[0].Text != a.Text {
+		t.Fatalf("response_url got %+v", f.responses)
+	}
+}
+
+func TestApproveInSlackByEmailMapsConfirmedEmailsOnly(t *testing.T) {
+	type decision struct {
+		user    api.User
+		id      string
+		approve bool
+	}
+	var got []decision
+	_, f, _, jit := setup(t, func(o *slack.Options) {
+		o.ApproveByEmail = true
+		o.Decide = func(_ context.Context, u api.User, id string, approve bool, _ string) error {
+			got = append(got, decision{u, id, approve})
+			return nil
+		}
+	})
+	f.mu.Lock()
+	ok := slackapi.User{ID: "U1", RealName: "Boss", IsEmailConfirmed: true}
+	ok.Profile.Email = "Boss@Example.com"
+	unconfirmed := slackapi.User{ID: "U2"}
+	unconfirmed.Profile.Email = "boss@example.com"
+	f.users["U1"], f.users["U2"] = ok, unconfirmed
+	f.mu.Unlock()
+
+	_, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U1"), "")
+	if len(got) != 1 || got[0].user.ID() != "boss@example.com" || got[0].id != "req_01" || !got[0].approve || len(got[0].user.Groups) != 0 {
+		t.Fatalf("decisions %+v (answer %s)", got, body)
+	}
+	_, body = call(t, jit.URL, signingSecret, time.Now().Add(-time.Second), pressPayload(t, "", slack.ActionApprove, "req_01", "U2"), "")
+	if len(got) != 1 || !strings.Contains(body, "/approve/req_01") {
+		t.Fatalf("an unconfirmed email decided: %+v, answer %s", got, body)
+	}
+}
