@@ -42,6 +42,7 @@ func TestScripts(t *testing.T) {
 				}
 				cmd := exec.Command(jitBin, args[1:]...)
 				cmd.Env = u.env
+				cmd.Dir = ts.MkAbs(".")
 				var out, errOut strings.Builder
 				cmd.Stdout, cmd.Stderr = &out, &errOut
 				err := cmd.Run()
