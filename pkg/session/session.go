@@ -175,16 +175,29 @@ func (s *Session) Cached(ctx context.Context, role string) (api.Credentials, boo
 // Parallel callers (processes) vend once: the first holds a lock, the others
 // wait and then read what it stored.
 func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials, error) {
-	if c, ok, err := s.Cached(ctx, role); err != nil || ok {
-		return c, err
+	// A read error here may be another process's half-written item (the
+	// file backend writes in place): the locked path reads it again.
+	if c, ok, err := s.Cached(ctx, role); err == nil && ok {
+		return c, nil
 	}
 	release, err := s.lock(ctx, "creds-"+role)
 	if err != nil {
 		return api.Credentials{}, err
 	}
 	defer release()
-	if c, ok, err := s.Cached(ctx, role); err != nil || ok {
-		return c, err
+	c, ok, err := s.Cached(ctx, role)
+	var timeout *credcache.TimeoutError
+	switch {
+	case err == nil && ok:
+		return c, nil
+	case errors.As(err, &timeout):
+		return api.Credentials{}, err
+	case err != nil:
+		// Unreadable under the lock, so nobody is writing it: drop it and
+		// vend afresh rather than fail on every call.
+		if derr := s.Cache.DeleteCredentials(ctx, s.Server, role); derr != nil {
+			return api.Credentials{}, fmt.Errorf("%w (and removing it failed: %v)", err, derr)
+		}
 	}
 	// Cached wiped an expired item; what is left is due for a refresh but
 	// still valid, and is served if the server cannot be reached.
@@ -197,7 +210,7 @@ func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials
 	if hadPrev {
 		grantID = prev.RequestID
 	}
-	c, err := s.vend(ctx, client, role, grantID)
+	c, err = s.vend(ctx, client, role, grantID)
 	if err != nil {
 		var unreachable *approval.UnreachableError
 		if hadPrev && errors.As(err, &unreachable) && s.now().Before(prev.Expiration) {
