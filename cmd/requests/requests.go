@@ -283,3 +283,81 @@ func dur(sec int64) string {
 	}
 	return s
 }
+
+// NewCmdShow builds `jit show ID`.
+func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options, string) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	cmd := &cobra.Command{
+		Use: "show ID", Short: "Show one request: state, approvals, grant times", GroupID: "review",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Output != "text" && opts.Output != "json" {
+				return cmdutil.FlagErrorf("--output must be text or json, not %q", opts.Output)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts, args[0])
+			}
+			return ShowRun(cmd.Context(), opts, args[0])
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// ShowRun prints one request.
+func ShowRun(ctx context.Context, opts *Options, id string) error {
+	client, err := api_(opts)
+	if err != nil {
+		return err
+	}
+	r, err := client.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, r)
+	}
+	now := opts.Now()
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Local().Format(time.DateTime)
+	}
+	row("id", r.ID)
+	row("role", r.Role)
+	row("requester", r.Requester)
+	row("state", string(r.State))
+	row("reason", r.Reason)
+	row("ticket", r.Ticket)
+	row("duration", r.Duration().String())
+	row("requested", at(r.CreatedAt))
+	if r.State == api.StatePending {
+		row("times out", at(r.PendingUntil))
+	}
+	row("approvals", fmt.Sprintf("%d of %d", len(r.Approvals), r.ApprovalsNeeded))
+	for _, d := range r.Approvals {
+		row("  approved by", fmt.Sprintf("%s at %s %s", d.By, at(d.At), d.Comment))
+	}
+	if r.Denial != nil {
+		row("denied by", fmt.Sprintf("%s at %s: %s", r.Denial.By, at(r.Denial.At), r.Denial.Comment))
+	}
+	row("starts", at(r.StartsAt))
+	row("ends", at(r.EndsAt))
+	if left := r.Remaining(now); left > 0 {
+		row("left", left.Truncate(time.Second).String())
+	}
+	if r.BreakGlass {
+		row("break-glass", "yes (flagged for review)")
+	}
+	if r.EndedBy != "" {
+		row("ended by", strings.TrimSpace(r.EndedBy+" "+r.EndReason))
+	}
+	return tw.Flush()
+}
