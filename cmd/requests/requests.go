@@ -195,7 +195,7 @@ func table(w io.Writer, reqs []api.Request, now time.Time) error {
 			reason = reason[:37] + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Role, r.Requester, r.State,
-			r.Duration(), left, now.Sub(r.CreatedAt).Truncate(time.Second), reason)
+			dur(r.DurationSeconds), left, now.Sub(r.CreatedAt).Truncate(time.Second), reason)
 	}
 	return tw.Flush()
 }
@@ -336,7 +336,7 @@ func ShowRun(ctx context.Context, opts *Options, id string) error {
 	row("state", string(r.State))
 	row("reason", r.Reason)
 	row("ticket", r.Ticket)
-	row("duration", r.Duration().String())
+	row("duration", dur(r.DurationSeconds))
 	row("requested", at(r.CreatedAt))
 	if r.State == api.StatePending {
 		row("times out", at(r.PendingUntil))
