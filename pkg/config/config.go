@@ -210,11 +210,18 @@ type RateLimit struct {
 	Burst             int `yaml:"burst" json:"burst"`                             // [10]
 }
 
-// Notify says whom to tell; kept as written for pkg/notify.
+// Notify says whom to tell; delivered by pkg/notify (docs/webhooks.md).
 type Notify struct {
 	Webhooks []Webhook `yaml:"webhooks" json:"webhooks,omitempty"`
 	Slack    Slack     `yaml:"slack" json:"slack"`
+	// RemindBefore is how long before a grant ends that its requester is
+	// reminded (grant.ending_soon), and before a pending request times out
+	// that its approvers are (request.timing_out) [10m].
+	RemindBefore yamldoc.Duration `yaml:"remind_before" json:"remind_before"`
 }
+
+// DefaultRemindBefore is notify.remind_before's default.
+const DefaultRemindBefore = 10 * time.Minute
 
 // Webhook receives signed JSON events.
 type Webhook struct {
@@ -231,6 +238,11 @@ type Slack struct {
 	SigningSecret Secret `yaml:"signing_secret" json:"signing_secret,omitempty"`
 	// Channel is the default channel (roles may name their own).
 	Channel string `yaml:"channel" json:"channel,omitempty"`
+	// ApproveInSlackByEmail lets the Approve/Deny buttons decide: the Slack
+	// user is mapped to an identity by their confirmed email, without an
+	// IdP session or MFA (docs/webhooks.md explains the risk) [false: a
+	// button press answers with a link to the approver page].
+	ApproveInSlackByEmail bool `yaml:"approve_in_slack_by_email" json:"approve_in_slack_by_email"`
 }
 
 // Enabled reports whether Slack is configured.
@@ -477,6 +489,19 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.Notify.Slack != (Slack{}) && c.Notify.Slack.BotToken == "" {
 		v.errorf("notify.slack.bot_token", "bot_token is required to post to Slack")
+	}
+	for i, w := range c.Notify.Webhooks {
+		if w.URL != "" && w.Secret == "" {
+			v.errorf(fmt.Sprintf("notify.webhooks[%d].secret", i), "secret is required to sign deliveries (openssl rand -hex 32)")
+		}
+	}
+	if c.Notify.Slack.ApproveInSlackByEmail && c.Notify.Slack.SigningSecret == "" {
+		v.errorf("notify.slack.approve_in_slack_by_email", "needs signing_secret to verify button presses")
+	}
+	if c.Notify.RemindBefore == 0 {
+		c.Notify.RemindBefore = yamldoc.Duration(DefaultRemindBefore)
+	} else if d := c.Notify.RemindBefore.D(); d < time.Minute || d > 24*time.Hour {
+		v.errorf("notify.remind_before", "%s is outside 1m to 24h", d)
 	}
 }
 

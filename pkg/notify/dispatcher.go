@@ -116,13 +116,21 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 		o.AttemptTimeout = 10 * time.Second
 	}
 	if o.Holder == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		h, err := randomHolder()
+		if err != nil {
 			return nil, err
 		}
-		o.Holder = hex.EncodeToString(b[:])
+		o.Holder = h
 	}
 	return &Dispatcher{o: o, wake: make(chan struct{}, 1)}, nil
+}
+
+func randomHolder() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // Nudge makes Run look at the log now (server.Options.Events calls it).

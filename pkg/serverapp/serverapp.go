@@ -23,6 +23,7 @@ import (
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/config"
+	"github.com/jit-access/jit/pkg/notify/notifier"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
@@ -170,7 +171,22 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 		routes = web.Register
 	}
+	// Notifications (pkg/notify): webhooks, Slack, reminders; they run
+	// until ctx ends, delivering from the audit log.
+	notes, err := notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
+		Policy: func() *policy.Policy { return srv.Policy() }, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("set up notifications: %w", err)
+	}
+	webRoutes := routes
+	routes = func(mux *http.ServeMux) {
+		if webRoutes != nil {
+			webRoutes(mux)
+		}
+		notes.Register(mux)
+	}
 	srv, err = server.New(server.Options{
+		Events: notes.Nudge,
 		Routes: routes,
 		Store:  st,
 		Policy: cfg.Policy,
@@ -196,6 +212,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err := srv.SetPolicy(ctx, cfg.Policy, cfg.Path); err != nil {
 		return nil, fmt.Errorf("audit the policy load: %w", err)
 	}
+	go notes.Run(ctx)
 	return srv, nil
 }
 

@@ -27,7 +27,11 @@ const InteractivityPath = "/slack/interactivity"
 const Window = 5 * time.Minute
 
 // Register mounts the interactivity endpoint (server.Options.Routes).
+// Without a signing secret nothing is mounted: calls cannot be verified.
 func (s *Sink) Register(mux *http.ServeMux) {
+	if s.o.SigningSecret == "" {
+		return
+	}
 	mux.HandleFunc("POST "+InteractivityPath, s.handleInteractivity)
 }
 

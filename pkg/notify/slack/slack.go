@@ -228,7 +228,9 @@ func approvers(r *api.Request) string {
 	return strings.Join(by, ", ")
 }
 
-func text(s string) *slackapi.TextBlockObject { return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, false) }
+func text(s string) *slackapi.TextBlockObject {
+	return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, false)
+}
 
 // escape keeps user text (reason, names) from becoming Slack markup.
 func escape(s string) string {

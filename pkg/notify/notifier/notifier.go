@@ -1,0 +1,144 @@
+// Package notifier assembles the server's notifications from its config:
+// one dispatcher per webhook and for Slack, the reminder check, Slack's
+// interactivity endpoint and notify's metrics.
+package notifier
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/config"
+	"github.com/jit-access/jit/pkg/lifecycle"
+	"github.com/jit-access/jit/pkg/notify"
+	"github.com/jit-access/jit/pkg/notify/slack"
+	"github.com/jit-access/jit/pkg/notify/webhook"
+	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/store"
+)
+
+// MetricsPath serves notify's counters (the server's /metrics registry is
+// its own).
+const MetricsPath = "/metrics/notify"
+
+// Options are the notifier's dependencies.
+type Options struct {
+	Config    config.Notify
+	PublicURL string
+	Store     store.Store
+	// Policy returns the policy in force (role channels, Slack decisions).
+	Policy func() *policy.Policy
+	Client *http.Client
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Notifier runs every sink's dispatcher and the reminders.
+type Notifier struct {
+	dispatchers []*notify.Dispatcher
+	reminder    *notify.Reminder
+	slack       *slack.Sink
+	metrics     *notify.Metrics
+}
+
+// New builds the sinks the config names.
+func New(o Options) (*Notifier, error) {
+	n := &Notifier{metrics: notify.NewMetrics()}
+	var sinks []notify.Sink
+	for _, w := range o.Config.Webhooks {
+		s, err := webhook.New(webhook.Options{URL: w.URL, Secret: []byte(w.Secret.Reveal()), Events: w.Events,
+			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now})
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
+	if sc := o.Config.Slack; sc.Enabled() {
+		s, err := slack.New(slack.Options{
+			Store: o.Store, BotToken: sc.BotToken.Reveal(), SigningSecret: sc.SigningSecret.Reveal(), Channel: sc.Channel,
+			RoleChannel: func(role string) string {
+				if r, ok := o.Policy().Role(role); ok {
+					return r.SlackChannel
+				}
+				return ""
+			},
+			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now, Logger: o.Logger,
+			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: decider(o),
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.slack = s
+		sinks = append(sinks, s)
+	}
+	for _, s := range sinks {
+		d, err := notify.NewDispatcher(notify.DispatcherOptions{Store: o.Store, Sink: s, Now: o.Now, Logger: o.Logger, Metrics: n.metrics})
+		if err != nil {
+			return nil, err
+		}
+		n.dispatchers = append(n.dispatchers, d)
+	}
+	if len(sinks) > 0 {
+		r, err := notify.NewReminder(notify.ReminderOptions{Store: o.Store, Now: o.Now, Before: o.Config.RemindBefore.D(), Logger: o.Logger})
+		if err != nil {
+			return nil, err
+		}
+		n.reminder = r
+	}
+	return n, nil
+}
+
+// decider approves or denies for a Slack user through the same policy
+// checks and lifecycle as the API.
+func decider(o Options) func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
+	return func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
+		_, err := o.Store.Update(ctx, id, func(r *api.Request) ([]store.Event, error) {
+			p := o.Policy()
+			if approve {
+				if err := p.CanApprove(u, r); err != nil {
+					return nil, err
+				}
+				return lifecycle.Approve(r, u.ID(), comment, o.Now())
+			}
+			if err := p.CanDeny(u, r); err != nil {
+				return nil, err
+			}
+			return lifecycle.Deny(r, u.ID(), comment, o.Now())
+		})
+		return err
+	}
+}
+
+// Nudge wakes the dispatchers (server.Options.Events).
+func (n *Notifier) Nudge(e store.Event) {
+	if !notify.Outbound(e.Type) {
+		return
+	}
+	for _, d := range n.dispatchers {
+		d.Nudge()
+	}
+}
+
+// Register mounts Slack's interactivity endpoint (when Slack has a signing
+// secret) and the metrics (server.Options.Routes).
+func (n *Notifier) Register(mux *http.ServeMux) {
+	if n.slack != nil {
+		n.slack.Register(mux)
+	}
+	mux.Handle("GET "+MetricsPath, n.metrics.Registry.Handler())
+}
+
+// Run runs everything until ctx ends.
+func (n *Notifier) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, d := range n.dispatchers {
+		wg.Go(func() { _ = d.Run(ctx) })
+	}
+	if n.reminder != nil {
+		wg.Go(func() { _ = n.reminder.Run(ctx) })
+	}
+	wg.Wait()
+}

@@ -1,0 +1,71 @@
+package notify_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/notify"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/store/storetest"
+)
+
+func TestRemindersGoOutOncePerDeadlineBeforeItPasses(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	now := t0
+	m, err := notify.NewReminder(notify.ReminderOptions{Store: st, Now: func() time.Time { return now }, Before: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := storetest.NewRequest("req_grant", "dev@example.com", "prod-admin", t0)
+	pending := storetest.NewRequest("req_pending", "dev@example.com", "prod-admin", t0.Add(5*time.Minute)) // times out at 10:05
+	for _, r := range []*api.Request{grant, pending} {
+		if err := st.Create(ctx, r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Update(ctx, grant.ID, storetest.Approve("boss@example.com", t0)); err != nil { // ends 10:00
+		t.Fatal(err)
+	}
+	step := func(at time.Duration, want int) {
+		t.Helper()
+		now = t0.Add(at)
+		if n, err := m.Once(ctx); err != nil || n != want {
+			t.Fatalf("at +%s: %d reminders, %v; want %d", at, n, err, want)
+		}
+	}
+	step(49*time.Minute, 0)
+	step(51*time.Minute, 1) // the grant's
+	step(52*time.Minute, 0) // once
+	step(56*time.Minute, 1) // the pending request's
+	step(57*time.Minute, 0)
+
+	ev, _ := st.Audit(ctx, store.AuditFilter{Type: notify.TypeGrantEndingSoon})
+	if len(ev) != 1 || ev[0].RequestID != grant.ID || ev[0].Subject != "dev@example.com" || !strings.Contains(ev[0].Reason, "jit extend req_grant --for") {
+		t.Fatalf("grant.ending_soon = %+v", ev)
+	}
+	ev, _ = st.Audit(ctx, store.AuditFilter{Type: notify.TypeRequestTimingOut})
+	if len(ev) != 1 || ev[0].RequestID != pending.ID {
+		t.Fatalf("request.timing_out = %+v", ev)
+	}
+
+	// Extended: the new end gets its own reminder.
+	if _, err := st.Update(ctx, grant.ID, func(r *api.Request) ([]store.Event, error) {
+		r.EndsAt = r.EndsAt.Add(30 * time.Minute)
+		return []store.Event{{Time: now, Type: "grant.extended", Actor: r.Requester, RequestID: r.ID}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	step(58*time.Minute, 0)
+	step(81*time.Minute, 1)
+}
