@@ -33,7 +33,7 @@ func TestWaiterOnOneReplicaLearnsOfApprovalOnAnother(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		srv, err := server.New(server.Options{
 			Store: st, Policy: pol, Vendor: &fakeVendor{},
-			Verifier: server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID()}),
+			Verifier:      server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID()}),
 			SweepInterval: time.Hour,
 		})
 		if err != nil {

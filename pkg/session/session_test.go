@@ -110,7 +110,9 @@ func TestIDTokenRefreshesSilentlyOnceExpired(t *testing.T) {
 	if stored.RefreshToken != "r1" || stored.ClientID != "jit-cli" {
 		t.Fatalf("kept %+v", stored)
 	}
-	s.Refresh = func(context.Context, string, string, string) (Tokens, error) { return Tokens{}, errors.New("invalid_grant") }
+	s.Refresh = func(context.Context, string, string, string) (Tokens, error) {
+		return Tokens{}, errors.New("invalid_grant")
+	}
 	now = t0.Add(3 * time.Hour)
 	if _, err := s.IDToken(ctx); !errors.Is(err, ErrLoginRequired) {
 		t.Fatalf("failed refresh: %v", err)
