@@ -9,7 +9,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -272,28 +271,9 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 	return out, nil
 }
 
-func encodeCursor(createdAt int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(createdAt, 10) + "|" + id))
-}
-
-func decodeCursor(c string) (int64, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		ts, id, ok := strings.Cut(string(b), "|")
-		if n, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil {
-			return n, id, nil
-		}
-	}
-	return 0, "", fmt.Errorf("bad cursor %q", c)
-}
-
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
+	limit := f.ListLimit()
 	var where []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
@@ -311,7 +291,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 		where = append(where, "state = ANY("+arg(states)+")")
 	}
 	if f.Cursor != "" {
-		ts, id, err := decodeCursor(f.Cursor)
+		ts, id, err := store.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -346,7 +326,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(nanos(last.CreatedAt), last.ID)
+		next = store.EncodeCursor(nanos(last.CreatedAt), last.ID)
 	}
 	return out, next, nil
 }
@@ -371,11 +351,7 @@ func (s *Store) Append(ctx context.Context, events ...store.Event) error {
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEvent, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := f.AuditLimit()
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	where := []string{"seq > " + arg(f.AfterSeq)}

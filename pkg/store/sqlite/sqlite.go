@@ -8,7 +8,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -448,28 +447,9 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 }
 
 // cursor is the keyset position (created_at, id) of the last row of a page.
-func encodeCursor(createdAt int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(createdAt, 10) + "|" + id))
-}
-
-func decodeCursor(c string) (int64, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		ts, id, ok := strings.Cut(string(b), "|")
-		if n, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil {
-			return n, id, nil
-		}
-	}
-	return 0, "", fmt.Errorf("bad cursor %q", c)
-}
-
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
+	limit := f.ListLimit()
 	var where []string
 	var args []any
 	if f.Requester != "" {
@@ -489,7 +469,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 		}
 	}
 	if f.Cursor != "" {
-		ts, id, err := decodeCursor(f.Cursor)
+		ts, id, err := store.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -527,7 +507,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(nanos(last.CreatedAt), last.ID)
+		next = store.EncodeCursor(nanos(last.CreatedAt), last.ID)
 	}
 	return out, next, nil
 }
@@ -565,11 +545,7 @@ func (s *Store) Append(ctx context.Context, events ...store.Event) error {
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEvent, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := f.AuditLimit()
 	where := []string{"seq > ?"}
 	args := []any{f.AfterSeq}
 	if !f.Since.IsZero() {

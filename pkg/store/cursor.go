@@ -1,0 +1,42 @@
+package store
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// EncodeCursor is the keyset position (created_at in Unix nanoseconds, id)
+// of a page's last request, opaque to clients. Every store pages the same way.
+func EncodeCursor(createdAt int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(createdAt, 10) + "|" + id))
+}
+
+// DecodeCursor reverses EncodeCursor; a cursor from elsewhere is an error.
+func DecodeCursor(c string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		ts, id, ok := strings.Cut(string(b), "|")
+		if n, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil {
+			return n, id, nil
+		}
+	}
+	return 0, "", fmt.Errorf("bad cursor %q", c)
+}
+
+// ListLimit is the page size a Filter asks for, within the stores' bounds.
+func (f Filter) ListLimit() int {
+	if f.Limit <= 0 {
+		return 50
+	}
+	return min(f.Limit, 500)
+}
+
+// AuditLimit is the page size an AuditFilter asks for, within the stores' bounds.
+func (f AuditFilter) AuditLimit() int {
+	if f.Limit <= 0 {
+		return 100
+	}
+	return min(f.Limit, 1000)
+}
