@@ -171,23 +171,9 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, file, dsn, head string) 
 			return err
 		}
 		defer st.Close()
-		af := store.AuditFilter{Limit: 1000}
-		for {
-			events, err := st.Audit(ctx, af)
-			if err != nil {
-				return err
-			}
-			stop := false
-			for _, e := range events {
-				if !add(e) {
-					stop = true
-					break
-				}
-			}
-			if stop || len(events) < af.Limit {
-				break
-			}
-			af.AfterSeq = events[len(events)-1].Seq
+		err = store.EachAudit(ctx, st, store.AuditFilter{}, func(e api.AuditEvent) (bool, error) { return add(e), nil })
+		if err != nil {
+			return err
 		}
 	default:
 		s, err := f.Session()

@@ -54,22 +54,15 @@ func Run(ctx context.Context, st store.Store, path string, interval time.Duratio
 func CopyOnce(ctx context.Context, st store.Store, w io.Writer, last *int64) (int, error) {
 	enc := json.NewEncoder(w)
 	n := 0
-	for {
-		events, err := st.Audit(ctx, store.AuditFilter{AfterSeq: *last, Limit: 1000})
-		if err != nil {
-			return n, err
+	err := store.EachAudit(ctx, st, store.AuditFilter{AfterSeq: *last}, func(e api.AuditEvent) (bool, error) {
+		if err := enc.Encode(&e); err != nil {
+			return false, err
 		}
-		for i := range events {
-			if err := enc.Encode(&events[i]); err != nil {
-				return n, err
-			}
-			*last = events[i].Seq
-			n++
-		}
-		if len(events) < 1000 {
-			return n, nil
-		}
-	}
+		*last = e.Seq
+		n++
+		return true, nil
+	})
+	return n, err
 }
 
 // lastSeq reads the sequence number of the file's last complete record.

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jit-access/jit/pkg/api"
 )
 
 // EncodeCursor is the keyset position (created_at in Unix nanoseconds, id)
@@ -39,4 +42,25 @@ func (f AuditFilter) AuditLimit() int {
 		return 100
 	}
 	return min(f.Limit, 1000)
+}
+
+// EachAudit calls fn for every event f selects, in sequence order, a page
+// at a time; fn returning false stops early.
+func EachAudit(ctx context.Context, s Store, f AuditFilter, fn func(api.AuditEvent) (bool, error)) error {
+	f.Limit = 1000
+	for {
+		events, err := s.Audit(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if more, err := fn(e); err != nil || !more {
+				return err
+			}
+		}
+		if len(events) < f.Limit {
+			return nil
+		}
+		f.AfterSeq = events[len(events)-1].Seq
+	}
 }
