@@ -131,11 +131,18 @@ func (s *Session) lock(ctx context.Context, name string) (func(), error) {
 	return s.Lock(ctx, name, timeout)
 }
 
-// usable reports whether cached credentials may be served at now: not past
-// their expiry, and not so close to an STS expiry that the grant outlives
-// that a fresh vend is due.
+// MinRemaining is the least lifetime credentials must have to be served.
+// credential_process writes Expiration in whole seconds and the SDKs check
+// it after starting jit, so credentials in their last seconds would reach an
+// SDK already expired (botocore: "the refreshed credentials are still
+// expired"); in those seconds jit says the grant has ended instead.
+const MinRemaining = 5 * time.Second
+
+// usable reports whether cached credentials may be served at now: at least
+// MinRemaining before their expiry, and not so close to an STS expiry that
+// the grant outlives that a fresh vend is due.
 func (s *Session) usable(c api.Credentials, now time.Time) bool {
-	if !now.Before(c.Expiration) {
+	if !now.Add(MinRemaining).Before(c.Expiration) {
 		return false
 	}
 	window := s.RefreshWindow
@@ -220,6 +227,10 @@ func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials
 			_ = s.Cache.DeleteCredentials(ctx, s.Server, role) // revoked or ended: wipe
 		}
 		return api.Credentials{}, err
+	}
+	if !s.now().Add(MinRemaining).Before(c.Expiration) {
+		_ = s.Cache.DeleteCredentials(ctx, s.Server, role)
+		return api.Credentials{}, &NoGrantError{Role: role} // it ends within seconds
 	}
 	if err := s.Cache.PutCredentials(ctx, s.Server, role, c); err != nil {
 		return api.Credentials{}, err
