@@ -93,6 +93,15 @@ func TestParallelCredentialProcessRefreshesOnce(t *testing.T) {
 	if len(keys) != 1 || keys[old] != 0 {
 		t.Fatalf("the processes served %v (old key %s); want one new key for all", keys, old)
 	}
+
+	// jit logout wipes every item (tokens and credentials) and says how many;
+	// afterwards nothing is served and the next step is named.
+	if out := alice.must("logout"); !strings.Contains(out, "Removed 2 item(s)") {
+		t.Fatalf("logout: %q", out)
+	}
+	if _, errOut, code := alice.run("credential-process", "--role", "readonly"); code != 4 || !strings.Contains(errOut, "jit login") {
+		t.Fatalf("after logout: exit %d %q", code, errOut)
+	}
 }
 
 func (u *user) cache(t *testing.T) *credcache.Cache {
