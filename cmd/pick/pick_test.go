@@ -28,7 +28,6 @@ import (
 	"github.com/jit-access/jit/pkg/session"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
-	"github.com/jit-access/jit/pkg/vend"
 )
 
 func TestRunDefaultWithoutTerminalPrintsHintNotScreen(t *testing.T) {
@@ -86,12 +85,6 @@ roles:
     reason_required: true
 `
 
-type fakeVendor struct{}
-
-func (fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
-	return vend.Credentials{AccessKeyID: "ASIAFAKE" + strings.ToUpper(in.RequestID[4:]), SecretAccessKey: "fake-secret",
-		SessionToken: "fake-token", Expiration: now.Add(time.Hour)}, nil
-}
 
 // TestBinaryInTmuxRequestsApprovedRole drives the built jit binary in a real
 // terminal (tmux, 80×24): pick prod-admin, fill in the form, watch the wait
@@ -226,7 +219,7 @@ func startServer(t *testing.T, issuer, clientID string) string {
 	t.Cleanup(func() { st.Close() })
 	var seq atomic.Int64
 	srv, err := server.New(server.Options{
-		Store: st, Policy: pol, Vendor: fakeVendor{},
+		Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: issuer, ClientID: clientID, ClockSkew: 30 * time.Second, Now: time.Now}),
 		Discovery: api.Discovery{Issuer: issuer, ClientID: clientID},
 		Now:       time.Now, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)),

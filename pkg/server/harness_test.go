@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
-	"github.com/jit-access/jit/pkg/vend"
 )
 
 // testPolicy: developers may request readonly (auto-approved) and
@@ -62,40 +60,14 @@ roles:
     break_glass: {allowed: true, max_duration: 30m}
 `
 
-// clock is a settable test clock.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-
-// fakeVendor stands in for STS where a test is about the server, not AWS
-// (the STS path is tested against MinIO in vend and in e2e tests).
-type fakeVendor struct {
-	mu    sync.Mutex
-	calls []vend.Input
-	err   error
-}
-
-func (f *fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, in)
-	if f.err != nil {
-		return vend.Credentials{}, f.err
-	}
-	return vend.Credentials{AccessKeyID: "ASIAFAKE" + in.RequestID[len(in.RequestID)-4:], SecretAccessKey: "fake-secret-" + in.RequestID,
-		SessionToken: "fake-token-" + in.RequestID, Expiration: now.Add(time.Hour)}, nil
-}
-
 // env is a running server with real tokens for every test user.
 type env struct {
 	t      *testing.T
 	url    string
 	srv    *server.Server
 	store  store.Store
-	clock  *clock
-	vendor *fakeVendor
+	clock  *testenv.Clock
+	vendor *testenv.FakeVendor
 	idp    *devidp.Provider
 	tokens map[string]string // username → ID token
 	logs   *syncBuffer
@@ -169,9 +141,9 @@ func newEnvWith(t *testing.T, tweak func(*server.Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := newClock(time.Now())
+	c := testenv.NewClock(time.Now())
 	logs := &syncBuffer{}
-	fv := &fakeVendor{}
+	fv := &testenv.FakeVendor{}
 	opts := server.Options{
 		Store: st, Policy: pol, Vendor: fv,
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: c.Now}),

@@ -32,7 +32,7 @@ func TestWaiterOnOneReplicaLearnsOfApprovalOnAnother(t *testing.T) {
 		}
 		t.Cleanup(func() { st.Close() })
 		srv, err := server.New(server.Options{
-			Store: st, Policy: pol, Vendor: &fakeVendor{},
+			Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
 			Verifier:      server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID()}),
 			SweepInterval: time.Hour,
 		})

@@ -150,7 +150,7 @@ func TestAutoApprovedRequestVendsAtOnce(t *testing.T) {
 	if !c.Expiration.Equal(r.EndsAt) || c.RequestID != r.ID || c.SecretAccessKey == "" {
 		t.Fatalf("credentials %v expire %s, grant ends %s", c, c.Expiration, r.EndsAt)
 	}
-	in := e.vendor.calls[0]
+	in := e.vendor.Calls()[0]
 	if in.User != "alice@example.com" || in.RoleARN != "arn:aws:iam::123456789012:role/jit-readonly" || !in.GrantEndsAt.Equal(r.EndsAt) {
 		t.Fatalf("vend input %+v", in)
 	}
@@ -240,7 +240,7 @@ func TestCredentialsRefusedAfterGrantEndEvenBeforeSweep(t *testing.T) {
 	if code, _ := e.errorOf("alice", "POST", "/v1/requests/"+g.ID+"/credentials", nil); code != http.StatusConflict {
 		t.Fatalf("HTTP %d", code)
 	}
-	if len(e.vendor.calls) != 0 {
+	if len(e.vendor.Calls()) != 0 {
 		t.Fatal("STS was called for an ended grant")
 	}
 }
@@ -346,8 +346,8 @@ func (e *env) hasWaiter() bool {
 
 func TestSTSErrorReachesUserAndNothingIsMarkedVended(t *testing.T) {
 	e := newEnv(t)
-	e.vendor.err = &vend.Error{Err: errors.New("AccessDenied: not authorized to perform sts:SetSourceIdentity"),
-		Hint: "the role's trust policy must allow sts:SetSourceIdentity and sts:TagSession (docs/aws-setup.md)"}
+	e.vendor.SetErr(&vend.Error{Err: errors.New("AccessDenied: not authorized to perform sts:SetSourceIdentity"),
+		Hint: "the role's trust policy must allow sts:SetSourceIdentity and sts:TagSession (docs/aws-setup.md)"})
 	r := e.create("alice", api.CreateRequest{Role: "readonly", Reason: "x"})
 	code, body := e.errorOf("alice", "POST", "/v1/requests/"+r.ID+"/credentials", nil)
 	if code != http.StatusBadGateway || !contains(body.Hint, "sts:SetSourceIdentity") {

@@ -26,7 +26,6 @@ import (
 	"github.com/jit-access/jit/pkg/session"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
-	"github.com/jit-access/jit/pkg/vend"
 )
 
 // testPolicy gives alice (developers) an auto-approved readonly role, a
@@ -114,12 +113,6 @@ func identities(t *testing.T) (*devidp.Provider, map[string]string) {
 	return sharedIDP, sharedTok
 }
 
-type fakeVendor struct{}
-
-func (fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
-	return vend.Credentials{AccessKeyID: "ASIAFAKE" + in.RequestID, SecretAccessKey: "fake-secret",
-		SessionToken: "fake-token", Expiration: now.Add(time.Hour)}, nil
-}
 
 // testServer is a real jit server (sqlite store, real token verification)
 // on 127.0.0.1 whose clock stands still at base and whose ids count up.
@@ -144,7 +137,7 @@ func startServer(t *testing.T) *testServer {
 	var seq atomic.Int64
 	now := func() time.Time { return base }
 	srv, err := server.New(server.Options{
-		Store: st, Policy: pol, Vendor: fakeVendor{},
+		Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
 		// Tokens are real and fresh: check them against the real clock.
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: time.Now}),
 		Discovery: api.Discovery{Issuer: idp.Issuer(), ClientID: idp.ClientID()},

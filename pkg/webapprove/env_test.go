@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
-	"github.com/jit-access/jit/pkg/vend"
 	"github.com/jit-access/jit/pkg/webapprove"
 )
 
@@ -48,20 +46,6 @@ roles:
     max_duration: 1h
 `
 
-// clock is a settable test clock.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-
-// fakeVendor stands in for STS: the page is about decisions, not AWS.
-type fakeVendor struct{}
-
-func (fakeVendor) Vend(_ context.Context, in vend.Input, now time.Time) (vend.Credentials, error) {
-	return vend.Credentials{AccessKeyID: "ASIAFAKE" + in.RequestID[len(in.RequestID)-4:], SecretAccessKey: "fake-secret",
-		SessionToken: "fake-token", Expiration: now.Add(time.Hour)}, nil
-}
 
 // identities is one OIDC provider for the package, with device-flow ID
 // tokens made on first use (the requesters' side, as the CLI gets them).
@@ -100,7 +84,7 @@ func token(t *testing.T, username string) string {
 type env struct {
 	t     *testing.T
 	url   string
-	clock *clock
+	clock *testenv.Clock
 	srv   *server.Server
 }
 
@@ -117,7 +101,7 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := newClock(time.Now())
+	c := testenv.NewClock(time.Now())
 	ts := httptest.NewUnstartedServer(nil) // listening: its URL is the public URL
 	url := "http://" + ts.Listener.Addr().String()
 	e := &env{t: t, url: url, clock: c}
@@ -134,7 +118,7 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 		t.Fatal(err)
 	}
 	e.srv, err = server.New(server.Options{
-		Store: st, Policy: pol, Vendor: fakeVendor{},
+		Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(), ClockSkew: 30 * time.Second, Now: c.Now}),
 		Discovery: api.Discovery{Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID()},
 		Now:       c.Now, Logger: log, SweepInterval: time.Hour,
