@@ -85,7 +85,6 @@ roles:
     reason_required: true
 `
 
-
 // TestBinaryInTmuxRequestsApprovedRole drives the built jit binary in a real
 // terminal (tmux, 80×24): pick prod-admin, fill in the form, watch the wait
 // screen turn into the grant when bob approves, then print the exports.

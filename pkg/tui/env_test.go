@@ -113,7 +113,6 @@ func identities(t *testing.T) (*devidp.Provider, map[string]string) {
 	return sharedIDP, sharedTok
 }
 
-
 // testServer is a real jit server (sqlite store, real token verification)
 // on 127.0.0.1 whose clock stands still at base and whose ids count up.
 type testServer struct {

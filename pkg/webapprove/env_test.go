@@ -46,7 +46,6 @@ roles:
     max_duration: 1h
 `
 
-
 // identities is one OIDC provider for the package, with device-flow ID
 // tokens made on first use (the requesters' side, as the CLI gets them).
 type identities struct {
