@@ -271,18 +271,8 @@ func StatusRun(ctx context.Context, opts *Options) error {
 	return table(opts.IO.Out, shown, now)
 }
 
-// dur renders whole durations the way people write them: 30m, 1h, 1h30m.
-func dur(sec int64) string {
-	d := time.Duration(sec) * time.Second
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+// dur renders a duration in seconds for people.
+func dur(sec int64) string { return api.FormatDuration(time.Duration(sec) * time.Second) }
 
 // NewCmdShow builds `jit show ID`.
 func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options, string) error) *cobra.Command {

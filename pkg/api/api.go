@@ -4,6 +4,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -234,3 +235,18 @@ const (
 	CodeUnavailable     = "unavailable" // 503: shutting down, retry
 	CodeInternal        = "internal"
 )
+
+// FormatDuration writes a duration the way people write one — 45s, 30m, 1h,
+// 1h30m — so the CLI, the picker, the web page and the policy's messages all
+// agree.
+func FormatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

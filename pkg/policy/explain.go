@@ -84,7 +84,7 @@ func (e Explanation) String() string {
 	}
 	fmt.Fprintf(&b, "eligible:  %s\n", yes(e.Eligible))
 	if e.Eligible {
-		fmt.Fprintf(&b, "durations: default %s, max %s, max with extensions %s\n", human(e.DefaultDuration), human(e.MaxDuration), human(e.MaxTotalDuration))
+		fmt.Fprintf(&b, "durations: default %s, max %s, max with extensions %s\n", api.FormatDuration(e.DefaultDuration), api.FormatDuration(e.MaxDuration), api.FormatDuration(e.MaxTotalDuration))
 		var needs []string
 		if e.ReasonRequired {
 			needs = append(needs, "a reason")
@@ -99,12 +99,12 @@ func (e Explanation) String() string {
 		case e.AutoApproveMax == 0:
 			fmt.Fprintf(&b, "approval:  %d of %s (never auto-approved)\n", e.ApprovalsRequired, e.Approvers)
 		case e.AutoApproved:
-			fmt.Fprintf(&b, "approval:  auto-approved up to %s; longer needs %d of %s\n", human(e.AutoApproveMax), e.ApprovalsRequired, e.Approvers)
+			fmt.Fprintf(&b, "approval:  auto-approved up to %s; longer needs %d of %s\n", api.FormatDuration(e.AutoApproveMax), e.ApprovalsRequired, e.Approvers)
 		default:
-			fmt.Fprintf(&b, "approval:  auto-approved up to %s (the default %s is longer); else %d of %s\n", human(e.AutoApproveMax), human(e.DefaultDuration), e.ApprovalsRequired, e.Approvers)
+			fmt.Fprintf(&b, "approval:  auto-approved up to %s (the default %s is longer); else %d of %s\n", api.FormatDuration(e.AutoApproveMax), api.FormatDuration(e.DefaultDuration), e.ApprovalsRequired, e.Approvers)
 		}
 		if e.BreakGlass {
-			fmt.Fprintf(&b, "break-glass: allowed up to %s (reason required; everyone notified)\n", human(e.BreakGlassMax))
+			fmt.Fprintf(&b, "break-glass: allowed up to %s (reason required; everyone notified)\n", api.FormatDuration(e.BreakGlassMax))
 		} else {
 			fmt.Fprintf(&b, "break-glass: no\n")
 		}

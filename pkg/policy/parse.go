@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/config/yamldoc"
 )
 
@@ -231,7 +232,7 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	if r.MaxSessionDuration == 0 {
 		r.MaxSessionDuration = DefaultMaxSessionDuration
 	} else if r.MaxSessionDuration < time.Hour || r.MaxSessionDuration > MaxGrant {
-		v.errorf(at("max_session_duration"), "%s is outside IAM's range (1h to 12h); use the role's MaxSessionDuration", human(r.MaxSessionDuration))
+		v.errorf(at("max_session_duration"), "%s is outside IAM's range (1h to 12h); use the role's MaxSessionDuration", api.FormatDuration(r.MaxSessionDuration))
 	}
 	if s.SessionPolicy != "" {
 		var doc map[string]any
@@ -247,20 +248,20 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		r.MaxDuration = time.Hour
 	}
 	if r.MaxDuration > MaxGrant {
-		v.errorf(at("max_duration"), "%s is over 12h, the longest grant jit allows", human(r.MaxDuration))
+		v.errorf(at("max_duration"), "%s is over 12h, the longest grant jit allows", api.FormatDuration(r.MaxDuration))
 	}
 	if r.MaxDuration < time.Minute {
-		v.errorf(at("max_duration"), "%s is too short; use at least 1m", human(r.MaxDuration))
+		v.errorf(at("max_duration"), "%s is too short; use at least 1m", api.FormatDuration(r.MaxDuration))
 	}
 	if r.DefaultDuration == 0 {
 		r.DefaultDuration = min(r.MaxDuration, time.Hour)
 	} else if r.DefaultDuration > r.MaxDuration {
-		v.errorf(at("default_duration"), "%s is over max_duration %s; lower it or raise max_duration", human(r.DefaultDuration), human(r.MaxDuration))
+		v.errorf(at("default_duration"), "%s is over max_duration %s; lower it or raise max_duration", api.FormatDuration(r.DefaultDuration), api.FormatDuration(r.MaxDuration))
 	}
 	if r.PendingTimeout == 0 {
 		r.PendingTimeout = DefaultPendingTimeout
 	} else if r.PendingTimeout < time.Minute || r.PendingTimeout > 7*24*time.Hour {
-		v.errorf(at("pending_timeout"), "%s is outside 1m to 168h", human(r.PendingTimeout))
+		v.errorf(at("pending_timeout"), "%s is outside 1m to 168h", api.FormatDuration(r.PendingTimeout))
 	}
 	if s.MaxExtensions < 0 {
 		v.errorf(at("max_extensions"), "%d is negative; use 0 for no extensions", s.MaxExtensions)
@@ -268,9 +269,9 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	if r.MaxTotalDuration == 0 {
 		r.MaxTotalDuration = r.MaxDuration
 	} else if r.MaxTotalDuration < r.MaxDuration {
-		v.errorf(at("max_total_duration"), "%s is under max_duration %s; it caps a grant including extensions", human(r.MaxTotalDuration), human(r.MaxDuration))
+		v.errorf(at("max_total_duration"), "%s is under max_duration %s; it caps a grant including extensions", api.FormatDuration(r.MaxTotalDuration), api.FormatDuration(r.MaxDuration))
 	} else if r.MaxTotalDuration > 7*24*time.Hour {
-		v.errorf(at("max_total_duration"), "%s is over 168h", human(r.MaxTotalDuration))
+		v.errorf(at("max_total_duration"), "%s is over 168h", api.FormatDuration(r.MaxTotalDuration))
 	}
 	if s.MaxExtensions > 0 && r.MaxTotalDuration == r.MaxDuration {
 		v.warnf(at("max_extensions"), "extensions are allowed but max_total_duration equals max_duration, so a full-length grant cannot be extended; set max_total_duration")
@@ -302,7 +303,7 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		if a.MaxDuration == 0 {
 			a.MaxDuration = r.MaxDuration
 		} else if a.MaxDuration > r.MaxDuration {
-			v.errorf(at("auto_approve.max_duration"), "%s is over the role's max_duration %s", human(a.MaxDuration), human(r.MaxDuration))
+			v.errorf(at("auto_approve.max_duration"), "%s is over the role's max_duration %s", api.FormatDuration(a.MaxDuration), api.FormatDuration(r.MaxDuration))
 		}
 		r.AutoApprove = a
 	}
@@ -312,7 +313,7 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		if b.MaxDuration == 0 {
 			b.MaxDuration = r.MaxDuration
 		} else if b.MaxDuration > MaxGrant {
-			v.errorf(at("break_glass.max_duration"), "%s is over 12h, the longest grant jit allows", human(b.MaxDuration))
+			v.errorf(at("break_glass.max_duration"), "%s is over 12h, the longest grant jit allows", api.FormatDuration(b.MaxDuration))
 		}
 		r.BreakGlass = b
 	}

@@ -231,7 +231,7 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 	switch {
 	case in.DurationSeconds < 0:
 		return Outcome{}, 0, &InvalidError{Field: "duration", Reason: "the duration is negative",
-			Hint: fmt.Sprintf("ask for --for %s or less", human(r.MaxDuration))}
+			Hint: fmt.Sprintf("ask for --for %s or less", api.FormatDuration(r.MaxDuration))}
 	case in.DurationSeconds == 0:
 		d = r.DefaultDuration
 	case in.DurationSeconds > int64(MaxGrant/time.Second)*2:
@@ -265,8 +265,8 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 		}
 		if d > r.BreakGlass.MaxDuration {
 			return Outcome{}, 0, &InvalidError{Field: "duration",
-				Reason: fmt.Sprintf("max break-glass for %s is %s", r.Name, human(r.BreakGlass.MaxDuration)),
-				Hint:   fmt.Sprintf("ask for --for %s or less", human(r.BreakGlass.MaxDuration))}
+				Reason: fmt.Sprintf("max break-glass for %s is %s", r.Name, api.FormatDuration(r.BreakGlass.MaxDuration)),
+				Hint:   fmt.Sprintf("ask for --for %s or less", api.FormatDuration(r.BreakGlass.MaxDuration))}
 		}
 		if in.Ticket != "" && r.TicketPattern != nil && !r.TicketPattern.MatchString(in.Ticket) {
 			return Outcome{}, 0, ticketMismatch(r, in.Ticket)
@@ -276,8 +276,8 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 
 	if d > r.MaxDuration {
 		return Outcome{}, 0, &InvalidError{Field: "duration",
-			Reason: fmt.Sprintf("max for %s is %s", r.Name, human(r.MaxDuration)),
-			Hint:   fmt.Sprintf("ask for --for %s or less", human(r.MaxDuration))}
+			Reason: fmt.Sprintf("max for %s is %s", r.Name, api.FormatDuration(r.MaxDuration)),
+			Hint:   fmt.Sprintf("ask for --for %s or less", api.FormatDuration(r.MaxDuration))}
 	}
 	if r.ReasonRequired && reason == "" {
 		return Outcome{}, 0, &InvalidError{Field: "reason", Reason: fmt.Sprintf("%s requires a reason", r.Name),
@@ -295,11 +295,11 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 	}
 	if r.autoApproves(u, d) {
 		return Outcome{AutoApproved: true,
-			Why: fmt.Sprintf("auto-approved: %s is in auto_approve and %s ≤ %s", u.ID(), human(d), human(r.AutoApprove.MaxDuration))}, d, nil
+			Why: fmt.Sprintf("auto-approved: %s is in auto_approve and %s ≤ %s", u.ID(), api.FormatDuration(d), api.FormatDuration(r.AutoApprove.MaxDuration))}, d, nil
 	}
 	why := fmt.Sprintf("needs %d approval(s) from %s", r.ApprovalsRequired, r.Approvers)
 	if r.AutoApprove != nil && r.AutoApprove.Match(u) {
-		why += fmt.Sprintf(" (%s is over the auto-approve max of %s)", human(d), human(r.AutoApprove.MaxDuration))
+		why += fmt.Sprintf(" (%s is over the auto-approve max of %s)", api.FormatDuration(d), api.FormatDuration(r.AutoApprove.MaxDuration))
 	}
 	return Outcome{ApprovalsNeeded: r.ApprovalsRequired, Why: why}, d, nil
 }
@@ -454,24 +454,14 @@ func (p *Policy) CheckExtend(u api.User, req *api.Request, by time.Duration) err
 	left := r.MaxTotalDuration - total
 	if by > left {
 		if left <= 0 {
-			return &DeniedError{Reason: fmt.Sprintf("request %s already has the total max of %s for %s", req.ID, human(r.MaxTotalDuration), r.Name),
+			return &DeniedError{Reason: fmt.Sprintf("request %s already has the total max of %s for %s", req.ID, api.FormatDuration(r.MaxTotalDuration), r.Name),
 				Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
 		}
 		return &InvalidError{Field: "duration",
-			Reason: fmt.Sprintf("max total for %s is %s and this grant already has %s", r.Name, human(r.MaxTotalDuration), human(total)),
-			Hint:   fmt.Sprintf("ask for --by %s or less", human(left))}
+			Reason: fmt.Sprintf("max total for %s is %s and this grant already has %s", r.Name, api.FormatDuration(r.MaxTotalDuration), api.FormatDuration(total)),
+			Hint:   fmt.Sprintf("ask for --by %s or less", api.FormatDuration(left))}
 	}
 	return nil
 }
 
 // human renders a duration without trailing zero units: 4h, 1h30m, 45s.
-func human(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}

@@ -55,18 +55,6 @@ func left(d time.Duration) string {
 	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
-// short formats a policy duration: 30m, 1h, 1h30m.
-func short(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // roleDelegate draws a role in two lines: name, state and account; then
 // ARN and description.
 type roleDelegate struct {
@@ -141,7 +129,7 @@ func (d reviewDelegate) Render(w io.Writer, m list.Model, index int, it list.Ite
 	}
 	age := left(max(0, d.now().Sub(r.CreatedAt)))
 	line1 := fmt.Sprintf("%s%s → %s for %s · %d/%d approvals · %s ago", cursor, who, r.Role,
-		short(r.Duration()), len(r.Approvals), r.ApprovalsNeeded, age)
+		api.FormatDuration(r.Duration()), len(r.Approvals), r.ApprovalsNeeded, age)
 	if r.BreakGlass {
 		line1 += d.st.bad.Render(" · break-glass")
 	}

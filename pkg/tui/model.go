@@ -599,7 +599,7 @@ func (m *Model) open(it roleItem) tea.Cmd {
 func (m *Model) openForm(it roleItem) tea.Cmd {
 	r := it.role
 	def := time.Duration(r.DefaultDuration) * time.Second
-	m.inputs = []textinput.Model{m.newInput("", short(def))}
+	m.inputs = []textinput.Model{m.newInput("", api.FormatDuration(def))}
 	reason := "why you need it"
 	if r.ReasonRequired {
 		reason += " (required)"
@@ -673,7 +673,7 @@ func (m *Model) submit() (tea.Model, tea.Cmd) {
 			return m, m.setFocus(0)
 		}
 		if maxD := time.Duration(r.MaxDuration) * time.Second; maxD > 0 && d > maxD {
-			m.formErr = fmt.Sprintf("%s is longer than %s allows (%s at most).", short(d), r.Name, short(maxD))
+			m.formErr = fmt.Sprintf("%s is longer than %s allows (%s at most).", api.FormatDuration(d), r.Name, api.FormatDuration(maxD))
 			return m, m.setFocus(0)
 		}
 		in.DurationSeconds = int64(d / time.Second)

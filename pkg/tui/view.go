@@ -130,7 +130,7 @@ func (m *Model) formView() string {
 		who = fmt.Sprintf("needs %d approvals", r.ApprovalsRequired)
 	}
 	fmt.Fprintf(&b, "  %s\n\n", m.st.dim.Render(fmt.Sprintf("%s · default %s · at most %s", who,
-		short(secs(r.DefaultDuration)), short(secs(r.MaxDuration)))))
+		api.FormatDuration(secs(r.DefaultDuration)), api.FormatDuration(secs(r.MaxDuration)))))
 	labels := []string{"Duration", "Reason", "Ticket"}
 	for i := range m.inputs {
 		mark := "  "
@@ -168,7 +168,7 @@ func (m *Model) waitingView() string {
 		fmt.Fprintf(&b, "  Sending the request for %s…\n", m.st.title.Render(r.Role))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "  Request %s for %s · %s\n", r.ID, m.st.title.Render(r.Role), short(r.Duration()))
+	fmt.Fprintf(&b, "  Request %s for %s · %s\n", r.ID, m.st.title.Render(r.Role), api.FormatDuration(r.Duration()))
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "  Reason: %s\n", r.Reason)
 	}
@@ -196,7 +196,7 @@ func (m *Model) resultView() string {
 	r := m.req
 	switch r.State {
 	case api.StateApproved, api.StateActive:
-		fmt.Fprintf(&b, "  %s %s granted for %s (%s)\n", m.st.ok.Render("✓"), m.st.title.Render(r.Role), short(r.Duration()), approvedBy(r))
+		fmt.Fprintf(&b, "  %s %s granted for %s (%s)\n", m.st.ok.Render("✓"), m.st.title.Render(r.Role), api.FormatDuration(r.Duration()), approvedBy(r))
 		fmt.Fprintf(&b, "    %s left · request %s\n\n", left(r.Remaining(m.now())), r.ID)
 		switch {
 		case m.credsErr != nil:
@@ -244,7 +244,7 @@ func (m *Model) decideView() string {
 	}
 	fmt.Fprintf(&b, "  %s %s's request for %s\n\n", m.st.title.Render(verb), r.Requester, m.st.title.Render(r.Role))
 	fmt.Fprintf(&b, "  %s%s\n", m.st.label.Render("Request"), r.ID)
-	fmt.Fprintf(&b, "  %s%s\n", m.st.label.Render("Duration"), short(r.Duration()))
+	fmt.Fprintf(&b, "  %s%s\n", m.st.label.Render("Duration"), api.FormatDuration(r.Duration()))
 	fmt.Fprintf(&b, "  %s%s\n", m.st.label.Render("Reason"), r.Reason)
 	if r.Ticket != "" {
 		fmt.Fprintf(&b, "  %s%s\n", m.st.label.Render("Ticket"), r.Ticket)

@@ -158,7 +158,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webapprove: %w", err)
 	}
-	pages, err := template.New("").Funcs(template.FuncMap{"human": human, "when": when}).ParseFS(assets, "templates/*.html")
+	pages, err := template.New("").Funcs(template.FuncMap{"human": api.FormatDuration, "when": when}).ParseFS(assets, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("webapprove: templates: %w", err)
 	}
@@ -331,7 +331,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Now().Sub(authTime) > h.opts.MaxLoginAge+skew {
 		h.log.Warn("approver sign-in: identity provider did not re-authenticate", "subject", idt.Subject, "auth_time", authTime)
 		h.message(w, http.StatusUnauthorized, "Sign-in too old",
-			fmt.Sprintf("Approving needs a sign-in within %s, but the identity provider reused one from %s.", human(h.opts.MaxLoginAge), when(authTime)), ls.ReturnTo)
+			fmt.Sprintf("Approving needs a sign-in within %s, but the identity provider reused one from %s.", api.FormatDuration(h.opts.MaxLoginAge), when(authTime)), ls.ReturnTo)
 		return
 	}
 	csrf, err := randomToken()
@@ -468,7 +468,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, apiH http.Handl
 		// A form's redirect to the IdP would break form-action 'self'; the
 		// user follows a link instead, and decides again once signed in.
 		h.message(w, http.StatusUnauthorized, "Sign in again",
-			fmt.Sprintf("Approving needs a sign-in within the last %s. Nothing was decided.", human(h.opts.MaxLoginAge)), here)
+			fmt.Sprintf("Approving needs a sign-in within the last %s. Nothing was decided.", api.FormatDuration(h.opts.MaxLoginAge)), here)
 		return
 	}
 	if !h.csrfOK(r, s) {
@@ -629,19 +629,6 @@ func (h *Handler) message(w http.ResponseWriter, status int, title, text, link s
 		link = PathPrefix
 	}
 	h.render(w, status, "message", pageData{Title: title, Text: text, Link: link})
-}
-
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return d.String()
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Round(time.Minute)/time.Minute)) + "m"
-	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
