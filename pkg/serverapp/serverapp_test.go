@@ -1,0 +1,138 @@
+package serverapp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/serverapp"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/testenv"
+)
+
+const roleYAML = `
+  - name: %s
+    arn: arn:aws:iam::123456789012:role/%s
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+`
+
+func config(issuer, clientID, dbPath string, roles ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "oidc: {issuer: %q, client_id: %q}\nstore: {dsn: %q}\nroles:\n", issuer, clientID, "sqlite://"+dbPath)
+	for _, r := range roles {
+		fmt.Fprintf(&b, roleYAML, r, r)
+	}
+	return b.String()
+}
+
+// TestReloadSwapsThePolicyAndKeepsItWhenTheNewFileIsBad runs the real
+// server from a config file, then reloads it (the SIGHUP path) with a valid
+// file and with a broken one.
+func TestReloadSwapsThePolicyAndKeepsItWhenTheNewFileIsBad(t *testing.T) {
+	idp := testenv.OIDC(t)
+	token := testenv.DeviceToken(t, idp, "alice").Extra("id_token").(string)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "jit.db")
+	path := filepath.Join(dir, "jit.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(config(idp.Issuer(), idp.ClientID(), db, "one"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan os.Signal, 1)
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: reload,
+			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
+	}()
+	url := <-ready
+	roles := func() []string {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", url+"/v1/roles", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out api.RolesResponse
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range out.Roles {
+			names = append(names, r.Name)
+		}
+		return names
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Join(roles(), ",") != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("roles %v, want %s", roles(), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("one")
+
+	write(config(idp.Issuer(), idp.ClientID(), db, "one", "two"))
+	reload <- syscall.SIGHUP
+	waitFor("one,two")
+
+	write("roles: [this is not a policy\n")
+	reload <- syscall.SIGHUP
+	// The broken file is refused and audited; the running policy stays.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n := auditCount(t, db, audit.TypePolicyRejected); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused reload was not audited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := strings.Join(roles(), ","); got != "one,two" {
+		t.Fatalf("after a bad reload: roles %s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func auditCount(t *testing.T, db, typ string) int {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	events, err := st.Audit(context.Background(), store.AuditFilter{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(events)
+}
