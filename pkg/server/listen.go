@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -29,7 +30,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) er
 		WriteTimeout:      s.opts.MaxWait + 30*time.Second, // long-polls hold the response open
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if cfg.TLSCertFile != "" {
