@@ -39,6 +39,16 @@ func (r *Registry) add(m metric) {
 	r.mu.Unlock()
 }
 
+// Include makes r's exposition also carry other's metrics (another
+// package's registry served on the same endpoint).
+func (r *Registry) Include(other *Registry) {
+	r.add(included{other})
+}
+
+type included struct{ r *Registry }
+
+func (i included) write(w io.Writer) { i.r.Write(w) }
+
 // Write writes every metric in registration order.
 func (r *Registry) Write(w io.Writer) {
 	r.mu.Lock()

@@ -44,3 +44,15 @@ func TestOutputParsesAsPrometheusText(t *testing.T) {
 		t.Fatalf("histogram: %v", hist)
 	}
 }
+
+func TestIncludedRegistryIsWrittenWithTheOuter(t *testing.T) {
+	outer, inner := NewRegistry(), NewRegistry()
+	outer.NewCounter("jit_a_total", "A.").Inc()
+	inner.NewCounter("jit_b_total", "B.").Add(2)
+	outer.Include(inner)
+	var buf bytes.Buffer
+	outer.Write(&buf)
+	if !strings.Contains(buf.String(), "jit_a_total 1\n") || !strings.Contains(buf.String(), "jit_b_total 2\n") {
+		t.Fatalf("exposition:\n%s", buf.String())
+	}
+}

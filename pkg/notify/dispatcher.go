@@ -312,7 +312,7 @@ type Metrics struct {
 	deliveries *metrics.CounterVec
 }
 
-// NewMetrics makes the registry (served at /metrics/notify).
+// NewMetrics makes the registry (the server serves it with its own at /metrics).
 func NewMetrics() *Metrics {
 	r := metrics.NewRegistry()
 	return &Metrics{Registry: r, deliveries: r.NewCounterVec("jit_notify_deliveries_total",

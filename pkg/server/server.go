@@ -19,6 +19,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/vend"
@@ -53,6 +54,9 @@ type Options struct {
 	// Routes, when set, adds handlers of other packages (the approver web
 	// page, Slack's interactivity endpoint) to the server's mux.
 	Routes func(mux *http.ServeMux)
+	// Metrics are other packages' registries served with the server's own
+	// at /metrics (notification deliveries).
+	Metrics []*metrics.Registry
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(store.Event)
 }
@@ -96,6 +100,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now)}
 	s.hub = newHub(s.metrics.waiting.Add)
+	for _, r := range opts.Metrics {
+		s.metrics.registry.Include(r)
+	}
 	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
 	s.policy.Store(opts.Policy)
 	return s, nil

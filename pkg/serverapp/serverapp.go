@@ -23,6 +23,7 @@ import (
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/config"
+	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
@@ -186,11 +187,12 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		notes.Register(mux)
 	}
 	srv, err = server.New(server.Options{
-		Events: notes.Nudge,
-		Routes: routes,
-		Store:  st,
-		Policy: cfg.Policy,
-		Vendor: vendor,
+		Events:  notes.Nudge,
+		Metrics: []*metrics.Registry{notes.Metrics()},
+		Routes:  routes,
+		Store:   st,
+		Policy:  cfg.Policy,
+		Vendor:  vendor,
 		Verifier: server.NewOIDCVerifier(server.OIDCVerifierConfig{
 			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, GroupsClaim: cfg.OIDC.GroupsClaim,
 			ClockSkew: cfg.OIDC.ClockSkew.D(), Now: now,

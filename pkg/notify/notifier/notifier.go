@@ -5,6 +5,7 @@ package notifier
 
 import (
 	"context"
+	"github.com/jit-access/jit/pkg/metrics"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -19,10 +20,6 @@ import (
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/store"
 )
-
-// MetricsPath serves notify's counters (the server's /metrics registry is
-// its own).
-const MetricsPath = "/metrics/notify"
 
 // Options are the notifier's dependencies.
 type Options struct {
@@ -122,14 +119,17 @@ func (n *Notifier) Nudge(e store.Event) {
 	}
 }
 
-// Register mounts Slack's interactivity endpoint (when Slack has a signing
-// secret) and the metrics (server.Options.Routes).
+// Register mounts Slack's interactivity endpoint when Slack has a signing
+// secret (server.Options.Routes).
 func (n *Notifier) Register(mux *http.ServeMux) {
 	if n.slack != nil {
 		n.slack.Register(mux)
 	}
-	mux.Handle("GET "+MetricsPath, n.metrics.Registry.Handler())
 }
+
+// Metrics is the delivery counters' registry; the server serves it with its
+// own at /metrics (server.Options.Metrics).
+func (n *Notifier) Metrics() *metrics.Registry { return n.metrics.Registry }
 
 // Run runs everything until ctx ends.
 func (n *Notifier) Run(ctx context.Context) {
