@@ -1,32 +1,24 @@
 package pick
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 
-	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/iostreams"
-	"github.com/jit-access/jit/pkg/policy"
-	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/session"
-	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
 )
 
@@ -207,31 +199,7 @@ func tokensOf(tok *oauth2.Token, issuer, clientID string) session.Tokens {
 
 func startServer(t *testing.T, issuer, clientID string) string {
 	t.Helper()
-	pol, err := policy.Parse("tmux-policy.yaml", []byte(tmuxPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/jit.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	var seq atomic.Int64
-	srv, err := server.New(server.Options{
-		Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
-		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: issuer, ClientID: clientID, ClockSkew: 30 * time.Second, Now: time.Now}),
-		Discovery: api.Discovery{Issuer: issuer, ClientID: clientID},
-		Now:       time.Now, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)),
-		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
-		NewID: func() string { return fmt.Sprintf("req_%04d", seq.Add(1)) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); cancel(); <-done })
-	return hs.URL
+	return testenv.StartJitServer(t, testenv.JitServerOptions{
+		Issuer: issuer, ClientID: clientID, Policy: tmuxPolicy, SequentialIDs: true,
+	}).URL
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/devidp"
-	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
 )
 
@@ -132,37 +129,19 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, tweak func(*server.Options)) *env {
 	t.Helper()
 	idp, tokens := identities(t)
-	pol, err := policy.Parse("test-policy.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/jit.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	c := testenv.NewClock(time.Now())
 	logs := &syncBuffer{}
 	fv := &testenv.FakeVendor{}
-	opts := server.Options{
-		Store: st, Policy: pol, Vendor: fv,
-		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: c.Now}),
-		Discovery: api.Discovery{Issuer: idp.Issuer(), ClientID: idp.ClientID()},
-		Now:       c.Now, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
-	}
-	if tweak != nil {
-		tweak(&opts)
-	}
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { cancel(); hs.Close() })
-	return &env{t: t, url: hs.URL, srv: srv, store: st, clock: c, vendor: fv, idp: idp, tokens: tokens, logs: logs}
+	js := testenv.StartJitServer(t, testenv.JitServerOptions{
+		Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: testPolicy, Vendor: fv, Now: c.Now,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Tweak: func(o *server.Options, _ string) {
+			if tweak != nil {
+				tweak(o)
+			}
+		},
+	})
+	return &env{t: t, url: js.URL, srv: js.Server, store: js.Store, clock: c, vendor: fv, idp: idp, tokens: tokens, logs: logs}
 }
 
 // call makes an API call as user ("" = anonymous) and decodes the answer.

@@ -3,13 +3,9 @@ package tui
 import (
 	"context"
 	"flag"
-	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,14 +13,10 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/devidp"
-	"github.com/jit-access/jit/pkg/policy"
-	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/session"
-	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
 )
 
@@ -124,35 +116,13 @@ type testServer struct {
 func startServer(t *testing.T) *testServer {
 	t.Helper()
 	idp, tokens := identities(t)
-	pol, err := policy.Parse("tui-policy.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/jit.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	var seq atomic.Int64
-	now := func() time.Time { return base }
-	srv, err := server.New(server.Options{
-		Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
+	js := testenv.StartJitServer(t, testenv.JitServerOptions{
+		Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: testPolicy,
+		Now: func() time.Time { return base },
 		// Tokens are real and fresh: check them against the real clock.
-		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second, Now: time.Now}),
-		Discovery: api.Discovery{Issuer: idp.Issuer(), ClientID: idp.ClientID()},
-		Now:       now, Logger: slog.New(slog.DiscardHandler),
-		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
-		NewID: func() string { return fmt.Sprintf("req_%04d", seq.Add(1)) },
+		VerifyNow: time.Now, SequentialIDs: true,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); cancel(); <-done })
-	return &testServer{url: hs.URL, idp: idp, tokens: tokens}
+	return &testServer{url: js.URL, idp: idp, tokens: tokens}
 }
 
 // client is the API client of user.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -21,7 +20,6 @@ import (
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
-	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/webapprove"
 )
@@ -91,46 +89,27 @@ type env struct {
 // the package's provider. opts may change the page's options.
 func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 	t.Helper()
-	pol, err := policy.Parse("test-policy.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/jit.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	c := testenv.NewClock(time.Now())
-	ts := httptest.NewUnstartedServer(nil) // listening: its URL is the public URL
-	url := "http://" + ts.Listener.Addr().String()
-	e := &env{t: t, url: url, clock: c}
+	e := &env{t: t, clock: c}
 	log := slog.New(slog.DiscardHandler)
-	wo := webapprove.Options{
-		PublicURL: url, Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(),
-		Policy: func() *policy.Policy { return e.srv.Policy() }, Now: c.Now, Logger: log,
-	}
-	for _, o := range opts {
-		o(&wo)
-	}
-	web, err := webapprove.New(wo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv, err = server.New(server.Options{
-		Store: st, Policy: pol, Vendor: &testenv.FakeVendor{},
-		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(), ClockSkew: 30 * time.Second, Now: c.Now}),
-		Discovery: api.Discovery{Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID()},
-		Now:       c.Now, Logger: log, SweepInterval: time.Hour,
-		Routes: web.Register,
+	js := testenv.StartJitServer(t, testenv.JitServerOptions{
+		Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(), Policy: testPolicy, Now: c.Now, Logger: log,
+		Tweak: func(o *server.Options, url string) {
+			wo := webapprove.Options{
+				PublicURL: url, Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(),
+				Policy: func() *policy.Policy { return e.srv.Policy() }, Now: c.Now, Logger: log,
+			}
+			for _, opt := range opts {
+				opt(&wo)
+			}
+			web, err := webapprove.New(wo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Routes = web.Register
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = e.srv.Run(ctx) }()
-	ts.Config.Handler = e.srv.Handler()
-	ts.Start()
-	t.Cleanup(func() { cancel(); ts.Close() })
+	e.url, e.srv = js.URL, js.Server
 	return e
 }
 
