@@ -64,3 +64,14 @@ func EachAudit(ctx context.Context, s Store, f AuditFilter, fn func(api.AuditEve
 		f.AfterSeq = events[len(events)-1].Seq
 	}
 }
+
+// Page cuts a List query's rows (fetched with limit+1) to limit and returns
+// the cursor for the next page, "" on the last one.
+func Page(rows []api.Request, limit int) ([]api.Request, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	last := rows[limit-1]
+	return rows, EncodeCursor(last.CreatedAt.UnixNano(), last.ID)
+}

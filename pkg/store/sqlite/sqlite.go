@@ -503,12 +503,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = store.EncodeCursor(nanos(last.CreatedAt), last.ID)
-	}
+	out, next := store.Page(out, limit)
 	return out, next, nil
 }
 
