@@ -172,22 +172,14 @@ func TestBinaryInTmuxRequestsApprovedRole(t *testing.T) {
 	}
 }
 
-// buildJit builds the jit binary; when its root command does not have
-// `jit pick` yet, it builds testdata/jitpick (the root plus pick) instead.
+// buildJit builds the jit binary.
 func buildJit(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "jit")
-	build := func(pkg string) {
-		cmd := exec.Command("go", "build", "-o", bin, pkg)
-		cmd.Dir = "../.."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	build(".")
-	if err := exec.Command(bin, "pick", "--help").Run(); err != nil {
-		t.Log("jit has no pick command yet (cmd/root.go); testing the root plus pick from testdata/jitpick")
-		build("./cmd/pick/testdata/jitpick")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
 }
