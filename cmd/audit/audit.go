@@ -30,7 +30,7 @@ func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
 }
 
 type filter struct {
-	since, until    time.Duration
+	since           time.Duration
 	user, role, req string
 	typ             string
 }

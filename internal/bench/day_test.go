@@ -53,7 +53,6 @@ type daySummary struct {
 	postEndChecks, lingering    int
 	finalChecks, finalLingering int
 	notFinal                    int // grants the server still showed live after end+grace
-	stateLagMax                 float64
 	errors                      []string
 }
 

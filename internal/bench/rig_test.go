@@ -67,7 +67,6 @@ type rig struct {
 	tokens map[string]string // username → ID token
 	minio  *testenv.MinIOServer
 	parent testenv.MinIOUser // the jit server's own MinIO keys
-	pg     bool
 	hc     *http.Client
 }
 
