@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs what jit's tests and release need on Debian 12: the apt
 # packages of the real test peers (AWS CLI, boto3, keyrings, tmux, hyperfine)
-# and, into a tools cache, MinIO, its admin client mc, and goreleaser. It skips whatever is already
+# and, into a tools cache, MinIO, its admin client mc, staticcheck and goreleaser. It skips whatever is already
 # present, prints one line per step and stops at the first error.
 #
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
@@ -11,6 +11,7 @@ TOOLS_BIN="${JIT_TOOLS_BIN:-${HOME:-/root}/.cache/jit-tools/bin}"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 GORELEASER_VERSION="v2.15.1"
 MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
+STATICCHECK_VERSION="v0.8.2"
 APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium)
 PG_BIN="${JIT_PG_BIN:-/usr/lib/postgresql/15/bin}"
 
@@ -65,6 +66,7 @@ go_tool() { # go_tool NAME MODULE PACKAGE VERSION
 }
 go_tool minio github.com/minio/minio github.com/minio/minio "${MINIO_VERSION}"
 go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
+go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
 go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
 
 say "done; tools in ${TOOLS_BIN}"

@@ -40,6 +40,9 @@ checks() {
 	fi
 	say "go vet ./..."
 	go vet ./...
+	say "staticcheck ./..."
+	command -v staticcheck >/dev/null 2>&1 || die "staticcheck missing; run: make deps"
+	staticcheck ./...
 	say "release config: goreleaser check and a snapshot build"
 	bash scripts/release-check.sh
 	say "go test -race -count=1 -timeout 20m ./..."
