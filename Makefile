@@ -17,7 +17,7 @@ all: build
 deps:
 	bash scripts/deps.sh
 
-## test: gofmt, go vet and go test -race against real PostgreSQL, keyring, OIDC, MinIO
+## test: gofmt, go vet, staticcheck, goreleaser check and go test -race against real PostgreSQL, keyring, OIDC, MinIO
 test: deps
 	bash scripts/test.sh
 
