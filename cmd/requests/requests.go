@@ -44,18 +44,23 @@ func checkOutput(o string) error {
 
 // NewCmdRoles builds `jit roles`.
 func NewCmdRoles(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	return newListing(f, "roles", "List the roles you may request, with their limits", RolesRun, runF)
+}
+
+// newListing builds an argument-less listing command with --output.
+func newListing(f *cmdutil.Factory, use, short string, run, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	if runF != nil {
+		run = runF
+	}
 	cmd := &cobra.Command{
-		Use: "roles", Short: "List the roles you may request, with their limits", GroupID: "access",
+		Use: use, Short: short, GroupID: "access",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RolesRun(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	outputFlag(cmd, &opts.Output)
@@ -202,22 +207,7 @@ func table(w io.Writer, reqs []api.Request, now time.Time) error {
 
 // NewCmdStatus builds `jit status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
-	cmd := &cobra.Command{
-		Use: "status", Short: "Show your live grants with time left, and your pending requests", GroupID: "access",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return StatusRun(cmd.Context(), opts)
-		},
-	}
-	outputFlag(cmd, &opts.Output)
-	return cmd
+	return newListing(f, "status", "Show your live grants with time left, and your pending requests", StatusRun, runF)
 }
 
 // StatusRun shows live grants and pending requests, and wipes this
