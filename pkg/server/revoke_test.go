@@ -20,8 +20,7 @@ func revokeEnv(t *testing.T) (*env, *fakeiam.Server) {
 	t.Helper()
 	f := fakeiam.New(t)
 	f.AddRole("123456789012", "jit-readonly")
-	var e *env
-	e = newEnvWith(t, func(o *server.Options) {
+	e := newEnvWith(t, func(o *server.Options) {
 		r, err := vend.NewIAMRevoker(vend.IAMConfig{Endpoint: f.URL, STSEndpoint: f.URL, Credentials: f.Keys("123456789012"),
 			Lock: o.Store.WithLock, Now: o.Now})
 		if err != nil {
