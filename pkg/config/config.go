@@ -192,7 +192,8 @@ type AWS struct {
 	SessionDenyActions []string `yaml:"session_deny_actions" json:"session_deny_actions,omitempty"`
 	// RevokeWithInlinePolicy: on revoke, add a Deny keyed on the grant to
 	// the role's inline policy "jit-revocations" (needs iam:GetRolePolicy,
-	// iam:PutRolePolicy, iam:DeleteRolePolicy) so vended credentials stop
+	// iam:PutRolePolicy, iam:DeleteRolePolicy in the role's account: the
+	// server's own, or through Revokers) so vended credentials stop
 	// working at once, not at the grant's end [false].
 	RevokeWithInlinePolicy bool `yaml:"revoke_with_inline_policy" json:"revoke_with_inline_policy"`
 	// IAMEndpoint overrides the IAM URL (tests).
