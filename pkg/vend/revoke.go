@@ -93,6 +93,10 @@ type IAMConfig struct {
 	// Attempts bounds the read-merge-write-confirm rounds when another
 	// writer changed the policy in between [5].
 	Attempts int
+	// RetryDelay is the wait before the second round, growing linearly
+	// after; IAM is eventually consistent, so a read-back right after a
+	// write may still show the old policy [500ms].
+	RetryDelay time.Duration
 	// Now is the clock used to prune expired entries; time.Now when nil.
 	Now func() time.Time
 }
@@ -162,6 +166,9 @@ func NewIAMRevoker(cfg IAMConfig) (*IAMRevoker, error) {
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 5
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 500 * time.Millisecond
 	}
 	endpoint := cfg.Endpoint
 	if endpoint == "" {
@@ -323,6 +330,15 @@ func (r *IAMRevoker) Revoke(ctx context.Context, in RevokeInput) error {
 	return r.lock(ctx, RevocationPolicyName+":"+in.RoleARN, func(ctx context.Context) error {
 		var last error
 		for attempt := 0; attempt < r.cfg.Attempts; attempt++ {
+			if attempt > 0 {
+				t := time.NewTimer(time.Duration(attempt) * r.cfg.RetryDelay)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return fmt.Errorf("revoke on role %s: %w", in.RoleARN, ctx.Err())
+				case <-t.C:
+				}
+			}
 			done, err := r.revokeOnce(ctx, c, roleName, in)
 			if err != nil || done {
 				return err

@@ -47,8 +47,9 @@ func newRevoker(t *testing.T, now *time.Time, tweak func(*vend.IAMConfig)) (*fak
 	f.AddAssumableRole(revokerARN, "ext-42")
 	cfg := vend.IAMConfig{
 		Endpoint: f.URL, STSEndpoint: f.URL, Credentials: f.Keys(serverAccount),
-		Revokers: map[string]vend.RevokerRole{otherAccount: {RoleARN: revokerARN, ExternalID: "ext-42"}},
-		Now:      func() time.Time { return *now },
+		Revokers:   map[string]vend.RevokerRole{otherAccount: {RoleARN: revokerARN, ExternalID: "ext-42"}},
+		Now:        func() time.Time { return *now },
+		RetryDelay: time.Millisecond,
 	}
 	if tweak != nil {
 		tweak(&cfg)
