@@ -251,7 +251,8 @@ func (r *IAMRevoker) client(ctx context.Context, account string) (*iamAccount, e
 	}
 	var creds aws.CredentialsProvider
 	if rr, ok := r.cfg.Revokers[account]; ok {
-		creds = aws.NewCredentialsCache(&revokerCredentials{sts: r.sts, role: rr, account: account})
+		creds = aws.NewCredentialsCache(&revokerCredentials{sts: r.sts, role: rr, account: account},
+			func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = time.Minute }) // never sign with a session about to end
 	} else {
 		self, err := r.ServerAccount(ctx)
 		if err != nil {
