@@ -47,6 +47,10 @@ type Server struct {
 	// AfterPut, when set, runs after every stored PutRolePolicy (outside
 	// the fake's lock): a test can play another writer there.
 	AfterPut func(account, role string)
+	// MisreportAccount, when set, is the account AssumeRole names in the
+	// AssumedRoleUser ARN (keys still act in the role's account): a
+	// misconfigured or hostile STS the revoker must not trust.
+	MisreportAccount string
 }
 
 // Call is one request the fake answered.
@@ -192,8 +196,12 @@ func (s *Server) serveSTS(w http.ResponseWriter, account, action string, form ur
 		id := fmt.Sprintf("ASIA%s%04d", target, s.n)
 		s.keys[id] = target
 		name := arn[strings.LastIndex(arn, "/")+1:]
+		reported := target
+		if s.MisreportAccount != "" {
+			reported = s.MisreportAccount
+		}
 		fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-			id, time.Now().Add(time.Hour).UTC().Format(time.RFC3339), target, name, form.Get("RoleSessionName"), form.Get("RoleSessionName"))
+			id, time.Now().Add(time.Hour).UTC().Format(time.RFC3339), reported, name, form.Get("RoleSessionName"), form.Get("RoleSessionName"))
 	default:
 		fail(w, 400, "InvalidAction", "unknown STS action "+action)
 	}

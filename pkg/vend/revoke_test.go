@@ -204,6 +204,23 @@ func TestRevokerRefusesARevokerRoleOfTheWrongAccount(t *testing.T) {
 	}
 }
 
+// STS answering a revoker session in another account than the role's is
+// not trusted: nothing is written.
+func TestRevokerRefusesASessionSTSReportsInAnotherAccount(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	f, r := newRevoker(t, &now, nil)
+	f.MisreportAccount = serverAccount
+	err := r.Revoke(t.Context(), vend.RevokeInput{RoleARN: roleARN(otherAccount, "prod-admin"), RequestID: "r", Until: now.Add(time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), `sts answered a session in account "`+serverAccount+`"`) {
+		t.Fatalf("err = %v, want the revoker session refused", err)
+	}
+	for _, c := range f.Calls() {
+		if c.Action == "PutRolePolicy" {
+			t.Fatalf("wrote a policy: %+v", c)
+		}
+	}
+}
+
 // Before: a failed PutRolePolicy still led to revocation_enforced in some
 // paths; now Revoke returns an error (the server audits revocation_failed),
 // and nil only after IAM returned the Deny on read-back.
