@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -191,11 +192,27 @@ type AWS struct {
 	SessionDenyActions []string `yaml:"session_deny_actions" json:"session_deny_actions,omitempty"`
 	// RevokeWithInlinePolicy: on revoke, add a Deny keyed on the grant to
 	// the role's inline policy "jit-revocations" (needs iam:GetRolePolicy,
-	// iam:PutRolePolicy, iam:DeleteRolePolicy) so vended credentials stop
+	// iam:PutRolePolicy, iam:DeleteRolePolicy in the role's account: the
+	// server's own, or through Revokers) so vended credentials stop
 	// working at once, not at the grant's end [false].
 	RevokeWithInlinePolicy bool `yaml:"revoke_with_inline_policy" json:"revoke_with_inline_policy"`
 	// IAMEndpoint overrides the IAM URL (tests).
 	IAMEndpoint string `yaml:"iam_endpoint" json:"iam_endpoint,omitempty"`
+	// Revokers maps an AWS account id (quoted, 12 digits) to the role the
+	// server assumes there to write a role's jit-revocations policy. With
+	// revoke_with_inline_policy, every role must be in the server's own
+	// account (sts:GetCallerIdentity at start) or in an account listed here.
+	Revokers map[string]Revoker `yaml:"revokers" json:"revokers,omitempty"`
+	// RevokerSTSEndpoint overrides the STS URL used for GetCallerIdentity
+	// and the revoker roles [sts_endpoint] (tests: a fake, while MinIO
+	// serves the vends).
+	RevokerSTSEndpoint string `yaml:"revoker_sts_endpoint" json:"revoker_sts_endpoint,omitempty"`
+}
+
+// Revoker is the role assumed in one account to write revocations.
+type Revoker struct {
+	RoleARN    string `yaml:"role_arn" json:"role_arn"`
+	ExternalID string `yaml:"external_id" json:"external_id,omitempty"`
 }
 
 // Audit configures the audit mirror.
@@ -365,6 +382,11 @@ func (c *Config) MaxSessionDuration(r *policy.Role) time.Duration {
 	return r.MaxSessionDuration
 }
 
+var (
+	revokerAccount = regexp.MustCompile(`^[0-9]{12}$`)
+	revokerARN     = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`)
+)
+
 type validator struct {
 	doc  *yamldoc.Doc
 	errs []error
@@ -459,6 +481,23 @@ func (c *Config) validate(v *validator) {
 
 	if c.AWS.STSEndpoint != "" {
 		v.httpURL("aws.sts_endpoint", c.AWS.STSEndpoint, true)
+	}
+	if c.AWS.RevokerSTSEndpoint != "" {
+		v.httpURL("aws.revoker_sts_endpoint", c.AWS.RevokerSTSEndpoint, true)
+	}
+	for account, r := range c.AWS.Revokers {
+		at := fmt.Sprintf("aws.revokers.%s", account)
+		m := revokerARN.FindStringSubmatch(r.RoleARN)
+		switch {
+		case !revokerAccount.MatchString(account):
+			v.errorf(at, "%q is not a 12-digit AWS account id (quote it: \"111122223333\")", account)
+		case m == nil:
+			v.errorf(at+".role_arn", "%q is not an IAM role ARN (arn:aws:iam::%s:role/jit-revoker)", r.RoleARN, account)
+		case m[1] != account:
+			// Writing a Deny with another account's role would put it on
+			// a same-named role there, not on the role that was revoked.
+			v.errorf(at+".role_arn", "role %s is in account %s, not %s", r.RoleARN, m[1], account)
+		}
 	}
 	if (c.AWS.AccessKeyID == "") != (c.AWS.SecretAccessKey == "") {
 		v.errorf("aws", "set both access_key_id and secret_access_key, or neither (then the default AWS credential chain is used)")

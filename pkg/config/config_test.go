@@ -70,6 +70,12 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"store scheme", strings.Replace(minimal, "sqlite:", "mysql:", 1), `jit.yaml:2:14: store.dsn: mysql:///tmp/jit.db is not a sqlite:// or postgres:// address`},
 		{"half tls", "tls: {cert_file: a.crt}\n" + minimal, `jit.yaml:1:7: tls: set both cert_file and key_file`},
 		{"half aws keys", "aws: {access_key_id: AKIA}\n" + minimal, `aws: set both access_key_id and secret_access_key`},
+		// A revoker whose role is in another account would write the Deny on
+		// a same-named role there, not on the revoked one.
+		{"revoker role in another account", "aws: {revokers: {\"111122223333\": {role_arn: \"arn:aws:iam::444455556666:role/jit-revoker\"}}}\n" + minimal,
+			`aws.revokers.111122223333.role_arn: role arn:aws:iam::444455556666:role/jit-revoker is in account 444455556666, not 111122223333`},
+		{"revoker account", "aws: {revokers: {\"1111\": {role_arn: \"arn:aws:iam::111122223333:role/r\"}}}\n" + minimal, `"1111" is not a 12-digit AWS account id`},
+		{"revoker unknown key", "aws: {revokers: {\"111122223333\": {role: x}}}\n" + minimal, `jit.yaml:1:35: unknown field "role"`},
 		{"bool", "aws: {role_chaining: maybe}\n" + minimal, `jit.yaml:1:22: aws.role_chaining: "maybe" is not true or false`},
 		{"webhook url", "notify: {webhooks: [{url: ftp://x}]}\n" + minimal, `notify.webhooks[0].url: "ftp://x" is not an http(s) URL`},
 		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, url)`},

@@ -240,6 +240,11 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 			v.errorf(at("session_policy"), "is not a JSON policy document: %v", err)
 		} else if _, ok := doc["Statement"]; !ok {
 			v.errorf(at("session_policy"), "the JSON policy document has no \"Statement\"")
+		} else if !sessionPolicyAllows(doc["Statement"]) {
+			// AWS gives the session the intersection of the role's policies
+			// and the session policy: without an Allow it could do nothing.
+			v.errorf(at("session_policy"), "has no Allow statement, so sessions could do nothing (AWS grants the intersection of the role's policies and the session policy); "+
+				`add {"Effect": "Allow", "Action": "*", "Resource": "*"} to keep what the role allows`)
 		}
 	}
 
@@ -361,6 +366,23 @@ func containsFold(list []string, s string, fold bool) bool {
 	for _, x := range list {
 		if x == s || fold && strings.EqualFold(x, s) {
 			return true
+		}
+	}
+	return false
+}
+
+// sessionPolicyAllows reports whether a session policy's Statement (one
+// statement or a list) has an Allow.
+func sessionPolicyAllows(stmt any) bool {
+	list, ok := stmt.([]any)
+	if !ok {
+		list = []any{stmt}
+	}
+	for _, s := range list {
+		if m, ok := s.(map[string]any); ok {
+			if e, _ := m["Effect"].(string); strings.EqualFold(e, "Allow") {
+				return true
+			}
 		}
 	}
 	return false

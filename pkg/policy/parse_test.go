@@ -41,6 +41,10 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"bad ticket pattern", role + "    ticket_pattern: '[A-Z'\n", `policy.yaml:6:21: roles[0].ticket_pattern: "[A-Z" is not a regular expression`},
 		{"bad session policy", role + "    session_policy: '{nope'\n", `roles[0].session_policy: is not a JSON policy document`},
 		{"session policy without statement", role + "    session_policy: '{}'\n", `has no "Statement"`},
+		// A Deny-only session policy once got a silent Allow "*"; AWS would
+		// grant nothing, so it is refused with the statement to add.
+		{"deny-only session policy", role + "    session_policy: '{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Deny\",\"Action\":\"iam:*\",\"Resource\":\"*\"}}'\n",
+			`roles[0].session_policy: has no Allow statement, so sessions could do nothing`},
 		{"nobody eligible", strings.Replace(role, "eligible: {groups: [dev]}", "eligible: {}", 1), `roles[0].eligible: nobody is eligible`},
 		{"no approvers", strings.Replace(role, "approvers: {groups: [approvers]}", "description: x", 1), `policy.yaml:2:5: roles[0].approvers: nobody can approve prod`},
 		{"fewer approvers than required", strings.Replace(role, "approvers: {groups: [approvers]}", "approvers: {users: [a@x]}\n    approvals_required: 2", 1), `roles[0].approvers: 1 approver(s) listed but approvals_required is 2`},

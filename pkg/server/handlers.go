@@ -273,16 +273,55 @@ func (s *Server) enforceRevocation(ctx context.Context, req api.Request, now tim
 	if !ok {
 		return
 	}
+	until := s.lastSessionEnd(ctx, req, role.MaxSessionDuration, now)
 	err := s.opts.Revoker.Revoke(ctx, vend.RevokeInput{
 		RoleARN: role.ARN, RequestID: req.ID, User: req.Requester,
-		IssuedBefore: now, Until: now.Add(role.MaxSessionDuration),
+		IssuedBefore: now, Until: until,
 	})
-	ev := store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "server", Subject: req.Requester, Role: req.Role, RequestID: req.ID}
+	// The Revoker returns nil only once IAM returned the Deny from the
+	// role's own ARN: only then is the revocation enforced.
+	ev := store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "server", Subject: req.Requester, Role: req.Role, RequestID: req.ID,
+		Detail: map[string]string{"role_arn": role.ARN, "until": until.UTC().Format(time.RFC3339)}}
 	if err != nil {
 		s.log.Error("revocation not enforced at AWS", "id", req.ID, "err", err)
 		ev.Type, ev.Reason = audit.TypeRevokeFailed, err.Error()
 	}
 	_ = s.append(ctx, ev)
+}
+
+// lastSessionEnd is when the grant's last STS session can end: the latest
+// STS expiry among its audited vends (the last vend plus at most the
+// longest session STS gives), so the revocation Deny lives no longer than
+// needed. Without a readable vend record it falls back to now plus the
+// longest session, which covers every vend made so far.
+func (s *Server) lastSessionEnd(ctx context.Context, req api.Request, roleMax time.Duration, now time.Time) time.Time {
+	if roleMax <= 0 {
+		roleMax = vend.DefaultMaxSession
+	}
+	if s.opts.SessionCap > 0 && roleMax > s.opts.SessionCap {
+		roleMax = s.opts.SessionCap
+	}
+	fallback := now.Add(roleMax)
+	evs, err := s.opts.Store.Audit(ctx, store.AuditFilter{RequestID: req.ID, Type: audit.TypeVended, Limit: 1000})
+	if err != nil || len(evs) == 0 || len(evs) >= 1000 {
+		return fallback
+	}
+	var end time.Time
+	for _, ev := range evs {
+		exp, err := time.Parse(time.RFC3339, ev.Detail["expires"])
+		if err != nil {
+			return fallback
+		}
+		end = maxTime(end, exp) // STS's own expiry (its clock is the one IAM uses)
+	}
+	return end
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User) {

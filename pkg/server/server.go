@@ -118,6 +118,10 @@ func (s *Server) SetPolicy(ctx context.Context, p *policy.Policy, source string)
 		Detail: map[string]string{"source": source, "roles": fmt.Sprint(len(p.Roles))}})
 }
 
+// Revoker is the revoker the server was built with (nil: none); the
+// serverapp checks a reloaded policy's roles against it.
+func (s *Server) Revoker() vend.Revoker { return s.opts.Revoker }
+
 // Run feeds the store's change notifications to waiting clients and runs
 // the sweeper until ctx ends.
 func (s *Server) Run(ctx context.Context) error {

@@ -145,12 +145,27 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	var revoker vend.Revoker
 	if cfg.AWS.RevokeWithInlinePolicy {
-		if revoker, err = vend.NewIAMRevoker(vend.IAMConfig{
-			Endpoint: cfg.AWS.IAMEndpoint, Credentials: creds, Now: now,
-			HTTPClient: &http.Client{Timeout: 30 * time.Second},
-		}); err != nil {
+		revokers := map[string]vend.RevokerRole{}
+		for account, r := range cfg.AWS.Revokers {
+			revokers[account] = vend.RevokerRole{RoleARN: r.RoleARN, ExternalID: r.ExternalID}
+		}
+		stsEndpoint := cfg.AWS.RevokerSTSEndpoint
+		if stsEndpoint == "" {
+			stsEndpoint = cfg.AWS.STSEndpoint
+		}
+		iamRevoker, err := vend.NewIAMRevoker(vend.IAMConfig{
+			Region: cfg.AWS.Region, Endpoint: cfg.AWS.IAMEndpoint, STSEndpoint: stsEndpoint, Credentials: creds, Now: now,
+			HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
+		})
+		if err != nil {
 			return nil, fmt.Errorf("set up IAM revocation: %w", err)
 		}
+		// Refuse to start with a role whose Deny could not be written in
+		// its own account.
+		if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
+			return nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
+		}
+		revoker = iamRevoker
 	}
 	var sessionCap time.Duration
 	if cfg.AWS.RoleChaining {
@@ -228,6 +243,15 @@ func Reload(ctx context.Context, srv *server.Server, path string, st store.Store
 			Detail: map[string]string{"source": path}})
 		return
 	}
+	if rc, ok := srv.Revoker().(roleChecker); ok {
+		if err := rc.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
+			err = fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", path, err)
+			log.Error("reload refused: keeping the running policy", "err", err)
+			_ = st.Append(ctx, store.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
+				Detail: map[string]string{"source": path}})
+			return
+		}
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config warning", "warning", w)
 	}
@@ -236,4 +260,18 @@ func Reload(ctx context.Context, srv *server.Server, path string, st store.Store
 		return
 	}
 	log.Info("policy reloaded", "roles", len(cfg.Policy.Roles))
+}
+
+// roleChecker is the revoker's check that it can write a Deny on every role.
+type roleChecker interface {
+	CheckRoles(ctx context.Context, roleARNs map[string]string) error
+}
+
+// roleARNs maps each role's name to its ARN.
+func roleARNs(p *policy.Policy) map[string]string {
+	out := map[string]string{}
+	for _, r := range p.Roles {
+		out[r.Name] = r.ARN
+	}
+	return out
 }

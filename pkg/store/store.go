@@ -100,6 +100,12 @@ type Store interface {
 	SlackMessage(ctx context.Context, requestID string) (channel, ts string, err error)
 	// SetSlackMessage records where a request's Slack message was posted.
 	SetSlackMessage(ctx context.Context, requestID, channel, ts string) error
+	// WithLock runs fn while holding the lock named key, exclusive across
+	// every process on this store (PostgreSQL: a session advisory lock; SQLite,
+	// single-node: a mutex in this process). It waits for the lock until ctx
+	// ends. Revocation serialises its read-modify-write of a role's inline
+	// policy with it, keyed on the role ARN.
+	WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -3,13 +3,18 @@ package vend
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -18,6 +23,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/text/unicode/norm"
 )
 
 // STS limits (AWS IAM and STS quotas).
@@ -170,31 +176,72 @@ func DurationSeconds(remaining, roleMax time.Duration) int32 {
 	return int32(min(need, limit))
 }
 
-// RoleSessionName sanitises a user to STS's RoleSessionName: the characters
-// [\w+=,.@-] (others become '-'), 2 to 64 characters.
+// RoleSessionName maps a user to STS's RoleSessionName with the same
+// mapping as SourceIdentity.
 func RoleSessionName(user string) string { return stsIdentifier(user) }
 
-// SourceIdentity sanitises a user to STS's SourceIdentity: the same
-// character set and length as RoleSessionName.
+// SourceIdentity maps a user to STS's SourceIdentity (what CloudTrail shows
+// as the acting person, through any later role chaining): the characters
+// [\w+=,.@-], 2 to 64 of them. The mapping never sends two users to one
+// value (docs/aws-setup.md#what-cloudtrail-shows):
+//
+//   - a user already in that form, 2 to 64 characters long, and not ending
+//     in "-" and 8 lowercase hex digits, is kept as is;
+//   - anyone else is transliterated (NFKD, marks dropped, ß→ss, æ→ae, ø→o,
+//     …; any other character becomes '-'), cut to 55 characters, and given
+//     the suffix "-" + the first 8 hex digits of the SHA-256 of the full
+//     user, so jörg@… and jürg@… (both "jorg"/"jurg" with different
+//     hashes), or two long names sharing their first 64 characters, differ.
+//
+// Kept values cannot end like a hashed one, so the two kinds never meet.
 func SourceIdentity(user string) string { return stsIdentifier(user) }
 
+const identityHashLen = 8 // hex digits of SHA-256 appended when the mapping loses information
+
+var hashSuffixRE = regexp.MustCompile(`-[0-9a-f]{8}$`)
+
 func stsIdentifier(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() == maxSessionNameLength {
-			break
-		}
-		if isWord(r) || strings.ContainsRune("+=,.@-", r) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
+	if len(s) >= 2 && len(s) <= maxSessionNameLength && isSTSIdentifier(s) && !hashSuffixRE.MatchString(s) {
+		return s
+	}
+	base := transliterate(s)
+	if len(base) > maxSessionNameLength-1-identityHashLen {
+		base = base[:maxSessionNameLength-1-identityHashLen]
+	}
+	sum := sha256.Sum256([]byte(s))
+	return base + "-" + hex.EncodeToString(sum[:])[:identityHashLen]
+}
+
+func isSTSIdentifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := rune(s[i]); !isWord(c) && !strings.ContainsRune("+=,.@-", c) {
+			return false
 		}
 	}
-	switch b.Len() {
-	case 0:
-		return "jit-user"
-	case 1:
-		b.WriteString("-jit")
+	return true
+}
+
+// special are letters NFKD does not decompose into a base letter and marks.
+var special = map[rune]string{
+	'ß': "ss", 'ẞ': "SS", 'æ': "ae", 'Æ': "AE", 'œ': "oe", 'Œ': "OE", 'ø': "o", 'Ø': "O",
+	'đ': "d", 'Đ': "D", 'ð': "d", 'Ð': "D", 'þ': "th", 'Þ': "TH", 'ł': "l", 'Ł': "L", 'ı': "i", 'ħ': "h", 'Ħ': "H",
+}
+
+// transliterate returns s in STS's character set: NFKD with the combining
+// marks dropped, a few letters spelled out, anything else as '-'.
+func transliterate(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(strings.ToValidUTF8(s, "\uFFFD")) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// a combining mark: dropped (ö → o)
+		case r < utf8.RuneSelf && (isWord(r) || strings.ContainsRune("+=,.@-", r)):
+			b.WriteRune(r)
+		case special[r] != "":
+			b.WriteString(special[r])
+		default:
+			b.WriteByte('-')
+		}
 	}
 	return b.String()
 }
@@ -230,9 +277,11 @@ type statement struct {
 }
 
 // SessionPolicy builds the session policy for a grant ending at end: the
-// role's statements (from rolePolicy, a policy document; Allow "*" on "*"
-// when empty, so the session may do what the role allows) plus a Deny of
-// denyActions once aws:CurrentTime passes end. It fails with an *Error of
+// role's statements as written (from rolePolicy, a policy document; Allow
+// "*" on "*" when empty, so the session may do what the role allows) plus a
+// Deny of denyActions once aws:CurrentTime passes end. AWS grants the
+// session the intersection of the role's policies and this document, so a
+// rolePolicy without an Allow statement is refused (KindInvalidInput). It fails with an *Error of
 // KindPolicyTooLarge when the result exceeds STS's 2,048 characters.
 func SessionPolicy(rolePolicy string, end time.Time, denyActions []string) (string, error) {
 	var stmts []json.RawMessage
@@ -259,12 +308,13 @@ func SessionPolicy(rolePolicy string, end time.Time, denyActions []string) (stri
 			return "", &Error{Kind: KindInvalidInput, Err: errors.New("role session policy has no statements"),
 				Hint: "give the role's session_policy at least one Statement, or remove it"}
 		}
-		// A session policy grants nothing by itself: with only Deny
-		// statements the session could do nothing at all. Such a policy is
-		// read as "what the role allows, minus these".
+		// AWS gives the session the intersection of the role's policies and
+		// the session policy, which is used as written: with only Deny
+		// statements the session could do nothing at all, so such a policy
+		// is refused (pkg/policy refuses it at load already).
 		if !hasAllow(stmts) {
-			allow, _ := json.Marshal(statement{Effect: "Allow", Action: "*", Resource: "*"})
-			stmts = append([]json.RawMessage{allow}, stmts...)
+			return "", &Error{Kind: KindInvalidInput, Err: errors.New("role session policy has no Allow statement, so the session could do nothing"),
+				Hint: `add {"Effect":"Allow","Action":"*","Resource":"*"} to the role's session_policy to keep what the role allows (docs/policy.md)`}
 		}
 	}
 	var action any = denyActions

@@ -130,6 +130,31 @@ func TestRolePolicyNarrowsTheSessionOnMinIO(t *testing.T) {
 	wantAccessDenied(t, "put outside the role's session policy", put(t.Context(), c, "b"))
 }
 
+// The session gets the intersection of the role's policies and the session
+// policy as written: an Allow of s3:* with a Deny of s3:PutObject reads but
+// cannot write, enforced by MinIO itself.
+func TestSessionPolicyDenyNarrowsTheSessionOnMinIO(t *testing.T) {
+	m, _, v := minioVendor(t)
+	root := m.S3Client(credentials.StaticCredentialsProvider{Value: m.RootCredentials()})
+	if err := put(t.Context(), root, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	creds, err := v.Vend(t.Context(), vend.Input{
+		RoleARN: testRoleARN, RequestID: "r-nowrite", User: "bob", GrantEndsAt: now.Add(time.Hour),
+		SessionPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},` +
+			`{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}`,
+	}, now)
+	if err != nil {
+		t.Fatalf("vend: %v", err)
+	}
+	c := sessionS3(m, creds)
+	if keys, err := list(t.Context(), c); err != nil || len(keys) != 1 {
+		t.Fatalf("list = %v, %v; want the seed object", keys, err)
+	}
+	wantAccessDenied(t, "put denied by the session policy", put(t.Context(), c, "b"))
+}
+
 // A grant shorter than STS's 900 s minimum gets 900 s credentials, and the
 // session policy stops them when the grant ends.
 func TestShortGrantCredentialsStopWorkingAtGrantEnd(t *testing.T) {
@@ -320,8 +345,8 @@ func TestAssumeRoleWireFormat(t *testing.T) {
 	for k, w := range map[string]string{
 		"Action":            "AssumeRole",
 		"RoleArn":           testRoleARN,
-		"RoleSessionName":   "Zo--O-Brien--zoe@example.com-",
-		"SourceIdentity":    "Zo--O-Brien--zoe@example.com-",
+		"RoleSessionName":   "Zoe-O-Brien--zoe@example.com--" + sha256Hex8("Zoë O'Brien <zoe@example.com>"),
+		"SourceIdentity":    "Zoe-O-Brien--zoe@example.com--" + sha256Hex8("Zoë O'Brien <zoe@example.com>"),
 		"DurationSeconds":   "900",
 		"Tags.member.1.Key": "jit-request-id", "Tags.member.1.Value": "01JREQ",
 		"Tags.member.2.Key": "jit-user", "Tags.member.2.Value": "Zo_ O_Brien _zoe@example.com_",
@@ -465,6 +490,7 @@ func TestCredentialsNeverLogSecrets(t *testing.T) {
 
 var (
 	stsIdentifierRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	hashSuffixRE    = regexp.MustCompile(`-[0-9a-f]{8}$`)
 	tagValueRE      = regexp.MustCompile(`^[\w .:/=+@-]{0,256}$`)
 )
 
@@ -477,8 +503,14 @@ func FuzzSanitisers(f *testing.F) {
 			if !stsIdentifierRE.MatchString(got) {
 				t.Fatalf("%s(%q) = %q, outside STS's charset or length", name, user, got)
 			}
-			if stsIdentifierRE.MatchString(user) && got != user {
+			if stsIdentifierRE.MatchString(user) && !hashSuffixRE.MatchString(user) && got != user {
 				t.Fatalf("%s(%q) = %q changed a valid name", name, user, got)
+			}
+			if got == user && (!stsIdentifierRE.MatchString(user) || hashSuffixRE.MatchString(user)) {
+				t.Fatalf("%s(%q) kept a name that must be mapped", name, user)
+			}
+			if got != user && !strings.HasSuffix(got, "-"+sha256Hex8(user)) {
+				t.Fatalf("%s(%q) = %q changed the name without the hash of the original", name, user, got)
 			}
 		}
 		if got := vend.TagValue(user); !tagValueRE.MatchString(got) {
@@ -489,9 +521,24 @@ func FuzzSanitisers(f *testing.F) {
 	})
 }
 
-func TestSessionPolicyOfOnlyDeniesKeepsWhatTheRoleAllows(t *testing.T) {
+// Before: a Deny-only session_policy was silently given an Allow "*", so the
+// session got what the role allows, while docs/policy.md said it gets nothing.
+// Now the document is used as written (AWS intersects it with the role's
+// policies) and one that could allow nothing is refused.
+func TestSessionPolicyOfOnlyDeniesIsRefusedNotWidened(t *testing.T) {
 	end := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
 	got, err := vend.SessionPolicy(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`, end, []string{"*"})
+	var ve *vend.Error
+	if !errors.As(err, &ve) || ve.Kind != vend.KindInvalidInput || !strings.Contains(ve.Hint, `"Effect":"Allow"`) {
+		t.Fatalf("policy = %s, err = %v; want KindInvalidInput with a hint naming the Allow to add", got, err)
+	}
+}
+
+// The documented example (docs/policy.md): the role's statements as written,
+// then jit's time-bound Deny.
+func TestSessionPolicyWithAllowAndDenyIsKeptAsWrittenPlusTheGrantEnd(t *testing.T) {
+	end := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	got, err := vend.SessionPolicy(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`, end, []string{"*"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ const (
 	lockAudit   = 0x6a69745f61756474 // "jit_audt": serialises chain appends
 	lockSweeper = 0x6a69745f73776570 // "jit_swep": the sweeper lease
 	lockMigrate = 0x6a69745f6d696772 // "jit_migr": one migrator at a time
+	// lockKeyed is the first key of WithLock's two-key advisory locks.
+	lockKeyed int32 = 0x6a69746b // "jitk"
 )
 
 // Store is the PostgreSQL store.
@@ -420,6 +422,31 @@ func (s *Store) listenOnce(ctx context.Context, fn func(id string)) error {
 // Should that session die while fn runs, the lease is gone and another
 // replica may start a sweep alongside: harmless, since every sweep is a row-
 // locked Update whose lifecycle.Sweep refuses a request no longer due.
+// WithLock implements store.Store with a session advisory lock on
+// (lockKeyed, hashtext(key)); two-key advisory locks never meet the one-key
+// ones used for the sweeper and migrations. A hash collision only
+// serialises two keys that did not need it.
+func (s *Store) WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, lockKeyed, key); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
+	defer func() {
+		var released bool
+		err := conn.QueryRow(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext($2))`, lockKeyed, key).Scan(&released)
+		if err != nil || !released {
+			// Never hand a connection that may hold the lock back to the pool.
+			s.log.Warn("releasing a keyed lock failed; closing its connection", "key", key, "err", err)
+			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		}
+	}()
+	return fn(ctx)
+}
+
 func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {

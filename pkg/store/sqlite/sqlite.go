@@ -39,6 +39,9 @@ type Store struct {
 
 	lead sync.Mutex // the sweeper lease, within this process
 
+	kmu   sync.Mutex               // guards keyed
+	keyed map[string]chan struct{} // WithLock: one token per held key
+
 	// Prepared once on the writer connection; tx.StmtContext reuses them.
 	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtUpdateState, stmtInsertAudit *sql.Stmt
 
@@ -644,6 +647,28 @@ func (s *Store) notify(id string) {
 
 // TryLead implements store.Store: one process per file, so the lease is a
 // mutex that keeps two sweeps from overlapping.
+// WithLock implements store.Store: SQLite serves one node, so a lock in
+// this process is exclusive enough. Waiting ends with ctx.
+func (s *Store) WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error {
+	s.kmu.Lock()
+	if s.keyed == nil {
+		s.keyed = map[string]chan struct{}{}
+	}
+	ch, ok := s.keyed[key]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		s.keyed[key] = ch
+	}
+	s.kmu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("lock %s: %w", key, ctx.Err())
+	}
+	defer func() { <-ch }()
+	return fn(ctx)
+}
+
 func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error) {
 	if !s.lead.TryLock() {
 		return false, nil

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentLifecyclesChainAndSweep", testLifecycleConcurrent},
 		{"ListenHearsUpdates", testListen},
 		{"TryLeadIsExclusive", testTryLead},
+		{"WithLockIsExclusivePerKey", testWithLock},
 		{"PingAnswers", func(t *testing.T, s store.Store) {
 			if err := s.Ping(ctx(t)); err != nil {
 				t.Fatal(err)
@@ -631,5 +632,62 @@ func testTryLead(t *testing.T, s store.Store) {
 	ok, err = s.TryLead(ctx(t), func(context.Context) error { return nil })
 	if !ok || err != nil {
 		t.Fatalf("TryLead after a failed fn = %v, %v", ok, err)
+	}
+}
+
+// testWithLock: holders of one key never overlap; another key is not held up.
+func testWithLock(t *testing.T, s store.Store) {
+	var mu sync.Mutex
+	inside, maxInside := 0, 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			err := s.WithLock(ctx(t), "arn:aws:iam::111122223333:role/a", func(context.Context) error {
+				mu.Lock()
+				inside++
+				maxInside = max(maxInside, inside)
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond) // widen the window a second holder would use
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if maxInside != 1 {
+		t.Fatalf("%d holders of one key at once, want 1", maxInside)
+	}
+	// While one key is held, another key is free, and a waiter for the held
+	// key gives up when its context ends.
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.WithLock(ctx(t), "k1", func(context.Context) error { close(held); <-release; return nil })
+	}()
+	<-held
+	if err := s.WithLock(ctx(t), "k2", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("other key: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx(t), 50*time.Millisecond)
+	defer cancel()
+	if err := s.WithLock(short, "k1", func(context.Context) error { t.Error("ran while k1 was held"); return nil }); err == nil {
+		t.Fatal("waiting for a held key ignored its context")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WithLock(ctx(t), "k1", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("k1 after release: %v", err)
+	}
+	want := errors.New("fn failed")
+	if err := s.WithLock(ctx(t), "k1", func(context.Context) error { return want }); !errors.Is(err, want) {
+		t.Fatalf("err = %v, want fn's error", err)
 	}
 }
