@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -144,22 +143,6 @@ func statusFor(code string) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
-}
-
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty body means all defaults
-		}
-		var maxBytes *http.MaxBytesError
-		if errors.As(err, &maxBytes) {
-			return err
-		}
-		return &api.Error{Code: api.CodeInvalid, Message: "bad JSON body: " + err.Error(), Hint: "see docs/api.md"}
-	}
-	return nil
 }
 
 // limiter is a per-user token bucket on request creation.
