@@ -79,7 +79,7 @@ type Server struct {
 	// authFails limits and summarises failed authentications.
 	authFails *authFailures
 	log       *slog.Logger
-	now     func() time.Time
+	now       func() time.Time
 }
 
 // New checks the options and builds a server.
