@@ -100,6 +100,11 @@ type Store interface {
 	SlackMessage(ctx context.Context, requestID string) (channel, ts string, err error)
 	// SetSlackMessage records where a request's Slack message was posted.
 	SetSlackMessage(ctx context.Context, requestID, channel, ts string) error
+	// FirstUse records key until expires and reports whether it was unseen
+	// (or its earlier record had expired at now): a one-time-use check that
+	// holds across every process on the store (Slack replay keys). Expired
+	// keys are pruned as it goes.
+	FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error)
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

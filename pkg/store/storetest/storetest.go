@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentLifecyclesChainAndSweep", testLifecycleConcurrent},
 		{"ListenHearsUpdates", testListen},
 		{"TryLeadIsExclusive", testTryLead},
+		{"FirstUseIsOnceUntilExpiry", testFirstUse},
 		{"PingAnswers", func(t *testing.T, s store.Store) {
 			if err := s.Ping(ctx(t)); err != nil {
 				t.Fatal(err)
