@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -236,6 +237,9 @@ type Webhook struct {
 type Slack struct {
 	BotToken      Secret `yaml:"bot_token" json:"bot_token,omitempty"`
 	SigningSecret Secret `yaml:"signing_secret" json:"signing_secret,omitempty"`
+	// TeamID is the Slack workspace (T…) whose button presses are accepted;
+	// required with signing_secret (interactivity on).
+	TeamID string `yaml:"team_id" json:"team_id,omitempty"`
 	// Channel is the default channel (roles may name their own).
 	Channel string `yaml:"channel" json:"channel,omitempty"`
 	// ApproveInSlackByEmail lets the Approve/Deny buttons decide: the Slack
@@ -244,6 +248,10 @@ type Slack struct {
 	// button press answers with a link to the approver page].
 	ApproveInSlackByEmail bool `yaml:"approve_in_slack_by_email" json:"approve_in_slack_by_email"`
 }
+
+// slackTeamID is the shape of a Slack workspace id (T…, or E… for an
+// Enterprise Grid organisation).
+var slackTeamID = regexp.MustCompile(`^[TE][A-Z0-9]{2,20}$`)
 
 // Enabled reports whether Slack is configured.
 func (s Slack) Enabled() bool { return s.BotToken != "" }
@@ -497,6 +505,11 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.Notify.Slack.ApproveInSlackByEmail && c.Notify.Slack.SigningSecret == "" {
 		v.errorf("notify.slack.approve_in_slack_by_email", "needs signing_secret to verify button presses")
+	}
+	if c.Notify.Slack.SigningSecret != "" && c.Notify.Slack.TeamID == "" {
+		v.errorf("notify.slack.team_id", "team_id is required with signing_secret: the workspace (T…) whose button presses count (Slack: workspace settings, or team.id of any payload)")
+	} else if id := c.Notify.Slack.TeamID; id != "" && !slackTeamID.MatchString(id) {
+		v.errorf("notify.slack.team_id", "%q is not a Slack team id (like T0123ABCD)", id)
 	}
 	if c.Notify.RemindBefore == 0 {
 		c.Notify.RemindBefore = yamldoc.Duration(DefaultRemindBefore)

@@ -72,6 +72,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"half aws keys", "aws: {access_key_id: AKIA}\n" + minimal, `aws: set both access_key_id and secret_access_key`},
 		{"bool", "aws: {role_chaining: maybe}\n" + minimal, `jit.yaml:1:22: aws.role_chaining: "maybe" is not true or false`},
 		{"webhook url", "notify: {webhooks: [{url: ftp://x}]}\n" + minimal, `notify.webhooks[0].url: "ftp://x" is not an http(s) URL`},
+		{"slack interactivity without team_id", "notify: {slack: {bot_token: xoxb-1, signing_secret: s}}\n" + minimal, `notify.slack.team_id: team_id is required with signing_secret`},
+		{"slack team_id shape", "notify: {slack: {bot_token: xoxb-1, signing_secret: s, team_id: acme}}\n" + minimal, `notify.slack.team_id: "acme" is not a Slack team id`},
 		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, url)`},
 		{"slack without token", "notify: {slack: {channel: \"#x\"}}\n" + minimal, `notify.slack.bot_token: bot_token is required`},
 		{"roles and policy_file", "policy_file: p.yaml\n" + minimal, `jit.yaml:5:3: roles: roles are set here and in policy_file p.yaml; keep one`},
@@ -152,7 +154,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 store: {dsn: "postgres://jit:SECRET-PG@db/jit"}
 notify:
   webhooks: [{url: https://hooks.example.com, secret: SECRET-HOOK}]
-  slack: {bot_token: SECRET-BOT, signing_secret: SECRET-SIGN}
+  slack: {bot_token: SECRET-BOT, signing_secret: SECRET-SIGN, team_id: T0JIT}
 ` + strings.Replace(minimal, `store: {dsn: "sqlite:///tmp/jit.db"}`, "", 1)
 	c, err := Parse("jit.yaml", []byte(src))
 	if err != nil {
