@@ -319,7 +319,7 @@ func pressPayload(t *testing.T, responseURL, action, id, user string) string {
 	t.Helper()
 	cb := slackapi.InteractionCallback{
 		Type: slackapi.InteractionTypeBlockActions, ResponseURL: responseURL,
-		User:           slackapi.User{ID: user}, Team: slackapi.Team{ID: teamID},
+		User: slackapi.User{ID: user}, Team: slackapi.Team{ID: teamID},
 		ActionCallback: slackapi.ActionCallbacks{BlockActions: []*slackapi.BlockAction{{ActionID: action, Value: id}}},
 	}
 	b, err := json.Marshal(cb)
