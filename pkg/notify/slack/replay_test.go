@@ -110,3 +110,15 @@ func TestInteractivityNeedsTeamID(t *testing.T) {
 		t.Fatalf("New with a signing secret and no team id = %v, want refused", err)
 	}
 }
+
+func TestSlackMessageShowsAnExtensionWaitingForApprovers(t *testing.T) {
+	r := &api.Request{ID: "req_01", Requester: "alice@example.com", Role: "oncall", State: api.StateActive, BreakGlass: true,
+		EndsAt:           time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC),
+		PendingExtension: &api.Extension{DurationSeconds: 3600, ApprovalsNeeded: 1, Why: "past break_glass.max_duration of 30m"}}
+	got := marshal(slackapi.Blocks{BlockSet: slack.Blocks(r, "")})
+	for _, want := range []string{"Extension by 1h0m0s waits for approval (0 of 1)", "break_glass.max_duration of 30m", "jit approve req_01"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("message lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -110,7 +110,8 @@ func (s *Sink) Wants(typ string) bool {
 	switch typ {
 	case audit.TypeRequestCreated, audit.TypeRequestApproval, audit.TypeRequestApproved, audit.TypeAutoApproved,
 		audit.TypeBreakGlass, audit.TypeRequestDenied, audit.TypeCancelled, audit.TypeTimedOut, audit.TypeRevoked,
-		audit.TypeExtended, audit.TypeExpired, notify.TypeGrantEndingSoon, notify.TypeRequestTimingOut:
+		audit.TypeExtended, audit.TypeExpired, notify.TypeGrantEndingSoon, notify.TypeRequestTimingOut,
+		audit.TypeExtensionRequested, audit.TypeExtensionApproval, audit.TypeExtensionDenied:
 		return true
 	}
 	return false
@@ -281,6 +282,10 @@ func Blocks(r *api.Request, publicURL string) []slackapi.Block {
 	outcome := "*Status:* " + escape(stateText(r))
 	if r.State.Granted() {
 		outcome += " · grant ends " + slackDate(r.EndsAt)
+		if x := r.PendingExtension; x != nil {
+			outcome += fmt.Sprintf("\n:hourglass: Extension by %s waits for approval (%d of %d): %s. Approvers: `jit approve %s` or `jit deny %s --reason …`",
+				x.Duration(), len(x.Approvals), x.ApprovalsNeeded, escape(x.Why), r.ID, r.ID)
+		}
 	}
 	if r.Denial != nil && r.Denial.Comment != "" {
 		outcome += "\n> " + escape(r.Denial.Comment)
