@@ -209,6 +209,10 @@ type Audit struct {
 type RateLimit struct {
 	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"` // [30]
 	Burst             int `yaml:"burst" json:"burst"`                             // [10]
+	// FailedAuthPerMinute and FailedAuthBurst bound failed authentications
+	// per client address; past them it gets 429 [10, 20].
+	FailedAuthPerMinute int `yaml:"failed_auth_per_minute" json:"failed_auth_per_minute,omitempty"`
+	FailedAuthBurst     int `yaml:"failed_auth_burst" json:"failed_auth_burst,omitempty"`
 }
 
 // Notify says whom to tell; delivered by pkg/notify (docs/webhooks.md).
@@ -472,6 +476,12 @@ func (c *Config) validate(v *validator) {
 		v.errorf("aws", "set both access_key_id and secret_access_key, or neither (then the default AWS credential chain is used)")
 	}
 
+	if c.RateLimit.FailedAuthPerMinute < 0 {
+		v.errorf("rate_limit.failed_auth_per_minute", "%d is negative", c.RateLimit.FailedAuthPerMinute)
+	}
+	if c.RateLimit.FailedAuthBurst < 0 {
+		v.errorf("rate_limit.failed_auth_burst", "%d is negative", c.RateLimit.FailedAuthBurst)
+	}
 	if c.RateLimit.RequestsPerMinute == 0 {
 		c.RateLimit.RequestsPerMinute = DefaultRequestsPerMinute
 	} else if c.RateLimit.RequestsPerMinute < 0 {
