@@ -85,6 +85,9 @@ func (a *authFailures) blocked(addr string, now time.Time) (time.Duration, bool)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	lim, ok := a.limiters[addr]
+	if !ok && len(a.limiters) >= maxTrackedAddresses {
+		lim, ok = a.limiters["*"] // an untracked address shares the overflow limiter
+	}
 	if !ok || lim.TokensAt(now) >= 1 {
 		return 0, false
 	}
