@@ -15,20 +15,23 @@ const (
 	TypeTimedOut        = "request.timed_out"
 	TypeRevoked         = "grant.revoked"
 	TypeExtended        = "grant.extended"
-	// An extension past the limit that let the grant skip approvers
-	// (break-glass, auto-approve) waits for approvers like a request.
+	TypeRevokeEnforced  = "grant.revocation_enforced" // the role's inline Deny was written
+	TypeRevokeFailed    = "grant.revocation_failed"
+	TypeExpired         = "grant.expired"
+	TypeVended          = "credentials.vended"
+	TypeVendFailed      = "credentials.vend_failed"
+	TypeAuthFailed      = "auth.failed"
+	TypeForbidden       = "authz.denied"
+	TypePolicyLoaded    = "policy.loaded"
+	TypePolicyRejected  = "policy.rejected"
+	TypeNotifyDelivered = "notify.delivered"
+	TypeNotifyFailed    = "notify.failed"
+)
+
+// An extension past the limit that let a grant skip approvers (break-glass,
+// auto-approve) waits for approvers like a request.
+const (
 	TypeExtensionRequested = "grant.extension_requested"
 	TypeExtensionApproval  = "grant.extension_approval"
 	TypeExtensionDenied    = "grant.extension_denied"
-	TypeRevokeEnforced     = "grant.revocation_enforced" // the role's inline Deny was written
-	TypeRevokeFailed       = "grant.revocation_failed"
-	TypeExpired            = "grant.expired"
-	TypeVended             = "credentials.vended"
-	TypeVendFailed         = "credentials.vend_failed"
-	TypeAuthFailed         = "auth.failed"
-	TypeForbidden          = "authz.denied"
-	TypePolicyLoaded       = "policy.loaded"
-	TypePolicyRejected     = "policy.rejected"
-	TypeNotifyDelivered    = "notify.delivered"
-	TypeNotifyFailed       = "notify.failed"
 )

@@ -76,10 +76,11 @@ type Server struct {
 	hub     *hub
 	metrics *serverMetrics
 	limiter *limiter
+	log     *slog.Logger
+	now     func() time.Time
+
 	// authFails limits and summarises failed authentications.
 	authFails *authFailures
-	log       *slog.Logger
-	now       func() time.Time
 }
 
 // New checks the options and builds a server.

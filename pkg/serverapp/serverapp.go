@@ -204,12 +204,13 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		Logger:            log,
 		RequestsPerMinute: float64(cfg.RateLimit.RequestsPerMinute),
 		RequestBurst:      cfg.RateLimit.Burst,
+		SweepInterval:     cfg.SweepInterval.D(),
+		SessionCap:        sessionCap,
+		Revoker:           revoker,
+
 		// Zero: the server's defaults (10 a minute, burst 20).
 		AuthFailuresPerMinute: float64(cfg.RateLimit.FailedAuthPerMinute),
 		AuthFailureBurst:      cfg.RateLimit.FailedAuthBurst,
-		SweepInterval:         cfg.SweepInterval.D(),
-		SessionCap:            sessionCap,
-		Revoker:               revoker,
 	})
 	if err != nil {
 		return nil, err
