@@ -59,7 +59,10 @@ var specs = []spec{
 		"reason", "why (optional)", false, "access", ""},
 	{Revoke, "revoke ID", "End a live grant now", "End a live grant before its time: yours, or one of a role you approve. Cached credentials for it on this machine are wiped.",
 		"reason", "why (kept in the audit log)", false, "access", ""},
-	{Extend, "extend ID --for DURATION", "Add time to your live grant", "Move a live grant's end, within the role's extension limits.",
+	{Extend, "extend ID --for DURATION", "Add time to your live grant", "Move a live grant's end, within the role's extension limits.\n\n" +
+		"A break-glass or auto-approved grant is extended at once only up to the limit that let it skip\n" +
+		"approvers (break_glass.max_duration, auto_approve.max_duration). Past it the extension waits for\n" +
+		"the role's approvers, who decide with jit approve / jit deny like a request; the grant keeps its end until then.",
 		"reason", "why (kept in the audit log)", false, "access", "  jit extend req_01j… --for 30m --reason \"migration still running\""},
 }
 
@@ -147,7 +150,15 @@ func Run(ctx context.Context, opts *Options) error {
 }
 
 func summary(a Action, r *api.Request) string {
+	x := r.PendingExtension
 	switch {
+	case a == Extend && x != nil && len(x.Approvals) == 0:
+		return fmt.Sprintf("Extension of %s by %s asked for: %s.\nIt waits for approval; %s still ends at %s. Approvers see it in `jit requests --pending` and decide with `jit approve %s` or `jit deny %s --reason ...`.",
+			r.ID, api.FormatDuration(x.Duration()), x.Why, r.Role, r.EndsAt.Local().Format("15:04 MST"), r.ID, r.ID)
+	case a == Approve && r.State.Granted() && x != nil:
+		return fmt.Sprintf("Approved the extension of %s (%s for %s); it needs %d more approval(s).", r.ID, r.Role, r.Requester, x.ApprovalsNeeded-len(x.Approvals))
+	case a == Deny && r.State.Granted():
+		return fmt.Sprintf("Denied the extension of %s: %s still ends at %s.", r.ID, r.Role, r.EndsAt.Local().Format("15:04 MST"))
 	case a == Approve && r.State == api.StatePending:
 		return fmt.Sprintf("Approved %s (%s for %s); it needs %d more approval(s).", r.ID, r.Role, r.Requester, r.ApprovalsNeeded-len(r.Approvals))
 	case a == Approve:

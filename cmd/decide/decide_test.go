@@ -2,9 +2,11 @@ package decide
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 )
@@ -54,5 +56,28 @@ func TestNewCmdsParseFlagsAndRequireWhatTheyNeed(t *testing.T) {
 		if !byName[tc.args[0]] {
 			t.Errorf("no command %s", tc.args[0])
 		}
+	}
+}
+
+func TestSummarySaysAnExtensionWaitsForApprovers(t *testing.T) {
+	ends := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	x := &api.Extension{DurationSeconds: 3600, ApprovalsNeeded: 2, Why: "a break-glass grant extends alone only up to its break_glass.max_duration of 30m"}
+	r := &api.Request{ID: "req_1", Role: "oncall", Requester: "alice@example.com", State: api.StateActive, EndsAt: ends, PendingExtension: x}
+	got := summary(Extend, r)
+	for _, want := range []string{"waits for approval", "break_glass.max_duration of 30m", "jit approve req_1", "1h"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("extend summary %q lacks %q", got, want)
+		}
+	}
+	x.Approvals = []api.Decision{{By: "bob@example.com", Approve: true}}
+	if got := summary(Approve, r); !strings.Contains(got, "extension of req_1") || !strings.Contains(got, "1 more approval") {
+		t.Errorf("approve summary %q", got)
+	}
+	r.PendingExtension = nil
+	if got := summary(Deny, r); !strings.Contains(got, "Denied the extension of req_1") {
+		t.Errorf("deny summary %q", got)
+	}
+	if got := summary(Extend, r); !strings.Contains(got, "Extended req_1") {
+		t.Errorf("plain extend summary %q", got)
 	}
 }

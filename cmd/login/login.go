@@ -19,6 +19,7 @@ import (
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/oidcclient"
+	"github.com/jit-access/jit/pkg/secureurl"
 	"github.com/jit-access/jit/pkg/session"
 )
 
@@ -109,6 +110,8 @@ func Run(ctx context.Context, opts *Options) error {
 			return cmdutil.WithHint(err, cmdutil.ExitDenied, "run jit login again and choose Allow")
 		case errors.Is(err, oidcclient.ErrExpired):
 			return cmdutil.WithHint(err, cmdutil.ExitLoginRequired, "run jit login again and finish within the time shown")
+		case errors.As(err, new(*secureurl.InsecureError)):
+			return cmdutil.WithHint(err, cmdutil.ExitError, "the jit server at %s names this issuer; ask its operator to set oidc.issuer to an https:// URL", server)
 		}
 		return err
 	}

@@ -199,7 +199,11 @@ func table(w io.Writer, reqs []api.Request, now time.Time) error {
 		if len(reason) > 40 {
 			reason = reason[:37] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Role, r.Requester, r.State,
+		state := string(r.State)
+		if r.PendingExtension != nil && r.State.Granted() {
+			state += "+extension?" // an extension waits for approvers
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Role, r.Requester, state,
 			dur(r.DurationSeconds), left, now.Sub(r.CreatedAt).Truncate(time.Second), reason)
 	}
 	return tw.Flush()
@@ -335,6 +339,10 @@ func ShowRun(ctx context.Context, opts *Options, id string) error {
 	}
 	if r.BreakGlass {
 		row("break-glass", "yes (flagged for review)")
+	}
+	if x := r.PendingExtension; x != nil && r.State.Granted() {
+		row("extension", fmt.Sprintf("%s more, waiting for approval (%d of %d): %s", dur(x.DurationSeconds), len(x.Approvals), x.ApprovalsNeeded, x.Why))
+		row("  decide", fmt.Sprintf("jit approve %s, or jit deny %s --reason ...", r.ID, r.ID))
 	}
 	if r.EndedBy != "" {
 		row("ended by", strings.TrimSpace(r.EndedBy+" "+r.EndReason))

@@ -72,6 +72,14 @@ roles:
     default_duration: 30m
     max_duration: 1h
     reason_required: true
+  - name: oncall
+    arn: arn:aws:iam::000000000000:role/oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true, max_duration: 30m}
+    max_extensions: 2
+    max_total_duration: 2h
 `
 
 func newWorld(t *testing.T) *world {

@@ -93,7 +93,26 @@ type Request struct {
 	VendCount int `json:"vend_count,omitempty"`
 	// Version increases with every stored change.
 	Version int64 `json:"version"`
+	// PendingExtension is an extension waiting for approvers: one the
+	// requester may not give themselves (a break-glass or auto-approved
+	// grant past the limit that let it skip approval).
+	PendingExtension *Extension `json:"pending_extension,omitempty"`
 }
+
+// Extension is an extension of a live grant that needs approvers, like a
+// request: ApprovalsNeeded distinct approvers, never the requester.
+type Extension struct {
+	DurationSeconds int64      `json:"duration_seconds"`
+	Reason          string     `json:"reason,omitempty"`
+	RequestedAt     time.Time  `json:"requested_at"`
+	ApprovalsNeeded int        `json:"approvals_needed"`
+	Approvals       []Decision `json:"approvals,omitempty"`
+	// Why says which limit made approval necessary.
+	Why string `json:"why"`
+}
+
+// Duration is the extension's length.
+func (e *Extension) Duration() time.Duration { return time.Duration(e.DurationSeconds) * time.Second }
 
 // Duration is the requested grant length.
 func (r *Request) Duration() time.Duration { return time.Duration(r.DurationSeconds) * time.Second }

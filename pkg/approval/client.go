@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/secureurl"
 )
 
 // TokenFunc returns the ID token to send as the bearer.
@@ -32,9 +33,10 @@ type Client struct {
 // New returns a client for the server at baseURL. token may be nil for the
 // unauthenticated calls (Discovery, health).
 func New(baseURL string, hc *http.Client, token TokenFunc) (*Client, error) {
-	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("server URL %q must look like https://jit.example.com", baseURL)
+	// Tokens go to this URL: https, or plain http only on loopback.
+	u, err := secureurl.Check("jit server URL", strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		return nil, err
 	}
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}

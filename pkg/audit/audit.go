@@ -27,3 +27,11 @@ const (
 	TypeNotifyDelivered = "notify.delivered"
 	TypeNotifyFailed    = "notify.failed"
 )
+
+// An extension past the limit that let a grant skip approvers (break-glass,
+// auto-approve) waits for approvers like a request.
+const (
+	TypeExtensionRequested = "grant.extension_requested"
+	TypeExtensionApproval  = "grant.extension_approval"
+	TypeExtensionDenied    = "grant.extension_denied"
+)

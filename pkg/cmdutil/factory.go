@@ -17,6 +17,7 @@ import (
 	"github.com/jit-access/jit/pkg/cliconfig"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/secureurl"
 	"github.com/jit-access/jit/pkg/session"
 )
 
@@ -74,12 +75,13 @@ func New(io *iostreams.IOStreams) *Factory {
 }
 
 // ServerURL resolves the server: --server, then JIT_SERVER, then the config.
+// A plain-http URL is refused unless its host is loopback (secureurl).
 func (f *Factory) ServerURL() (string, error) {
 	if f.Flags.Server != "" {
-		return strings.TrimRight(f.Flags.Server, "/"), nil
+		return checkServer("--server", f.Flags.Server)
 	}
 	if s := f.Env("JIT_SERVER"); s != "" {
-		return strings.TrimRight(s, "/"), nil
+		return checkServer("JIT_SERVER", s)
 	}
 	cfg, err := f.Config()
 	if err != nil {
@@ -89,7 +91,18 @@ func (f *Factory) ServerURL() (string, error) {
 		return "", WithHint(errors.New("no jit server configured"), ExitLoginRequired,
 			"run: jit login --server https://jit.example.com (or set JIT_SERVER)")
 	}
-	return strings.TrimRight(cfg.Server, "/"), nil
+	path, _ := f.ConfigPath()
+	return checkServer("server in "+path, cfg.Server)
+}
+
+// checkServer trims raw and refuses a URL that would send tokens in clear
+// text, naming where it came from.
+func checkServer(source, raw string) (string, error) {
+	server := strings.TrimRight(raw, "/")
+	if _, err := secureurl.Check("jit server URL", server); err != nil {
+		return "", WithHint(err, ExitUsage, "set %s to the server's https:// URL, e.g. jit login --server https://jit.example.com", source)
+	}
+	return server, nil
 }
 
 func (f *Factory) openCache() (*credcache.Cache, error) {

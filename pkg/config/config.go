@@ -225,6 +225,10 @@ type Audit struct {
 type RateLimit struct {
 	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"` // [30]
 	Burst             int `yaml:"burst" json:"burst"`                             // [10]
+	// FailedAuthPerMinute and FailedAuthBurst bound failed authentications
+	// per client address; past them it gets 429 [10, 20].
+	FailedAuthPerMinute int `yaml:"failed_auth_per_minute" json:"failed_auth_per_minute,omitempty"`
+	FailedAuthBurst     int `yaml:"failed_auth_burst" json:"failed_auth_burst,omitempty"`
 }
 
 // Notify says whom to tell; delivered by pkg/notify (docs/webhooks.md).
@@ -253,6 +257,9 @@ type Webhook struct {
 type Slack struct {
 	BotToken      Secret `yaml:"bot_token" json:"bot_token,omitempty"`
 	SigningSecret Secret `yaml:"signing_secret" json:"signing_secret,omitempty"`
+	// TeamID is the Slack workspace (T…) whose button presses are accepted;
+	// required with signing_secret (interactivity on).
+	TeamID string `yaml:"team_id" json:"team_id,omitempty"`
 	// Channel is the default channel (roles may name their own).
 	Channel string `yaml:"channel" json:"channel,omitempty"`
 	// ApproveInSlackByEmail lets the Approve/Deny buttons decide: the Slack
@@ -261,6 +268,10 @@ type Slack struct {
 	// button press answers with a link to the approver page].
 	ApproveInSlackByEmail bool `yaml:"approve_in_slack_by_email" json:"approve_in_slack_by_email"`
 }
+
+// slackTeamID is the shape of a Slack workspace id (T…, or E… for an
+// Enterprise Grid organisation).
+var slackTeamID = regexp.MustCompile(`^[TE][A-Z0-9]{2,20}$`)
 
 // Enabled reports whether Slack is configured.
 func (s Slack) Enabled() bool { return s.BotToken != "" }
@@ -503,6 +514,12 @@ func (c *Config) validate(v *validator) {
 		v.errorf("aws", "set both access_key_id and secret_access_key, or neither (then the default AWS credential chain is used)")
 	}
 
+	if c.RateLimit.FailedAuthPerMinute < 0 {
+		v.errorf("rate_limit.failed_auth_per_minute", "%d is negative", c.RateLimit.FailedAuthPerMinute)
+	}
+	if c.RateLimit.FailedAuthBurst < 0 {
+		v.errorf("rate_limit.failed_auth_burst", "%d is negative", c.RateLimit.FailedAuthBurst)
+	}
 	if c.RateLimit.RequestsPerMinute == 0 {
 		c.RateLimit.RequestsPerMinute = DefaultRequestsPerMinute
 	} else if c.RateLimit.RequestsPerMinute < 0 {
@@ -536,6 +553,11 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.Notify.Slack.ApproveInSlackByEmail && c.Notify.Slack.SigningSecret == "" {
 		v.errorf("notify.slack.approve_in_slack_by_email", "needs signing_secret to verify button presses")
+	}
+	if c.Notify.Slack.SigningSecret != "" && c.Notify.Slack.TeamID == "" {
+		v.errorf("notify.slack.team_id", "team_id is required with signing_secret: the workspace (T…) whose button presses count (Slack: workspace settings, or team.id of any payload)")
+	} else if id := c.Notify.Slack.TeamID; id != "" && !slackTeamID.MatchString(id) {
+		v.errorf("notify.slack.team_id", "%q is not a Slack team id (like T0123ABCD)", id)
 	}
 	if c.Notify.RemindBefore == 0 {
 		c.Notify.RemindBefore = yamldoc.Duration(DefaultRemindBefore)

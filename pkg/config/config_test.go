@@ -78,6 +78,9 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"revoker unknown key", "aws: {revokers: {\"111122223333\": {role: x}}}\n" + minimal, `jit.yaml:1:35: unknown field "role"`},
 		{"bool", "aws: {role_chaining: maybe}\n" + minimal, `jit.yaml:1:22: aws.role_chaining: "maybe" is not true or false`},
 		{"webhook url", "notify: {webhooks: [{url: ftp://x}]}\n" + minimal, `notify.webhooks[0].url: "ftp://x" is not an http(s) URL`},
+		{"slack interactivity without team_id", "notify: {slack: {bot_token: xoxb-1, signing_secret: s}}\n" + minimal, `notify.slack.team_id: team_id is required with signing_secret`},
+		{"slack team_id shape", "notify: {slack: {bot_token: xoxb-1, signing_secret: s, team_id: acme}}\n" + minimal, `notify.slack.team_id: "acme" is not a Slack team id`},
+		{"failed auth limit", "rate_limit: {failed_auth_per_minute: -1}\n" + minimal, `rate_limit.failed_auth_per_minute: -1 is negative`},
 		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, url)`},
 		{"slack without token", "notify: {slack: {channel: \"#x\"}}\n" + minimal, `notify.slack.bot_token: bot_token is required`},
 		{"roles and policy_file", "policy_file: p.yaml\n" + minimal, `jit.yaml:5:3: roles: roles are set here and in policy_file p.yaml; keep one`},
@@ -158,7 +161,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 store: {dsn: "postgres://jit:SECRET-PG@db/jit"}
 notify:
   webhooks: [{url: https://hooks.example.com, secret: SECRET-HOOK}]
-  slack: {bot_token: SECRET-BOT, signing_secret: SECRET-SIGN}
+  slack: {bot_token: SECRET-BOT, signing_secret: SECRET-SIGN, team_id: T0JIT}
 ` + strings.Replace(minimal, `store: {dsn: "sqlite:///tmp/jit.db"}`, "", 1)
 	c, err := Parse("jit.yaml", []byte(src))
 	if err != nil {

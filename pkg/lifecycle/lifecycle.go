@@ -230,3 +230,76 @@ func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[
 		RequestID: r.ID, Reason: reason, Detail: detail,
 	}
 }
+
+// RequestExtension records an extension of a live grant that waits for
+// approvers (policy.ExtensionApproval said why); the grant keeps its end
+// until they agree. One extension waits at a time.
+func RequestExtension(r *api.Request, by string, d time.Duration, reason string, needed int, why string, now time.Time) ([]store.Event, error) {
+	if !r.State.Granted() || !now.Before(r.EndsAt) {
+		return nil, &TransitionError{r.ID, "extend", stateAt(r, now)}
+	}
+	if d <= 0 {
+		return nil, fmt.Errorf("extension must be positive, got %s", d)
+	}
+	if r.PendingExtension != nil {
+		return nil, &TransitionError{r.ID, "ask for another extension of", "waiting for approval of an extension"}
+	}
+	r.PendingExtension = &api.Extension{DurationSeconds: int64(d / time.Second), Reason: reason, RequestedAt: now,
+		ApprovalsNeeded: needed, Why: why}
+	r.UpdatedAt = now
+	return []store.Event{event(r, audit.TypeExtensionRequested, by, reason, now, map[string]string{
+		"by": d.String(), "approvals_needed": fmt.Sprint(needed), "why": why,
+	})}, nil
+}
+
+// ApproveExtension records one approval of the waiting extension; with
+// enough distinct approvals the grant's end moves (as Extend), the last
+// approver being the actor.
+func ApproveExtension(r *api.Request, by, comment string, now time.Time) ([]store.Event, error) {
+	x := r.PendingExtension
+	if x == nil || !r.State.Granted() || !now.Before(r.EndsAt) {
+		return nil, &TransitionError{r.ID, "approve the extension of", stateAt(r, now)}
+	}
+	for _, d := range x.Approvals {
+		if d.By == by {
+			return nil, fmt.Errorf("%s has already approved the extension of request %s", by, r.ID)
+		}
+	}
+	x.Approvals = append(x.Approvals, api.Decision{By: by, Approve: true, Comment: comment, At: now})
+	r.UpdatedAt = now
+	events := []store.Event{event(r, audit.TypeExtensionApproval, by, comment, now, map[string]string{
+		"approvals": fmt.Sprintf("%d/%d", len(x.Approvals), x.ApprovalsNeeded), "by": x.Duration().String(),
+	})}
+	if len(x.Approvals) < x.ApprovalsNeeded {
+		return events, nil
+	}
+	r.PendingExtension = nil
+	ext, err := Extend(r, by, x.Duration(), x.Reason, now)
+	if err != nil {
+		return nil, err
+	}
+	ext[0].Detail["approved_by"] = approvers(x.Approvals)
+	return append(events, ext...), nil
+}
+
+// DenyExtension drops the waiting extension; the grant keeps its end.
+func DenyExtension(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+	x := r.PendingExtension
+	if x == nil || !r.State.Granted() {
+		return nil, &TransitionError{r.ID, "deny the extension of", r.State}
+	}
+	r.PendingExtension = nil
+	r.UpdatedAt = now
+	return []store.Event{event(r, audit.TypeExtensionDenied, by, reason, now, map[string]string{"by": x.Duration().String()})}, nil
+}
+
+func approvers(ds []api.Decision) string {
+	out := ""
+	for i, d := range ds {
+		if i > 0 {
+			out += ","
+		}
+		out += d.By
+	}
+	return out
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 )
 
 // Event types notify adds to the audit log (and delivers like any other).
@@ -83,16 +84,31 @@ func IdempotencyKey(sink string, seq int64) string {
 func Outbound(typ string) bool { return !strings.HasPrefix(typ, "notify.") }
 
 // MatchType reports whether typ passes a sink's event filter: empty means
-// everything; entries are exact types or prefixes ending in ".*"
-// ("request.*").
+// every type except the opt-in ones; entries are exact types or prefixes
+// ending in ".*" ("request.*"). An opt-in type (OptIn) passes only a filter
+// that names it or its own prefix ("auth.failed", "auth.*"), never an empty
+// filter or "*".
 func MatchType(filter []string, typ string) bool {
+	optIn := OptIn(typ)
 	if len(filter) == 0 {
-		return true
+		return !optIn
 	}
 	for _, f := range filter {
-		if f == typ || f == "*" || (strings.HasSuffix(f, ".*") && strings.HasPrefix(typ, f[:len(f)-1])) {
+		switch {
+		case f == typ:
+			return true
+		case f == "*":
+			if !optIn {
+				return true
+			}
+		case strings.HasSuffix(f, ".*") && strings.HasPrefix(typ, f[:len(f)-1]):
 			return true
 		}
 	}
 	return false
 }
+
+// OptIn reports whether typ reaches a sink only when its filter asks for it
+// by name: auth.failed, which anyone on the network can cause (it is one
+// summary per window, but still not news for a chat channel or a pager).
+func OptIn(typ string) bool { return typ == audit.TypeAuthFailed }

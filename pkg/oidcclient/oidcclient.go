@@ -14,6 +14,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/jit-access/jit/pkg/secureurl"
 )
 
 // DefaultScopes are requested when Client.Scopes is empty: an ID token with
@@ -93,6 +95,11 @@ func (c *Client) Endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	if c.Issuer == "" || c.ClientID == "" {
 		return oauth2.Endpoint{}, errors.New("oidc client: issuer and client id are required")
 	}
+	// Device codes, refresh and ID tokens go to the issuer's endpoints:
+	// https, or plain http only on loopback. Checked before any request.
+	if _, err := secureurl.Check("OIDC issuer", c.Issuer); err != nil {
+		return oauth2.Endpoint{}, err
+	}
 	p, err := oidc.NewProvider(c.httpContext(ctx), c.Issuer)
 	if err != nil {
 		return oauth2.Endpoint{}, fmt.Errorf("discover %s: %w", c.Issuer, err)
@@ -100,6 +107,14 @@ func (c *Client) Endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	ep := p.Endpoint()
 	if ep.TokenURL == "" {
 		return oauth2.Endpoint{}, fmt.Errorf("discover %s: no token endpoint", c.Issuer)
+	}
+	for _, e := range [][2]string{{"OIDC token endpoint", ep.TokenURL}, {"OIDC device authorization endpoint", ep.DeviceAuthURL}} {
+		if e[1] == "" {
+			continue
+		}
+		if _, err := secureurl.Check(e[0], e[1]); err != nil {
+			return oauth2.Endpoint{}, fmt.Errorf("discover %s: %w", c.Issuer, err)
+		}
 	}
 	// A public client has no secret; send client_id in the form.
 	ep.AuthStyle = oauth2.AuthStyleInParams

@@ -15,7 +15,8 @@ import (
 // or the body limit.
 func FuzzDecodeBodies(f *testing.F) {
 	for _, seed := range []string{`{"role":"prod","reason":"x","duration_seconds":3600}`, `{"comment":"ok"}`,
-		`{"duration_seconds":-1}`, `{"role":1}`, `{"unknown":true}`, `[]`, `null`, ``, `{"role":"\u0000"}`} {
+		`{"duration_seconds":-1}`, `{"role":1}`, `{"unknown":true}`, `[]`, `null`, ``, `{"role":"\u0000"}`,
+		`{"role":"a","role":"b"}`, `{"comment":"x"}{"comment":"y"}`, `{"a":[{"b":1,"b":2}]}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -158,13 +158,16 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 		}
 	}
 	scope := q.Get("scope")
+	extensionsOnly := false // review: granted requests only with an extension waiting
 	switch scope {
 	case "", "mine":
 		f.Requester = u.ID()
 	case "review":
 		f.Roles = approverRoles(p, u)
 		if len(f.States) == 0 {
-			f.States = []api.State{api.StatePending}
+			// Pending requests, and live grants whose extension waits.
+			f.States = []api.State{api.StatePending, api.StateApproved, api.StateActive}
+			extensionsOnly = true
 		}
 		if len(f.Roles) == 0 {
 			writeJSON(w, http.StatusOK, api.RequestList{Requests: []api.Request{}})
@@ -188,6 +191,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 	for i := range reqs {
 		if scope == "review" && reqs[i].Requester == u.ID() {
 			continue // never review your own
+		}
+		if extensionsOnly && reqs[i].State != api.StatePending && reqs[i].PendingExtension == nil {
+			continue
 		}
 		out.Requests = append(out.Requests, reqs[i])
 	}
@@ -227,18 +233,41 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
 	writeJSON(w, http.StatusOK, req)
 }
 
+// handleApprove approves a pending request, or the pending extension of a
+// live grant (same approvers, same not-self and N-of-M rules).
 func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, u api.User) {
-	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanApprove(u, req) },
+	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error {
+		if extensionWaiting(req) {
+			if err := p.CanDecideExtension(u, req); err != nil {
+				return err
+			}
+			return p.CheckExtensionStillFits(req)
+		}
+		return p.CanApprove(u, req)
+	},
 		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+			if extensionWaiting(req) {
+				return lifecycle.ApproveExtension(req, u.ID(), c, now)
+			}
 			return lifecycle.Approve(req, u.ID(), c, now)
 		})
 }
 
+// handleDeny denies a pending request, or the pending extension of a live
+// grant (the grant keeps its end).
 func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) {
-	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanDeny(u, req) },
+	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error {
+		if extensionWaiting(req) {
+			return p.CanDecideExtension(u, req)
+		}
+		return p.CanDeny(u, req)
+	},
 		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
 			if strings.TrimSpace(c) == "" {
 				return nil, &policy.InvalidError{Field: "comment", Reason: "a denial needs a reason", Hint: "jit deny ID --reason TEXT"}
+			}
+			if extensionWaiting(req) {
+				return lifecycle.DenyExtension(req, u.ID(), c, now)
 			}
 			return lifecycle.Deny(req, u.ID(), c, now)
 		})
@@ -337,9 +366,17 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User
 	}
 	by := time.Duration(body.DurationSeconds) * time.Second
 	p := s.Policy()
+	waiting := false
 	req, err := s.update(r.Context(), id, func(req *api.Request) ([]store.Event, error) {
+		waiting = false
 		if err := p.CheckExtend(u, req, by); err != nil {
 			return nil, err
+		}
+		// Past the limit that let the grant skip approvers, the requester
+		// alone never extends it: the extension waits for approvers.
+		if needed, why := p.ExtensionApproval(u, req, by); needed > 0 {
+			waiting = true
+			return lifecycle.RequestExtension(req, u.ID(), by, body.Reason, needed, why, s.now())
 		}
 		return lifecycle.Extend(req, u.ID(), by, body.Reason, s.now())
 	})
@@ -347,7 +384,17 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User
 		s.fail(w, r, u, err)
 		return
 	}
+	if waiting {
+		writeJSON(w, http.StatusAccepted, req) // waits for approvers
+		return
+	}
 	writeJSON(w, http.StatusOK, req)
+}
+
+// extensionWaiting reports whether a decision on req is about its pending
+// extension rather than the request itself.
+func extensionWaiting(req *api.Request) bool {
+	return req.State.Granted() && req.PendingExtension != nil
 }
 
 // handleCredentials vends STS credentials for the caller's live grant. STS is

@@ -22,7 +22,8 @@ import (
 
 // testPolicy: developers may request readonly (auto-approved) and
 // prod-admin (one approver from "approvers"); "two-man" needs two; "oncall"
-// allows break-glass.
+// allows break-glass. readonly and oncall allow extensions, which their
+// requester gives alone only up to the auto-approve / break-glass max.
 const testPolicy = `
 admins: {groups: [admins]}
 roles:
@@ -33,6 +34,8 @@ roles:
     default_duration: 15m
     max_duration: 1h
     auto_approve: {groups: [developers], max_duration: 1h}
+    max_extensions: 3
+    max_total_duration: 3h
   - name: prod-admin
     arn: arn:aws:iam::123456789012:role/jit-prod-admin
     eligible: {groups: [developers]}
@@ -55,6 +58,8 @@ roles:
     approvers: {groups: [approvers]}
     max_duration: 1h
     break_glass: {allowed: true, max_duration: 30m}
+    max_extensions: 5
+    max_total_duration: 4h
 `
 
 // env is a running server with real tokens for every test user.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -53,6 +52,14 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 // authenticate verifies the bearer token; failures are 401 and audited.
 func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, api.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		addr := clientAddress(r)
+		if wait, blocked := s.authFails.blocked(addr, s.now()); blocked {
+			s.metrics.authFailed.Inc()
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+			writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many failed authentications from " + addr,
+				Hint: "wait and sign in again: jit login"}, http.StatusTooManyRequests)
+			return
+		}
 		raw, err := bearer(r)
 		var u api.User
 		if err == nil {
@@ -66,9 +73,10 @@ func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, api.Use
 				return
 			}
 			s.metrics.authFailed.Inc()
-			s.log.Info("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
-			_ = s.append(r.Context(), store.Event{Time: s.now(), Type: audit.TypeAuthFailed, Actor: "anonymous",
-				Reason: err.Error(), Detail: map[string]string{"path": r.URL.Path, "remote": r.RemoteAddr}})
+			s.log.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+			// Counted, not audited one by one: the audit log gets one
+			// summary per window (authfail.go).
+			s.authFails.failed(addr, err.Error(), s.now())
 			writeError(w, &api.Error{Code: api.CodeUnauthenticated, Message: "authentication failed: " + err.Error(),
 				Hint: "run: jit login"}, http.StatusUnauthorized)
 			return
@@ -144,22 +152,6 @@ func statusFor(code string) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
-}
-
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty body means all defaults
-		}
-		var maxBytes *http.MaxBytesError
-		if errors.As(err, &maxBytes) {
-			return err
-		}
-		return &api.Error{Code: api.CodeInvalid, Message: "bad JSON body: " + err.Error(), Hint: "see docs/api.md"}
-	}
-	return nil
 }
 
 // limiter is a per-user token bucket on request creation.

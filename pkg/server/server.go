@@ -59,6 +59,14 @@ type Options struct {
 	Metrics []*metrics.Registry
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(store.Event)
+	// AuthFailuresPerMinute and AuthFailureBurst limit failed
+	// authentications per client address [10/min, burst 20]; past them the
+	// address gets 429 with Retry-After without its token being checked.
+	AuthFailuresPerMinute float64
+	AuthFailureBurst      int
+	// AuthFailureWindow is how often failed authentications are written to
+	// the audit log, as one summary record [1m].
+	AuthFailureWindow time.Duration
 }
 
 // Server is the approval endpoint. Create it with New.
@@ -70,6 +78,9 @@ type Server struct {
 	limiter *limiter
 	log     *slog.Logger
 	now     func() time.Time
+
+	// authFails limits and summarises failed authentications.
+	authFails *authFailures
 }
 
 // New checks the options and builds a server.
@@ -95,6 +106,15 @@ func New(opts Options) (*Server, error) {
 	if opts.RequestBurst <= 0 {
 		opts.RequestBurst = 10
 	}
+	if opts.AuthFailuresPerMinute <= 0 {
+		opts.AuthFailuresPerMinute = 10
+	}
+	if opts.AuthFailureBurst <= 0 {
+		opts.AuthFailureBurst = 20
+	}
+	if opts.AuthFailureWindow <= 0 {
+		opts.AuthFailureWindow = time.Minute
+	}
 	if opts.NewID == nil {
 		opts.NewID = func() string { return "req_" + strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String()) }
 	}
@@ -104,6 +124,7 @@ func New(opts Options) (*Server, error) {
 		s.metrics.registry.Include(r)
 	}
 	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
+	s.authFails = newAuthFailures(opts.AuthFailuresPerMinute, opts.AuthFailureBurst, opts.AuthFailureWindow)
 	s.policy.Store(opts.Policy)
 	return s, nil
 }
@@ -122,14 +143,15 @@ func (s *Server) SetPolicy(ctx context.Context, p *policy.Policy, source string)
 // serverapp checks a reloaded policy's roles against it.
 func (s *Server) Revoker() vend.Revoker { return s.opts.Revoker }
 
-// Run feeds the store's change notifications to waiting clients and runs
-// the sweeper until ctx ends.
+// Run feeds the store's change notifications to waiting clients, runs
+// the sweeper and writes failed-authentication summaries until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.opts.Store.Listen(ctx, s.hub.notify) }()
 	go func() { errc <- s.sweepLoop(ctx) }()
+	go func() { errc <- s.authFailureLoop(ctx) }()
 	var first error
-	for range 2 {
+	for range 3 {
 		if err := <-errc; err != nil && first == nil && ctx.Err() == nil {
 			first = err
 		}

@@ -222,6 +222,10 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		SweepInterval:     cfg.SweepInterval.D(),
 		SessionCap:        sessionCap,
 		Revoker:           revoker,
+
+		// Zero: the server's defaults (10 a minute, burst 20).
+		AuthFailuresPerMinute: float64(cfg.RateLimit.FailedAuthPerMinute),
+		AuthFailureBurst:      cfg.RateLimit.FailedAuthBurst,
 	})
 	if err != nil {
 		return nil, err

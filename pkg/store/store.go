@@ -106,6 +106,11 @@ type Store interface {
 	// ends. Revocation serialises its read-modify-write of a role's inline
 	// policy with it, keyed on the role ARN.
 	WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
+	// FirstUse records key until expires and reports whether it was unseen
+	// (or its earlier record had expired at now): a one-time-use check that
+	// holds across every process on the store (Slack replay keys). Expired
+	// keys are pruned as it goes.
+	FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error)
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -21,6 +21,15 @@ func NormalizeTimes(r *api.Request) {
 		d.At = utc(d.At)
 		r.Denial = &d
 	}
+	if r.PendingExtension != nil {
+		x := *r.PendingExtension // the caller's, like Denial
+		x.RequestedAt = utc(x.RequestedAt)
+		x.Approvals = append([]api.Decision(nil), x.Approvals...)
+		for i := range x.Approvals {
+			x.Approvals[i].At = utc(x.Approvals[i].At)
+		}
+		r.PendingExtension = &x
+	}
 }
 
 func utc(t time.Time) time.Time {

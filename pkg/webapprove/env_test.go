@@ -25,7 +25,8 @@ import (
 )
 
 // testPolicy: developers request prod-admin, one approver from "approvers";
-// two-man needs two.
+// two-man needs two; oncall allows break-glass (and extensions past it only
+// with an approver).
 const testPolicy = `
 admins: {groups: [admins]}
 roles:
@@ -42,6 +43,14 @@ roles:
     approvers: {groups: [approvers]}
     approvals_required: 2
     max_duration: 1h
+  - name: oncall
+    arn: arn:aws:iam::123456789012:role/jit-oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true, max_duration: 30m}
+    max_extensions: 2
+    max_total_duration: 2h
 `
 
 // identities is one OIDC provider for the package, with device-flow ID

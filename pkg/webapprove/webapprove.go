@@ -447,7 +447,13 @@ func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, apiH http.Han
 	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: &req, Now: h.opts.Now(),
 		Explanation: p.Explain(me, req.Role), Error: problem, SignedInUntil: time.Unix(s.Expires, 0),
 		Own: strings.EqualFold(req.Requester, me.ID()), Pending: req.State == api.StatePending}
-	if d.Pending {
+	if req.State.Granted() && req.PendingExtension != nil {
+		// The decision is on the waiting extension (same form, same API).
+		d.Pending = true
+		if err := p.CanDecideExtension(me, &req); err != nil {
+			d.Standing = err.Error()
+		}
+	} else if d.Pending {
 		// Shown to help; the API decides again when the button is pressed.
 		if err := p.CanApprove(me, &req); err != nil {
 			d.Standing = err.Error()

@@ -327,3 +327,38 @@ func TestForgedSessionCookieIsIgnored(t *testing.T) {
 		t.Error("a forged session cookie was accepted")
 	}
 }
+
+// TestApproverApprovesAWaitingExtensionThroughThePage: an extension of a
+// break-glass grant past its limit waits for approvers; it is in their
+// queue, and the request page shows it and approves it.
+func TestApproverApprovesAWaitingExtensionThroughThePage(t *testing.T) {
+	e := newEnv(t)
+	alice := e.client("alice")
+	bg, err := alice.Create(t.Context(), api.CreateRequest{Role: "oncall", BreakGlass: true, Reason: "site down"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := alice.Extend(t.Context(), bg.ID, time.Hour, "still down")
+	if err != nil || r.PendingExtension == nil || !r.EndsAt.Equal(bg.EndsAt) {
+		t.Fatalf("extend past the break-glass limit: %v %+v", err, r)
+	}
+	b := newBrowser(t)
+	p := b.signIn(e.url+"/approve/", "bob")
+	if !strings.Contains(p.body, `href="/approve/`+bg.ID+`"`) {
+		t.Fatalf("the waiting extension is not in the queue:\n%s", p.body)
+	}
+	p = b.get(e.url + "/approve/" + bg.ID)
+	for _, want := range []string{`id="extension"`, "1h more, waiting for approval (0 of 1)", "break_glass.max_duration of 30m", `id="approve"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("request page lacks %q", want)
+		}
+	}
+	p = b.post(e.url+"/approve/"+bg.ID, url.Values{"csrf": {csrfOf(t, p)}, "action": {"approve"}})
+	if p.status != http.StatusOK || strings.Contains(p.body, `id="extension"`) {
+		t.Fatalf("after approving the extension: HTTP %d\n%s", p.status, p.body)
+	}
+	got, err := e.client("carol").Get(t.Context(), bg.ID)
+	if err != nil || !got.EndsAt.Equal(bg.EndsAt.Add(time.Hour)) || got.PendingExtension != nil {
+		t.Fatalf("after approval: %v %+v", err, got)
+	}
+}

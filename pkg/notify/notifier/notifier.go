@@ -55,7 +55,7 @@ func New(o Options) (*Notifier, error) {
 	}
 	if sc := o.Config.Slack; sc.Enabled() {
 		s, err := slack.New(slack.Options{
-			Store: o.Store, BotToken: sc.BotToken.Reveal(), SigningSecret: sc.SigningSecret.Reveal(), Channel: sc.Channel,
+			Store: o.Store, BotToken: sc.BotToken.Reveal(), SigningSecret: sc.SigningSecret.Reveal(), TeamID: sc.TeamID, Channel: sc.Channel,
 			RoleChannel: func(role string) string {
 				if r, ok := o.Policy().Role(role); ok {
 					return r.SlackChannel

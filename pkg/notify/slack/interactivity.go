@@ -3,6 +3,8 @@ package slack
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -38,8 +39,9 @@ func (s *Sink) Register(mux *http.ServeMux) {
 var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // handleInteractivity answers a button press. It refuses calls that are not
-// signed with the signing secret, are outside the 5-minute window, or repeat
-// a signature already seen. By default a press decides nothing: the presser
+// signed with the signing secret, are outside the 5-minute window, repeat a
+// (timestamp, body) already seen by any replica, or come from another
+// workspace than TeamID. By default a press decides nothing: the presser
 // gets a link to the approver page, where they sign in at the IdP.
 func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -64,7 +66,16 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	if !s.replay.first(r.Header.Get("X-Slack-Signature"), time.Unix(ts, 0).Add(Window), now) {
+	// The replay key is what the signature covers — the timestamp and the
+	// body — not the signature header, which verifies in any hex case. It
+	// is kept in the store, so every replica refuses a replay.
+	first, err := s.o.Store.FirstUse(r.Context(), ReplayKey(ts, body), time.Unix(ts, 0).Add(Window), now)
+	if err != nil {
+		s.o.Logger.Error("slack interactivity: replay check failed", "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	if !first {
 		s.o.Logger.Warn("slack interactivity refused: replayed")
 		http.Error(w, "replayed request", http.StatusUnauthorized)
 		return
@@ -77,6 +88,13 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 	var cb slackapi.InteractionCallback
 	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	// A signing secret is per app, and an app may be installed in several
+	// workspaces: only presses from the configured one count.
+	if cb.Team.ID != s.o.TeamID {
+		s.o.Logger.Warn("slack interactivity refused: another workspace", "team_id", cb.Team.ID)
+		http.Error(w, "wrong workspace", http.StatusForbidden)
 		return
 	}
 	var act *slackapi.BlockAction
@@ -178,28 +196,9 @@ func (s *Sink) respond(ctx context.Context, responseURL string, a Answer) {
 	resp.Body.Close()
 }
 
-// replayGuard remembers the signatures seen within the window (in this
-// process: a replay to another replica is caught only by Slack's own
-// one-time response_url and the decision's idempotence).
-type replayGuard struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // signature → when it leaves the window
-}
-
-func newReplayGuard() *replayGuard { return &replayGuard{seen: map[string]time.Time{}} }
-
-// first records sig until expires and reports whether it is new.
-func (g *replayGuard) first(sig string, expires, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for k, exp := range g.seen {
-		if now.After(exp) {
-			delete(g.seen, k)
-		}
-	}
-	if _, ok := g.seen[sig]; ok {
-		return false
-	}
-	g.seen[sig] = expires
-	return true
+// ReplayKey is the one-time key of an interactivity call: its timestamp and
+// the SHA-256 of its body, which is exactly what the signature covers.
+func ReplayKey(ts int64, body []byte) string {
+	sum := sha256.Sum256(body)
+	return "slack:" + strconv.FormatInt(ts, 10) + ":" + hex.EncodeToString(sum[:])
 }

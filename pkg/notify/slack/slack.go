@@ -37,6 +37,9 @@ type Options struct {
 	BotToken string
 	// SigningSecret verifies interactivity calls (X-Slack-Signature v0).
 	SigningSecret string
+	// TeamID is the workspace whose button presses count (team.id in the
+	// payload); required with SigningSecret.
+	TeamID string
 	// Channel is the default channel; RoleChannel (from the policy in
 	// force) may name a role's own.
 	Channel     string
@@ -64,7 +67,6 @@ type Options struct {
 type Sink struct {
 	o      Options
 	client *slackapi.Client
-	replay *replayGuard
 }
 
 var _ notify.Sink = (*Sink)(nil)
@@ -89,11 +91,14 @@ func New(o Options) (*Sink, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.SigningSecret != "" && o.TeamID == "" {
+		return nil, errors.New("slack: interactivity (a signing secret) needs the workspace's team id")
+	}
 	if o.ApproveByEmail && o.Decide == nil {
 		return nil, errors.New("slack: approve_in_slack_by_email needs a decider")
 	}
 	c := slackapi.New(o.BotToken, slackapi.OptionAPIURL(o.APIURL), slackapi.OptionHTTPClient(o.Client))
-	return &Sink{o: o, client: c, replay: newReplayGuard()}, nil
+	return &Sink{o: o, client: c}, nil
 }
 
 // Name implements notify.Sink.
@@ -105,7 +110,8 @@ func (s *Sink) Wants(typ string) bool {
 	switch typ {
 	case audit.TypeRequestCreated, audit.TypeRequestApproval, audit.TypeRequestApproved, audit.TypeAutoApproved,
 		audit.TypeBreakGlass, audit.TypeRequestDenied, audit.TypeCancelled, audit.TypeTimedOut, audit.TypeRevoked,
-		audit.TypeExtended, audit.TypeExpired, notify.TypeGrantEndingSoon, notify.TypeRequestTimingOut:
+		audit.TypeExtended, audit.TypeExpired, notify.TypeGrantEndingSoon, notify.TypeRequestTimingOut,
+		audit.TypeExtensionRequested, audit.TypeExtensionApproval, audit.TypeExtensionDenied:
 		return true
 	}
 	return false
@@ -276,6 +282,10 @@ func Blocks(r *api.Request, publicURL string) []slackapi.Block {
 	outcome := "*Status:* " + escape(stateText(r))
 	if r.State.Granted() {
 		outcome += " · grant ends " + slackDate(r.EndsAt)
+		if x := r.PendingExtension; x != nil {
+			outcome += fmt.Sprintf("\n:hourglass: Extension by %s waits for approval (%d of %d): %s. Approvers: `jit approve %s` or `jit deny %s --reason …`",
+				x.Duration(), len(x.Approvals), x.ApprovalsNeeded, escape(x.Why), r.ID, r.ID)
+		}
 	}
 	if r.Denial != nil && r.Denial.Comment != "" {
 		outcome += "\n> " + escape(r.Denial.Comment)

@@ -137,9 +137,18 @@ func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeSlack, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return setupOn(t, st, mutate)
+}
+
+// teamID is the workspace the tests' sinks accept presses from.
+const teamID = "T0JIT"
+
+// setupOn is setup on a given store (a second replica shares one).
+func setupOn(t *testing.T, st store.Store, mutate func(*slack.Options)) (*slack.Sink, *fakeSlack, store.Store, *httptest.Server) {
+	t.Helper()
 	f, srv := newFakeSlack(t)
 	o := slack.Options{
-		Store: st, BotToken: botToken, SigningSecret: signingSecret, Channel: "#jit-requests",
+		Store: st, BotToken: botToken, SigningSecret: signingSecret, TeamID: teamID, Channel: "#jit-requests",
 		RoleChannel: func(role string) string {
 			if role == "prod-admin" {
 				return "#prod-access"
@@ -310,7 +319,7 @@ func pressPayload(t *testing.T, responseURL, action, id, user string) string {
 	t.Helper()
 	cb := slackapi.InteractionCallback{
 		Type: slackapi.InteractionTypeBlockActions, ResponseURL: responseURL,
-		User:           slackapi.User{ID: user},
+		User: slackapi.User{ID: user}, Team: slackapi.Team{ID: teamID},
 		ActionCallback: slackapi.ActionCallbacks{BlockActions: []*slackapi.BlockAction{{ActionID: action, Value: id}}},
 	}
 	b, err := json.Marshal(cb)

@@ -460,3 +460,40 @@ func TestSignMatchesTheDocumentedScheme(t *testing.T) {
 		t.Fatalf("Sign = %q", got)
 	}
 }
+
+// TestWebhookWithDefaultFiltersGetsNoAuthFailures: failed authentications
+// are caused by anyone on the network; a sink with the default (empty)
+// filter, or "*", never receives them; one that names auth.failed (or
+// auth.*) does.
+func TestWebhookWithDefaultFiltersGetsNoAuthFailures(t *testing.T) {
+	for _, tc := range []struct {
+		filter []string
+		want   int // deliveries of the two events below
+	}{
+		{nil, 1}, {[]string{"*"}, 1}, {[]string{"auth.failed"}, 1}, {[]string{"auth.*", "request.*"}, 2},
+	} {
+		st := openStore(t, filepath.Join(t.TempDir(), "jit.db"))
+		rc, srv := newReceiver(t, time.Now)
+		sink := newSink(t, srv.URL, time.Now, tc.filter...)
+		d := newDispatcher(t, notify.DispatcherOptions{Store: st, Sink: sink})
+		ctx := context.Background()
+		st.DeliveryCursor(ctx, sink.Name()) //nolint:errcheck
+		for _, typ := range []string{audit.TypeAuthFailed, audit.TypeRequestCreated} {
+			if err := st.Append(ctx, store.Event{Time: time.Now(), Type: typ, Actor: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			if _, err := d.Once(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rc.mu.Lock()
+		got, gotAuth := len(rc.seqs), rc.seqs[1]
+		rc.mu.Unlock()
+		wantAuth := tc.filter != nil && tc.filter[0] != "*"
+		if got != tc.want || gotAuth != wantAuth {
+			t.Errorf("filter %q: %d deliveries (auth.failed: %v), want %d (auth.failed: %v)", tc.filter, got, gotAuth, tc.want, wantAuth)
+		}
+	}
+}

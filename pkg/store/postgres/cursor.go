@@ -78,3 +78,17 @@ func (s *Store) SetSlackMessage(ctx context.Context, requestID, channel, ts stri
 		ON CONFLICT (request_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts`, requestID, channel, ts)
 	return err
 }
+
+// FirstUse implements store.Store. The insert is atomic across replicas: of
+// two racing with one key, exactly one inserts it.
+func (s *Store) FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error) {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM used_keys WHERE expires_at <= $1`, now.UnixNano()); err != nil {
+		return false, err
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO used_keys (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+		key, expires.UnixNano())
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -88,3 +88,22 @@ func (s *Store) SetSlackMessage(ctx context.Context, requestID, channel, ts stri
 		return nil, err
 	})
 }
+
+// FirstUse implements store.Store.
+func (s *Store) FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error) {
+	var first bool
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM used_keys WHERE expires_at <= ?`, now.UnixNano()); err != nil {
+			return nil, err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO used_keys (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
+			key, expires.UnixNano())
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		first = n == 1
+		return nil, err
+	})
+	return first, err
+}

@@ -39,6 +39,9 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		EndReason:       "done",
 		VendCount:       7,
 		Version:         42, // Create sets 1
+		PendingExtension: &api.Extension{DurationSeconds: 1800, Reason: "still ✓", RequestedAt: at(4 * time.Minute),
+			ApprovalsNeeded: 2, Approvals: []api.Decision{{By: "bob@example.com", Approve: true, At: at(5*time.Minute + 3)}},
+			Why: "past break_glass.max_duration"},
 	}
 }
 
@@ -59,6 +62,15 @@ func inUTC(r *api.Request) *api.Request {
 	}
 	if c.Denial != nil {
 		c.Denial.At = c.Denial.At.UTC()
+	}
+	if r.PendingExtension != nil {
+		x := *r.PendingExtension
+		x.RequestedAt = x.RequestedAt.UTC()
+		x.Approvals = append([]api.Decision(nil), x.Approvals...)
+		for i := range x.Approvals {
+			x.Approvals[i].At = x.Approvals[i].At.UTC()
+		}
+		c.PendingExtension = &x
 	}
 	return &c
 }

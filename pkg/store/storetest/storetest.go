@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListenHearsUpdates", testListen},
 		{"TryLeadIsExclusive", testTryLead},
 		{"WithLockIsExclusivePerKey", testWithLock},
+		{"FirstUseIsOnceUntilExpiry", testFirstUse},
 		{"PingAnswers", func(t *testing.T, s store.Store) {
 			if err := s.Ping(ctx(t)); err != nil {
 				t.Fatal(err)

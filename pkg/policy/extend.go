@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+)
+
+// grantTotal is how long req's grant lasts with the extensions it has.
+func grantTotal(req *api.Request) time.Duration {
+	if !req.StartsAt.IsZero() && req.EndsAt.After(req.StartsAt) {
+		return req.EndsAt.Sub(req.StartsAt)
+	}
+	return req.Duration()
+}
+
+// ExtensionApproval says whether extending req by `by` needs approvers,
+// and why. A grant that skipped approvers — break-glass, or auto-approved —
+// is extended by its requester alone only while its total stays within the
+// limit that let it skip them (break_glass.max_duration,
+// auto_approve.max_duration, and only while the requester is still in
+// auto_approve). Past it, the role's approvers must agree, as many as a
+// request needs. A grant approvers gave extends alone within the role's
+// extension limits (CheckExtend), as before.
+func (p *Policy) ExtensionApproval(u api.User, req *api.Request, by time.Duration) (needed int, why string) {
+	r, ok := p.Role(req.Role)
+	if !ok {
+		return 0, ""
+	}
+	after := grantTotal(req) + by
+	needed = max(1, r.ApprovalsRequired)
+	switch {
+	case req.BreakGlass:
+		if r.BreakGlass == nil {
+			return needed, fmt.Sprintf("%s no longer allows break-glass, so extending this break-glass grant needs %d approval(s) from %s",
+				r.Name, needed, r.Approvers)
+		}
+		if after > r.BreakGlass.MaxDuration {
+			return needed, fmt.Sprintf("a break-glass grant extends alone only up to its break_glass.max_duration of %s (this would make %s); past it, %d approval(s) from %s",
+				api.FormatDuration(r.BreakGlass.MaxDuration), api.FormatDuration(after), needed, r.Approvers)
+		}
+	case req.AutoApproved:
+		if r.AutoApprove == nil || !r.AutoApprove.Match(u) {
+			return needed, fmt.Sprintf("%s would not auto-approve this grant now, so extending it needs %d approval(s) from %s",
+				r.Name, needed, r.Approvers)
+		}
+		if after > r.AutoApprove.MaxDuration {
+			return needed, fmt.Sprintf("an auto-approved grant extends alone only up to auto_approve.max_duration of %s (this would make %s); past it, %d approval(s) from %s",
+				api.FormatDuration(r.AutoApprove.MaxDuration), api.FormatDuration(after), needed, r.Approvers)
+		}
+	}
+	return 0, ""
+}
+
+// CanDecideExtension says whether u may approve or deny req's pending
+// extension: an approver of its role, not its requester, not yet decided,
+// and the grant still live with an extension waiting.
+func (p *Policy) CanDecideExtension(u api.User, req *api.Request) error {
+	r, err := p.roleOf(req)
+	if err != nil {
+		return err
+	}
+	if isRequester(u, req) {
+		return &DeniedError{Reason: "a requester never approves their own extension",
+			Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
+	}
+	if !r.Approvers.Match(u) {
+		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s", u.ID(), r.Name),
+			Hint: fmt.Sprintf("approvers are %s", r.Approvers)}
+	}
+	if !req.State.Granted() || req.PendingExtension == nil {
+		return &ConflictError{Reason: fmt.Sprintf("request %s has no extension waiting", req.ID),
+			Hint: fmt.Sprintf("see it with: jit show %s", req.ID)}
+	}
+	for _, d := range req.PendingExtension.Approvals {
+		if strings.EqualFold(d.By, u.ID()) {
+			return &ConflictError{Reason: fmt.Sprintf("%s already approved the extension of request %s", u.ID(), req.ID),
+				Hint: "each approver decides once; another approver must add theirs"}
+		}
+	}
+	return nil
+}
+
+// CheckExtensionStillFits re-checks, when approvers grant a pending
+// extension, the role's extension limits the requester's ask was checked
+// against (the policy may have been reloaded meanwhile).
+func (p *Policy) CheckExtensionStillFits(req *api.Request) error {
+	r, err := p.roleOf(req)
+	if err != nil {
+		return err
+	}
+	if req.Extensions >= r.MaxExtensions {
+		return &DeniedError{Reason: fmt.Sprintf("request %s has used all %d extension(s) %s allows", req.ID, r.MaxExtensions, r.Name),
+			Hint: fmt.Sprintf("deny the extension: jit deny %s --reason ...", req.ID)}
+	}
+	if by := req.PendingExtension.Duration(); grantTotal(req)+by > r.MaxTotalDuration {
+		return &DeniedError{Reason: fmt.Sprintf("max total for %s is %s; this extension would make %s", r.Name,
+			api.FormatDuration(r.MaxTotalDuration), api.FormatDuration(grantTotal(req)+by)),
+			Hint: fmt.Sprintf("deny the extension: jit deny %s --reason ...", req.ID)}
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package secureurl
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCheckRefusesPlainHTTPOffLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		url      string
+		insecure bool
+		invalid  bool
+	}{
+		{"https://jit.example.com", false, false},
+		{"https://10.0.0.5:8443/base", false, false},
+		{"http://127.0.0.1:8080", false, false},
+		{"http://127.3.4.5", false, false},
+		{"http://[::1]:9000", false, false},
+		{"http://localhost:8080", false, false},
+		{"http://LOCALHOST.", false, false},
+		{"http://jit.localhost", false, false},
+		{"http://jit.example.com", true, false},
+		{"http://10.0.0.5:8080", true, false},
+		{"http://[::ffff:8.8.8.8]", true, false},
+		{"http://128.0.0.1", true, false},
+		{"http://localhost.example.com", true, false},
+		{"http://127.0.0.1.nip.io", true, false},
+		{"ftp://jit.example.com", false, true},
+		{"jit.example.com", false, true},
+		{"", false, true},
+	} {
+		_, err := Check("server URL", tc.url)
+		var ie *InsecureError
+		switch {
+		case tc.insecure:
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), "use https://") {
+				t.Errorf("Check(%q) = %v, want an InsecureError saying to use https", tc.url, err)
+			}
+		case tc.invalid:
+			if err == nil || errors.As(err, &ie) {
+				t.Errorf("Check(%q) = %v, want a malformed-URL error", tc.url, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("Check(%q) = %v, want ok", tc.url, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/jit-access/jit/pkg/api"
+)
+
+// decode reads an API body into v, strictly: exactly one JSON value, no
+// unknown fields, no duplicate keys at any depth (encoding/json would keep
+// the last one silently, so a proxy or log that reads the first sees another
+// request than the server acts on), and nothing after the value. An empty
+// body means all defaults. Every refusal is an *api.Error (400) that says
+// what was wrong, or the body limit's *http.MaxBytesError.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var maxBytes *http.MaxBytesError
+		if errors.As(err, &maxBytes) {
+			return err
+		}
+		return badBody(fmt.Errorf("read body: %w", err))
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil // an empty body means all defaults
+	}
+	if err := checkDuplicateKeys(body); err != nil {
+		return badBody(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badBody(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badBody(fmt.Errorf("trailing data after the JSON value at offset %d", dec.InputOffset()))
+	}
+	return nil
+}
+
+func badBody(err error) error {
+	return &api.Error{Code: api.CodeInvalid, Message: "bad JSON body: " + err.Error(),
+		Hint: "send exactly one JSON object with each key once (see docs/api.md)"}
+}
+
+// checkDuplicateKeys walks the first JSON value in data token by token and
+// refuses an object that names a key twice (ignoring case, as the
+// decoder does), at any depth. Syntax errors are
+// left to the decoder that runs next.
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // a syntax error: json.Decoder.Decode reports it
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil
+				}
+				key, ok := kt.(string)
+				if !ok {
+					return nil
+				}
+				// encoding/json matches field names case-insensitively, so
+				// "role" and "Role" fill the same field.
+				if seen[strings.ToLower(key)] {
+					return fmt.Errorf("duplicate key %q in %s", key, path)
+				}
+				seen[strings.ToLower(key)] = true
+				if err := walk(path + "." + key); err != nil {
+					return err
+				}
+			}
+			_, _ = dec.Token() // '}'
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			_, _ = dec.Token() // ']'
+		}
+		return nil
+	}
+	return walk("the body")
+}

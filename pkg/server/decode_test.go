@@ -1,0 +1,58 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jit-access/jit/pkg/api"
+)
+
+func TestDecodeStrictness(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want string // "" = accepted
+	}{
+		{``, ""},
+		{`  `, ""},
+		{`{"role":"a","reason":"b"}`, ""},
+		{`{"role":"a","role":"b"}`, `duplicate key "role" in the body`},
+		{`{"role":"a","Role":"b"}`, `duplicate key "Role"`}, // encoding/json matches case-insensitively
+		{`{"a":{"x":1,"x":2}}`, `duplicate key "x" in the body.a`},
+		{`{"a":[{"x":1},{"y":1,"y":2}]}`, `duplicate key "y" in the body.a[1]`},
+		{`{"role":"a"}{}`, "trailing data"},
+		{`{"role":"a"} 1`, "trailing data"},
+		{`{"role":"a"`, "bad JSON body"},
+		{`{"nope":1}`, "unknown field"},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/v1/requests", strings.NewReader(tc.body))
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		var v api.CreateRequest
+		err := decode(r, &v)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("decode(%q) = %v, want ok", tc.body, err)
+			}
+			continue
+		}
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Code != api.CodeInvalid || !strings.Contains(ae.Message, tc.want) {
+			t.Errorf("decode(%q) = %v, want an invalid error containing %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestDecodeBodyLimit(t *testing.T) {
+	w := httptest.NewRecorder()
+	big := `{"reason":"` + strings.Repeat("x", maxBody) + `"}`
+	r := httptest.NewRequest(http.MethodPost, "/v1/requests", bytes.NewReader([]byte(big)))
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	var tooBig *http.MaxBytesError
+	if err := decode(r, &api.CreateRequest{}); !errors.As(err, &tooBig) {
+		t.Fatalf("decode(huge) = %v, want the body limit", err)
+	}
+}
