@@ -78,6 +78,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) 
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if err := s.buildTree(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("build the audit tree: %w", err)
+	}
 	return s, nil
 }
 
@@ -151,6 +155,8 @@ func (s *Store) appendEvents(ctx context.Context, tx pgx.Tx, events []store.Even
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
+	size := seq
+	bodies := make([][]byte, 0, len(events))
 	for _, ev := range events {
 		seq++
 		if ev.Time.IsZero() {
@@ -159,17 +165,18 @@ func (s *Store) appendEvents(ctx context.Context, tx pgx.Tx, events []store.Even
 		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC().Round(0), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
 			RequestID: ev.RequestID, Reason: ev.Reason, Detail: ev.Detail, PrevHash: prev}
 		e.Hash = audit.Hash(e)
-		body, err := json.Marshal(e)
+		body, err := audit.RecordBytes(e)
 		if err != nil {
 			return err
 		}
+		bodies = append(bodies, body)
 		if _, err := tx.Exec(ctx, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, hash, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
 			e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, e.Hash, body); err != nil {
 			return fmt.Errorf("append audit: %w", err)
 		}
 		prev = e.Hash
 	}
-	return nil
+	return appendTree(ctx, tx, size, bodies)
 }
 
 func putRequest(ctx context.Context, tx pgx.Tx, r *api.Request, insert bool) error {

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -55,8 +56,12 @@ func TestReopenKeepsStateAndContinuesTheChain(t *testing.T) {
 	defer db.Close()
 	var n int
 	var distinct, latest int
+	ms, err := store.Migrations(os.DirFS(".")) // versions are ranges per branch, not contiguous
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := db.QueryRow(`SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations`).Scan(&n, &distinct, &latest); err != nil ||
-		n != distinct || n != latest {
+		n != distinct || n != len(ms) || latest != ms[len(ms)-1].Version {
 		t.Fatalf("schema_migrations has %d rows for %d versions up to %d (err %v): want each migration recorded once",
 			n, distinct, latest, err)
 	}

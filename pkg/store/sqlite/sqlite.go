@@ -40,7 +40,7 @@ type Store struct {
 	lead sync.Mutex // the sweeper lease, within this process
 
 	// Prepared once on the writer connection; tx.StmtContext reuses them.
-	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtUpdateState, stmtInsertAudit *sql.Stmt
+	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtUpdateState, stmtInsertAudit, stmtInsertTree *sql.Stmt
 
 	now func() time.Time
 
@@ -83,6 +83,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.buildTree(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -141,6 +145,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		// so the usual update leaves their indexes alone.
 		{&s.stmtUpdateState, `UPDATE requests SET state = ?4, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`},
 		{&s.stmtInsertAudit, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmtInsertTree, `INSERT INTO audit_tree (idx, hash) VALUES (?, ?)`},
 	} {
 		st, err := s.write.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -321,6 +326,8 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev st
 		return seq, prev, nil
 	}
 	ins := tx.StmtContext(ctx, s.stmtInsertAudit)
+	size := seq
+	bodies := make([][]byte, 0, len(events))
 	for _, ev := range events {
 		seq++
 		if ev.Time.IsZero() {
@@ -329,14 +336,18 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev st
 		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC().Round(0), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
 			RequestID: ev.RequestID, Reason: ev.Reason, Detail: ev.Detail, PrevHash: prev}
 		e.Hash = audit.Hash(e)
-		body, err := json.Marshal(e)
+		body, err := audit.RecordBytes(e)
 		if err != nil {
 			return 0, "", err
 		}
 		if _, err := ins.ExecContext(ctx, e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, string(body)); err != nil {
 			return 0, "", fmt.Errorf("append audit: %w", err)
 		}
+		bodies = append(bodies, body)
 		prev = e.Hash
+	}
+	if err := s.appendTree(ctx, tx, size, bodies); err != nil {
+		return 0, "", err
 	}
 	return seq, prev, nil
 }
