@@ -41,7 +41,7 @@ invalid file keeps the running one. See docs/deployment.md and docs/policy.md.`,
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the server's config file")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
-	cmd.AddCommand(newCmdCheckPolicy(f), newCmdExplain(f))
+	cmd.AddCommand(newCmdCheckPolicy(f), newCmdExplain(f), newCmdKeygen(f, nil))
 	return cmd
 }
 

@@ -59,6 +59,9 @@ type Options struct {
 	Metrics []*metrics.Registry
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(store.Event)
+	// CheckpointKey, when set, signs audit checkpoints: the log's tree head
+	// that clients witness (GET /v1/audit/checkpoint).
+	CheckpointKey *audit.Key
 }
 
 // Server is the approval endpoint. Create it with New.
@@ -70,6 +73,9 @@ type Server struct {
 	limiter *limiter
 	log     *slog.Logger
 	now     func() time.Time
+
+	// checkpoints is nil without Options.CheckpointKey.
+	checkpoints *checkpointer
 }
 
 // New checks the options and builds a server.
@@ -104,6 +110,9 @@ func New(opts Options) (*Server, error) {
 		s.metrics.registry.Include(r)
 	}
 	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
+	if opts.CheckpointKey != nil {
+		s.checkpoints = &checkpointer{key: opts.CheckpointKey, st: opts.Store}
+	}
 	s.policy.Store(opts.Policy)
 	return s, nil
 }
@@ -199,6 +208,10 @@ func (s *Server) Handler() http.Handler {
 	authed("POST /v1/requests/{id}/credentials", s.handleCredentials)
 	authed("GET /v1/audit", s.handleAudit)
 	authed("GET /v1/audit/export", s.handleAuditExport)
+	route("GET /v1/audit/key", s.handleAuditKey)
+	authed("GET /v1/audit/checkpoint", s.handleAuditCheckpoint)
+	authed("GET /v1/audit/proof/inclusion", s.handleAuditInclusion)
+	authed("GET /v1/audit/proof/consistency", s.handleAuditConsistency)
 	if s.opts.Routes != nil {
 		s.opts.Routes(mux)
 	}

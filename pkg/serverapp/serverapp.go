@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
+	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
@@ -186,6 +188,10 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 		notes.Register(mux)
 	}
+	checkpointKey, err := loadCheckpointKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	srv, err = server.New(server.Options{
 		Events:  notes.Nudge,
 		Metrics: []*metrics.Registry{notes.Metrics()},
@@ -207,6 +213,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		SweepInterval:     cfg.SweepInterval.D(),
 		SessionCap:        sessionCap,
 		Revoker:           revoker,
+		CheckpointKey:     checkpointKey,
 	})
 	if err != nil {
 		return nil, err
@@ -236,4 +243,21 @@ func Reload(ctx context.Context, srv *server.Server, path string, st store.Store
 		return
 	}
 	log.Info("policy reloaded", "roles", len(cfg.Policy.Roles))
+}
+
+// loadCheckpointKey reads audit.signing_key_file (relative to the config
+// file), or returns nil when it is not set.
+func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
+	path := cfg.Audit.SigningKeyFile
+	if path == "" {
+		return nil, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(cfg.Path), path)
+	}
+	k, err := audit.LoadKey(path)
+	if err != nil {
+		return nil, cmdutil.WithHint(err, cmdutil.ExitError, "make one with: jit server keygen --name HOST --out %s", path)
+	}
+	return k, nil
 }
