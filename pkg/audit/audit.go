@@ -26,4 +26,8 @@ const (
 	TypePolicyRejected  = "policy.rejected"
 	TypeNotifyDelivered = "notify.delivered"
 	TypeNotifyFailed    = "notify.failed"
+	// TypeCheckpoint records a signed checkpoint of the records before it
+	// (Detail: checkpoint, size, root), so webhooks carry checkpoints off
+	// the host like any event.
+	TypeCheckpoint = "audit.checkpoint"
 )

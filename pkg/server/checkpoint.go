@@ -182,3 +182,27 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// PublishCheckpoint signs the tree as it is now and appends it to the log
+// as an audit.checkpoint event (delivered to webhooks like any event). It
+// does nothing, and returns ok false, when the server has no signing key or
+// nothing but that checkpoint event was logged since the last one.
+func (s *Server) PublishCheckpoint(ctx context.Context) (cp audit.Checkpoint, note []byte, ok bool, err error) {
+	if s.checkpoints == nil {
+		return audit.Checkpoint{}, nil, false, nil
+	}
+	cp, note, err = s.checkpoints.Latest(ctx)
+	if err != nil || cp.Size == 0 {
+		return cp, note, false, err
+	}
+	last, err := s.opts.Store.Audit(ctx, store.AuditFilter{AfterSeq: cp.Size - 1, Limit: 1})
+	if err != nil {
+		return cp, note, false, err
+	}
+	if len(last) == 1 && last[0].Type == audit.TypeCheckpoint && last[0].Detail["size"] == strconv.FormatInt(cp.Size-1, 10) {
+		return cp, note, false, nil // the newest record is the checkpoint of everything before it
+	}
+	err = s.append(ctx, store.Event{Time: s.now(), Type: audit.TypeCheckpoint, Actor: "server",
+		Detail: map[string]string{"checkpoint": string(note), "size": strconv.FormatInt(cp.Size, 10), "root": cp.Hash.String()}})
+	return cp, note, err == nil, err
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/auditanchor"
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/cmdutil"
@@ -95,6 +96,13 @@ func Run(ctx context.Context, opts Options) error {
 				log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
 			}
 		}()
+	}
+	if cfg.Audit.SigningKeyFile != "" {
+		if err := startCheckpoints(runCtx, cfg, srv, log, opts.Now); err != nil {
+			return err
+		}
+	} else if cfg.Audit.Anchor.Bucket != "" {
+		return cmdutil.WithHint(errors.New("audit.anchor needs signed checkpoints"), cmdutil.ExitError, "set audit.signing_key_file (jit server keygen)")
 	}
 	go func() {
 		errc <- srv.Serve(runCtx, ln, server.ServeConfig{TLSCertFile: cfg.TLS.CertFile, TLSKeyFile: cfg.TLS.KeyFile})
@@ -260,4 +268,26 @@ func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
 		return nil, cmdutil.WithHint(err, cmdutil.ExitError, "make one with: jit server keygen --name HOST --out %s", path)
 	}
 	return k, nil
+}
+
+// startCheckpoints publishes a signed checkpoint every audit.anchor.interval
+// while the log grows: into the log (audit.checkpoint events, delivered to
+// webhooks) and to the object-lock bucket when audit.anchor.bucket is set.
+func startCheckpoints(ctx context.Context, cfg *config.Config, srv *server.Server, log *slog.Logger, now func() time.Time) error {
+	a := cfg.Audit.Anchor
+	interval := a.Interval.D()
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	var anchor *auditanchor.S3
+	if a.Bucket != "" {
+		var err error
+		anchor, err = auditanchor.NewS3(ctx, auditanchor.Config{Bucket: a.Bucket, Prefix: a.Prefix, Region: a.Region, Endpoint: a.Endpoint,
+			AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey.Reveal(), RetentionDays: a.RetentionDays, Now: now})
+		if err != nil {
+			return err
+		}
+	}
+	go auditanchor.Run(ctx, srv, anchor, interval, log)
+	return nil
 }
