@@ -242,4 +242,3 @@ func TestServerWithoutSigningKeySaysHowToTurnCheckpointsOn(t *testing.T) {
 		t.Fatalf("HTTP %d %+v", code, ae)
 	}
 }
-
