@@ -242,3 +242,27 @@ func TestServerWithoutSigningKeySaysHowToTurnCheckpointsOn(t *testing.T) {
 		t.Fatalf("HTTP %d %+v", code, ae)
 	}
 }
+
+// An operator who rewrote the log could try to escape witnesses by turning
+// checkpoints off; a witness that saw checkpoints before refuses that.
+func TestWitnessCatchesAServerThatStopsSigningCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "jit.db")
+	w := &witness.Witness{Dir: filepath.Join(dir, "witness")}
+	const server = "https://jit.example.com"
+	t.Run("signing", func(t *testing.T) {
+		c, _ := serveFile(t, db, checkpointKey(t, "jit.example.com"))
+		createN(t, c, 1, "x")
+		if _, err := w.Observe(t.Context(), server, c, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("not signing", func(t *testing.T) {
+		c, _ := serveFile(t, db, nil)
+		_, err := w.Observe(t.Context(), server, c, "")
+		var inc *witness.InconsistentError
+		if !errors.As(err, &inc) {
+			t.Fatalf("err %v, want an InconsistentError", err)
+		}
+	})
+}

@@ -200,6 +200,13 @@ func (w *Witness) Observe(ctx context.Context, server string, c Client, pinned s
 		return nil, err
 	}
 	got, err := c.AuditCheckpoint(ctx, prev.Size)
+	var coded interface{ Code() string }
+	if err != nil && seen && errors.As(err, &coded) && coded.Code() == api.CodeNotFound {
+		// A server that signed checkpoints before and now has none would
+		// otherwise escape every witness by turning them off.
+		return nil, &InconsistentError{Server: server, Previous: prev, PreviousNote: prevNote,
+			Err: fmt.Errorf("%w: the server served checkpoints up to size %d and now serves none", audit.ErrInconsistent, prev.Size)}
+	}
 	if err != nil {
 		return nil, err
 	}
