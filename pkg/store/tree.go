@@ -146,3 +146,35 @@ func (a *TreeAppender) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	}
 	return out, nil
 }
+
+// Seed adds known hashes (e.g. a frontier kept in memory), so that Prefetch
+// is not needed.
+func (a *TreeAppender) Seed(known map[int64]tlog.Hash) {
+	for k, v := range known {
+		a.known[k] = v
+	}
+}
+
+// Mark returns the appender's position, for Rewind.
+func (a *TreeAppender) Mark() (size int64, added int) { return a.Size, len(a.Added) }
+
+// Rewind undoes the appends after Mark (an operation rolled back to its
+// savepoint). Hashes it computed stay cached but are never read: the next
+// append at that size overwrites exactly the same indexes.
+func (a *TreeAppender) Rewind(size int64, added int) {
+	a.Size, a.Added = size, a.Added[:added]
+}
+
+// Frontier returns the frontier hashes of the tree appended so far.
+func (a *TreeAppender) Frontier() (map[int64]tlog.Hash, error) {
+	idx := FrontierIndexes(a.Size)
+	hs, err := a.ReadHashes(idx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]tlog.Hash, len(idx))
+	for i, x := range idx {
+		out[x] = hs[i]
+	}
+	return out, nil
+}
