@@ -42,7 +42,7 @@ type Store struct {
 	lead sync.Mutex // the sweeper lease, within this process
 
 	// Prepared once on the writer connection; tx.StmtContext reuses them.
-	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtUpdateState, stmtInsertAudit, stmtInsertTree *sql.Stmt
+	stmtSelect, stmtInsertReq, stmtUpdateReq, stmtUpdateState, stmtInsertAudit *sql.Stmt
 
 	now func() time.Time
 
@@ -147,7 +147,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		// so the usual update leaves their indexes alone.
 		{&s.stmtUpdateState, `UPDATE requests SET state = ?4, pending_until = ?6, ends_at = ?7, version = ?8, body = ?9 WHERE id = ?1`},
 		{&s.stmtInsertAudit, `INSERT INTO audit (seq, time, type, actor, subject, role, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.stmtInsertTree, `INSERT INTO audit_tree (idx, hash) VALUES (?, ?)`},
 	} {
 		st, err := s.write.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -327,6 +326,9 @@ func (s *Store) runBatch(ops []*op) {
 		return
 	}
 	frontier, ferr := tree.Frontier()
+	if ferr == nil {
+		ferr = insertTree(ctx, tx, tree.Added)
+	}
 	if ferr != nil {
 		tx.Rollback()
 		finish(ferr, ok...)
@@ -347,7 +349,6 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev st
 		return seq, prev, nil
 	}
 	ins := tx.StmtContext(ctx, s.stmtInsertAudit)
-	insTree := tx.StmtContext(ctx, s.stmtInsertTree)
 	for _, ev := range events {
 		seq++
 		if ev.Time.IsZero() {
@@ -363,14 +364,10 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev st
 		if _, err := ins.ExecContext(ctx, e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, string(body)); err != nil {
 			return 0, "", fmt.Errorf("append audit: %w", err)
 		}
-		_, added := tree.Mark()
+		// The tree's rows are written once per batch (runBatch), for the
+		// operations that stayed.
 		if err := tree.Append(body); err != nil {
 			return 0, "", err
-		}
-		for _, h := range tree.Added[added:] {
-			if _, err := insTree.ExecContext(ctx, h.Index, h.Hash[:]); err != nil {
-				return 0, "", fmt.Errorf("append audit tree: %w", err)
-			}
 		}
 		prev = e.Hash
 	}

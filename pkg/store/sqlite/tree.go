@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -98,11 +99,23 @@ func (s *Store) appendTree(ctx context.Context, tx *sql.Tx, size int64, bodies [
 			return err
 		}
 	}
-	ins := tx.StmtContext(ctx, s.stmtInsertTree)
-	for _, h := range a.Added {
-		if _, err := ins.ExecContext(ctx, h.Index, h.Hash[:]); err != nil {
+	return insertTree(ctx, tx, a.Added)
+}
+
+// insertTree writes stored hashes with multi-row INSERTs (one statement per
+// 400 rows, well under SQLite's bound on parameters).
+func insertTree(ctx context.Context, tx *sql.Tx, hs []store.StoredHash) error {
+	for len(hs) > 0 {
+		n := min(len(hs), 400)
+		args := make([]any, 0, 2*n)
+		for _, h := range hs[:n] {
+			args = append(args, h.Index, h.Hash[:])
+		}
+		q := "INSERT INTO audit_tree (idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("append audit tree: %w", err)
 		}
+		hs = hs[n:]
 	}
 	return nil
 }
