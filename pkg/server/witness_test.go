@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/jit-access/jit/pkg/api"
@@ -18,6 +20,7 @@ import (
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/witness"
@@ -263,6 +266,97 @@ func TestWitnessCatchesAServerThatStopsSigningCheckpoints(t *testing.T) {
 		var inc *witness.InconsistentError
 		if !errors.As(err, &inc) {
 			t.Fatalf("err %v, want an InconsistentError", err)
+		}
+	})
+}
+
+// serveStore is serveFile for any store opened by open.
+func serveStore(t *testing.T, open func(t *testing.T) store.Store, key *audit.Key) (*approval.Client, store.Store) {
+	t.Helper()
+	idp, tokens := identities(t)
+	st := open(t)
+	t.Cleanup(func() { st.Close() })
+	js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: testPolicy,
+		Tweak: func(o *server.Options, _ string) { o.Store = st; o.CheckpointKey = key }})
+	c, err := approval.New(js.URL, nil, func(context.Context) (string, error) { return tokens["alice"], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, st
+}
+
+// The same attack on PostgreSQL: the operator keeps a copy of the database
+// (CREATE DATABASE … TEMPLATE, as a restored dump would be), lets the log
+// grow, stops the server, restores the copy and writes other events until
+// the log is longer than before.
+func TestRolledBackAndRewrittenPostgresLogIsCaughtByAWitness(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	admin, err := pgx.Connect(t.Context(), os.Getenv(testenv.PostgresDSNEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	exec := func(q string) {
+		t.Helper()
+		if _, err := admin.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	backup := dbName + "_old"
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+backup) })
+	open := func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	key := checkpointKey(t, "jit.example.com")
+	w := &witness.Witness{Dir: t.TempDir()}
+	const name = "https://jit.example.com"
+	var longer int64
+	t.Run("honest", func(t *testing.T) {
+		c, _ := serveStore(t, open, key)
+		createN(t, c, 3, "first")
+		if _, err := w.Observe(t.Context(), name, c, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	exec("CREATE DATABASE " + backup + " TEMPLATE " + dbName)
+	t.Run("grows", func(t *testing.T) {
+		c, _ := serveStore(t, open, key)
+		createN(t, c, 4, "second")
+		res, err := w.Observe(t.Context(), name, c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		longer = res.Current.Size
+	})
+	exec("DROP DATABASE " + dbName)
+	exec("CREATE DATABASE " + dbName + " TEMPLATE " + backup)
+	t.Run("rolled back and rewritten", func(t *testing.T) {
+		c, st := serveStore(t, open, key)
+		for {
+			n, err := st.AuditTreeSize(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > longer {
+				break
+			}
+			createN(t, c, 1, "rewritten")
+		}
+		if rep := verifyStoreChain(t, st); !rep.OK {
+			t.Fatalf("the rewritten chain should verify on its own: %v", rep.Err)
+		}
+		_, err := w.Observe(t.Context(), name, c, "")
+		if !errors.Is(err, audit.ErrInconsistent) {
+			t.Fatalf("rewritten PostgreSQL log: err %v, want ErrInconsistent", err)
 		}
 	})
 }
