@@ -220,6 +220,13 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) err
 			return err
 		}
 		defer st.Close()
+		// The store's own tree, read before the records: an edited record
+		// whose tree hashes were left alone no longer hashes to its root.
+		size, root, err := store.TreeHead(ctx, st)
+		if err != nil {
+			return err
+		}
+		cp = &jitaudit.Checkpoint{Origin: "store", Size: size, Hash: root}
 		err = store.EachAudit(ctx, st, store.AuditFilter{}, func(e api.AuditEvent) (bool, error) { return rec.add(e), nil })
 		if err != nil {
 			return err
