@@ -141,7 +141,8 @@ record's hash chain and that the records hash to the checkpoint's tree.
 Offline: --file reads a JSON-lines export ("-" for stdin) and --checkpoint a
 signed checkpoint saved earlier (e.g. from the object-lock bucket); the key is
 --key or the one pinned for the configured server. --store reads the store
-directly (chain only). --head SEQ:HASH checks a chain head recorded earlier.`,
+directly: the chain and the store's own tree. --head SEQ:HASH checks a chain head
+recorded earlier.`,
 		Example: "  jit audit verify\n  jit audit verify --file audit.jsonl --checkpoint checkpoint.txt --key \"$(cat jit.vkey)\"",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
