@@ -25,7 +25,9 @@ import (
 // RecordBytes returns a record's canonical bytes: encoding/json's encoding
 // of the api.AuditEvent (struct field order, sorted map keys, times in RFC
 // 3339 with nanoseconds). The stores store exactly these bytes, and a record
-// decoded from an export re-encodes to the same bytes.
+// decoded from an export re-encodes to the same bytes. A field added to
+// api.AuditEvent must be omitempty so that older records keep their bytes
+// (TestRecordBytesOfAnOldRecordNeverChange).
 func RecordBytes(e api.AuditEvent) ([]byte, error) {
 	b, err := json.Marshal(e)
 	if err != nil {

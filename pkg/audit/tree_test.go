@@ -198,3 +198,20 @@ func TestCheckInclusionRefusesAnEditedRecord(t *testing.T) {
 		t.Fatal("an edited record passed its inclusion proof")
 	}
 }
+
+// Leaves hash a record's JSON, so a record must encode to the same bytes
+// forever: a field added to api.AuditEvent must be omitempty, or every
+// older record would re-encode differently and no longer match the tree
+// built when it was appended. This golden fails first if that happens.
+func TestRecordBytesOfAnOldRecordNeverChange(t *testing.T) {
+	e := api.AuditEvent{Seq: 1, Time: time.Date(2026, 5, 1, 9, 0, 0, 5, time.UTC), Type: TypePolicyLoaded, Actor: "server",
+		PrevHash: GenesisHash, Hash: GenesisHash}
+	b, err := RecordBytes(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"seq":1,"time":"2026-05-01T09:00:00.000000005Z","type":"policy.loaded","actor":"server","prev_hash":"` + GenesisHash + `","hash":"` + GenesisHash + `"}`
+	if string(b) != want {
+		t.Fatalf("RecordBytes changed for an existing record (a new api.AuditEvent field without omitempty?):\n got %s\nwant %s", b, want)
+	}
+}
