@@ -139,13 +139,25 @@ type Publisher interface {
 // log (and so to webhooks) and to anchor when it is not nil, until ctx
 // ends. A failed upload is retried at the next tick with the then newest
 // checkpoint.
-func Run(ctx context.Context, p Publisher, anchor *S3, interval time.Duration, log *slog.Logger) {
+// lead, when not nil, is asked before each tick whether this replica is the
+// one that publishes (a store lease), so that replicas do not each log and
+// upload the same checkpoint.
+func Run(ctx context.Context, p Publisher, anchor *S3, interval time.Duration, lead func(ctx context.Context) (bool, error), log *slog.Logger) {
 	var anchored int64
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if err := Once(ctx, p, anchor, &anchored, log); err != nil && ctx.Err() == nil {
-			log.Warn("audit checkpoint", "err", err)
+		ok := true
+		if lead != nil {
+			var err error
+			if ok, err = lead(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("audit checkpoint lease", "err", err)
+			}
+		}
+		if ok {
+			if err := Once(ctx, p, anchor, &anchored, log); err != nil && ctx.Err() == nil {
+				log.Warn("audit checkpoint", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -98,11 +98,9 @@ func Run(ctx context.Context, opts Options) error {
 		}()
 	}
 	if cfg.Audit.SigningKeyFile != "" {
-		if err := startCheckpoints(runCtx, cfg, srv, log, opts.Now); err != nil {
+		if err := startCheckpoints(runCtx, cfg, srv, st, log, opts.Now); err != nil {
 			return err
 		}
-	} else if cfg.Audit.Anchor.Bucket != "" {
-		return cmdutil.WithHint(errors.New("audit.anchor needs signed checkpoints"), cmdutil.ExitError, "set audit.signing_key_file (jit server keygen)")
 	}
 	go func() {
 		errc <- srv.Serve(runCtx, ln, server.ServeConfig{TLSCertFile: cfg.TLS.CertFile, TLSKeyFile: cfg.TLS.KeyFile})
@@ -258,6 +256,9 @@ func Reload(ctx context.Context, srv *server.Server, path string, st store.Store
 func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
 	path := cfg.Audit.SigningKeyFile
 	if path == "" {
+		if cfg.Audit.Anchor.Bucket != "" {
+			return nil, cmdutil.WithHint(errors.New("audit.anchor needs signed checkpoints"), cmdutil.ExitError, "set audit.signing_key_file (jit server keygen)")
+		}
 		return nil, nil
 	}
 	if !filepath.IsAbs(path) {
@@ -273,7 +274,7 @@ func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
 // startCheckpoints publishes a signed checkpoint every audit.anchor.interval
 // while the log grows: into the log (audit.checkpoint events, delivered to
 // webhooks) and to the object-lock bucket when audit.anchor.bucket is set.
-func startCheckpoints(ctx context.Context, cfg *config.Config, srv *server.Server, log *slog.Logger, now func() time.Time) error {
+func startCheckpoints(ctx context.Context, cfg *config.Config, srv *server.Server, st store.Store, log *slog.Logger, now func() time.Time) error {
 	a := cfg.Audit.Anchor
 	interval := a.Interval.D()
 	if interval <= 0 {
@@ -288,6 +289,11 @@ func startCheckpoints(ctx context.Context, cfg *config.Config, srv *server.Serve
 			return err
 		}
 	}
-	go auditanchor.Run(ctx, srv, anchor, interval, log)
+	// One replica publishes at a time: a lease that outlives two ticks.
+	holder := fmt.Sprintf("%s-%d-%d", build.Version, os.Getpid(), now().UnixNano())
+	lead := func(ctx context.Context) (bool, error) {
+		return st.TryLease(ctx, "audit.checkpoint", holder, now(), 2*interval+time.Second)
+	}
+	go auditanchor.Run(ctx, srv, anchor, interval, lead, log)
 	return nil
 }
