@@ -177,12 +177,15 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 	var writes pgx.Batch
 	var records []api.AuditEvent
 	var recBodies [][]byte
-	var ok []*gop
+	var ok, failed []*gop
 	size := seq
 	for _, o := range live {
 		events, err := s.applyOp(o, bodies, &writes)
 		if err != nil {
-			o.err, o.done = err, true
+			// Done only once the batch commits: the error may rest on an
+			// earlier operation of this batch, which a failed batch undoes.
+			o.err = err
+			failed = append(failed, o)
 			continue
 		}
 		for _, ev := range events {
@@ -203,7 +206,13 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 		}
 		ok = append(ok, o)
 	}
+	fail := func() {
+		for _, o := range failed {
+			o.done = true
+		}
+	}
 	if len(ok) == 0 {
+		fail()
 		return false, nil
 	}
 	if len(records) > 0 {
@@ -228,8 +237,9 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 		return true, err
 	}
 	for _, o := range ok {
-		o.done = true
+		o.err, o.done = nil, true
 	}
+	fail()
 	return false, nil
 }
 
