@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -14,12 +15,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/approval"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
+	"github.com/jit-access/jit/pkg/witness"
 )
 
 // NewCmdAudit builds `jit audit` and its subcommands.
@@ -124,33 +128,79 @@ func newCmdExport(f *cmdutil.Factory) *cobra.Command {
 }
 
 func newCmdVerify(f *cmdutil.Factory) *cobra.Command {
-	var file, dsn, head string
+	opts := &VerifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify [--file audit.jsonl | --store DSN] [--head SEQ:HASH]",
-		Short: "Verify the audit log's hash chain: detects edited, inserted, reordered or removed records",
-		Long: `Verify the hash chain of a whole audit log: a JSON-lines export (--file, "-" for
-stdin), the store itself (--store, as the server's store.dsn), or by default the
-server's export (admins). Removal of the newest records is only detectable against
-a head recorded earlier: pass it as --head SEQ:HASH (printed by every verify).`,
-		Args: cobra.NoArgs,
+		Use:   "verify [--file audit.jsonl [--checkpoint FILE] | --store DSN] [--head SEQ:HASH]",
+		Short: "Verify the audit log: its hash chain, its Merkle tree against a signed checkpoint, and that it extends what this client saw before",
+		Long: `Verify the audit log. By default it reads the server's export (admins), fetches
+the server's signed checkpoint and checks that it extends the newest checkpoint
+this client verified before (a consistency proof): a log rolled back or
+rewritten since fails loudly with both checkpoints. Then it checks every
+record's hash chain and that the records hash to the checkpoint's tree.
+
+Offline: --file reads a JSON-lines export ("-" for stdin) and --checkpoint a
+signed checkpoint saved earlier (e.g. from the object-lock bucket); the key is
+--key or the one pinned for the configured server. --store reads the store
+directly: the chain and the store's own tree. --head SEQ:HASH checks a chain head
+recorded earlier.`,
+		Example: "  jit audit verify\n  jit audit verify --file audit.jsonl --checkpoint checkpoint.txt --key \"$(cat jit.vkey)\"",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return verifyRun(cmd.Context(), f, file, dsn, head)
+			return verifyRun(cmd.Context(), f, opts)
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "", "a JSON-lines export to verify (- for stdin)")
-	cmd.Flags().StringVar(&dsn, "store", "", "verify the store directly (sqlite path or postgres:// DSN)")
-	cmd.Flags().StringVar(&head, "head", "", "a head recorded earlier, SEQ:HASH, to detect a cut-off tail")
+	cmd.Flags().StringVar(&opts.File, "file", "", "a JSON-lines export to verify (- for stdin)")
+	cmd.Flags().StringVar(&opts.DSN, "store", "", "verify the store directly (sqlite path or postgres:// DSN)")
+	cmd.Flags().StringVar(&opts.Head, "head", "", "a head recorded earlier, SEQ:HASH, to detect a cut-off tail")
+	cmd.Flags().StringVar(&opts.Checkpoint, "checkpoint", "", "a signed checkpoint file the --file export must match")
+	cmd.Flags().StringVar(&opts.Key, "key", "", "the checkpoints' verifier key (default: the key pinned for the server)")
 	return cmd
 }
 
-func verifyRun(ctx context.Context, f *cmdutil.Factory, file, dsn, head string) error {
-	v := jitaudit.NewVerifier()
-	add := func(e api.AuditEvent) bool { return v.Add(e) == nil }
+// VerifyOptions are `jit audit verify`'s flags.
+type VerifyOptions struct {
+	File, DSN, Head string
+	Checkpoint, Key string
+}
+
+// records feeds a chain verifier and a Merkle tree.
+type records struct {
+	v    *jitaudit.Verifier
+	tree jitaudit.MemoryTree
+	err  error
+}
+
+func (r *records) add(e api.AuditEvent) bool {
+	if r.v.Add(e) != nil {
+		return false
+	}
+	leaf, err := jitaudit.LeafHash(e)
+	if err == nil {
+		err = r.tree.Append(leaf)
+	}
+	if err != nil {
+		r.err = err
+		return false
+	}
+	return true
+}
+
+func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) error {
+	rec := &records{v: jitaudit.NewVerifier()}
+	var cp *jitaudit.Checkpoint
+	var witnessed *witness.Result
 	switch {
-	case file != "":
+	case opts.File != "":
+		if opts.Checkpoint != "" {
+			c, err := offlineCheckpoint(f, opts)
+			if err != nil {
+				return err
+			}
+			cp = &c
+		}
 		var r io.Reader = f.IO.In
-		if file != "-" {
-			fh, err := os.Open(file)
+		if opts.File != "-" {
+			fh, err := os.Open(opts.File)
 			if err != nil {
 				return err
 			}
@@ -159,19 +209,26 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, file, dsn, head string) 
 		}
 		for e, err := range jitaudit.ReadJSONL(r) {
 			if err != nil {
-				return fmt.Errorf("read %s: %w", file, err)
+				return fmt.Errorf("read %s: %w", opts.File, err)
 			}
-			if !add(e) {
+			if !rec.add(e) {
 				break
 			}
 		}
-	case dsn != "":
-		st, err := storeopen.Open(ctx, dsn, f.Logger())
+	case opts.DSN != "":
+		st, err := storeopen.Open(ctx, opts.DSN, f.Logger())
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		err = store.EachAudit(ctx, st, store.AuditFilter{}, func(e api.AuditEvent) (bool, error) { return add(e), nil })
+		// The store's own tree, read before the records: an edited record
+		// whose tree hashes were left alone no longer hashes to its root.
+		size, root, err := store.TreeHead(ctx, st)
+		if err != nil {
+			return err
+		}
+		cp = &jitaudit.Checkpoint{Origin: "store", Size: size, Hash: root}
+		err = store.EachAudit(ctx, st, store.AuditFilter{}, func(e api.AuditEvent) (bool, error) { return rec.add(e), nil })
 		if err != nil {
 			return err
 		}
@@ -184,6 +241,15 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, file, dsn, head string) 
 		if err != nil {
 			return err
 		}
+		// The checkpoint first: the export read after it holds at least its
+		// records.
+		witnessed, err = observe(ctx, f, s.Server, client, opts.Key)
+		if err != nil {
+			return err
+		}
+		if witnessed != nil {
+			cp = &witnessed.Current
+		}
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(client.AuditExport(ctx, url.Values{}, pw)) }()
 		for e, err := range jitaudit.ReadJSONL(pr) {
@@ -191,20 +257,23 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, file, dsn, head string) 
 				pr.Close()
 				return err
 			}
-			if !add(e) {
+			if !rec.add(e) {
 				break
 			}
 		}
 		pr.Close()
 	}
-	rep := v.Result()
-	if rep.Err == nil && head != "" {
+	if rec.err != nil {
+		return rec.err
+	}
+	rep := rec.v.Result()
+	if rep.Err == nil && opts.Head != "" {
 		var seq int64
 		var hash string
-		if _, err := fmt.Sscanf(head, "%d:%s", &seq, &hash); err != nil {
+		if _, err := fmt.Sscanf(opts.Head, "%d:%s", &seq, &hash); err != nil {
 			return cmdutil.FlagErrorf("--head must be SEQ:HASH, as printed by a previous verify")
 		}
-		if err := v.VerifyHead(seq, hash); err != nil {
+		if err := rec.v.VerifyHead(seq, hash); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "FAILED: %v\n", err)
 			return cmdutil.ErrSilent
 		}
@@ -213,6 +282,94 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, file, dsn, head string) 
 		fmt.Fprintf(f.IO.ErrOut, "FAILED after %d good record(s): %v\n", rep.Count, rep.Err)
 		return cmdutil.ErrSilent
 	}
+	if cp != nil {
+		if err := checkTree(&rec.tree, *cp); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "FAILED: %v\n  checkpoint: %s\n", err, cp)
+			return cmdutil.ErrSilent
+		}
+	}
 	fmt.Fprintf(f.IO.Out, "OK: %d record(s); head %d:%s\n", rep.Count, rep.HeadSeq, rep.HeadHash)
+	if cp != nil {
+		line := fmt.Sprintf("OK: records match checkpoint %s", cp)
+		switch {
+		case witnessed != nil && witnessed.First:
+			line += "; first seen, witnessed from now on"
+		case witnessed != nil:
+			line += fmt.Sprintf("; extends the one witnessed before (size %d)", witnessed.Previous.Size)
+		}
+		fmt.Fprintln(f.IO.Out, line)
+	}
 	return nil
+}
+
+// checkTree checks that the records' Merkle tree at the checkpoint's size
+// has the checkpoint's root: an edited, inserted or removed record changes
+// the root even when the chain was recomputed.
+func checkTree(t *jitaudit.MemoryTree, cp jitaudit.Checkpoint) error {
+	if t.Size() < cp.Size {
+		return fmt.Errorf("the log has %d record(s) but the checkpoint covers %d: records were removed", t.Size(), cp.Size)
+	}
+	root, err := t.Root(cp.Size)
+	if err != nil {
+		return err
+	}
+	if root != cp.Hash {
+		return fmt.Errorf("the first %d record(s) hash to root %s, not the checkpoint's: records were edited or replaced", cp.Size, root)
+	}
+	return nil
+}
+
+// observe witnesses the server's checkpoint. A server that signs no
+// checkpoints yields nil (chain-only verification, said on stderr).
+func observe(ctx context.Context, f *cmdutil.Factory, server string, client *approval.Client, key string) (*witness.Result, error) {
+	dir, err := witness.Dir(f.Env)
+	if err != nil {
+		return nil, err
+	}
+	w := &witness.Witness{Dir: dir}
+	res, err := w.Observe(ctx, server, client, key)
+	var inc *witness.InconsistentError
+	switch {
+	case err == nil:
+		return res, nil
+	case approval.IsCode(err, api.CodeNotFound):
+		fmt.Fprintf(f.IO.ErrOut, "note: %s signs no audit checkpoints; checking the hash chain only\n", server)
+		return nil, nil
+	case errors.As(err, &inc):
+		fmt.Fprintf(f.IO.ErrOut, "FAILED: %v\n\nwitnessed before:\n%s\nserved now:\n%s\n", inc, inc.PreviousNote, inc.CurrentNote)
+		return nil, cmdutil.WithHint(jitaudit.ErrInconsistent, cmdutil.ExitError,
+			"the server's audit history was rolled back or rewritten after this client saw it; keep both checkpoints above as evidence and tell the security team")
+	case errors.Is(err, jitaudit.ErrCheckpointSignature):
+		return nil, cmdutil.WithHint(err, cmdutil.ExitError,
+			"the server signs with a key other than the one pinned in %s; if the operators announced a new key, pass it with --key", dir)
+	}
+	return nil, err
+}
+
+// offlineCheckpoint reads --checkpoint with --key or the pinned key.
+func offlineCheckpoint(f *cmdutil.Factory, opts *VerifyOptions) (jitaudit.Checkpoint, error) {
+	msg, err := os.ReadFile(opts.Checkpoint)
+	if err != nil {
+		return jitaudit.Checkpoint{}, err
+	}
+	key := opts.Key
+	if key == "" {
+		if server, err := f.ServerURL(); err == nil {
+			if dir, err := witness.Dir(f.Env); err == nil {
+				key, _ = (&witness.Witness{Dir: dir}).PinnedKey(server)
+			}
+		}
+	}
+	if key == "" {
+		return jitaudit.Checkpoint{}, cmdutil.FlagErrorf("--checkpoint needs --key (the server's verifier key: GET /v1/audit/key, or jit server keygen's output)")
+	}
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return jitaudit.Checkpoint{}, cmdutil.FlagErrorf("--key: %v", err)
+	}
+	cp, err := jitaudit.OpenCheckpoint(msg, v)
+	if err != nil {
+		return jitaudit.Checkpoint{}, fmt.Errorf("%s: %w", opts.Checkpoint, err)
+	}
+	return cp, nil
 }

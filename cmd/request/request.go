@@ -16,6 +16,7 @@ import (
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
+	"github.com/jit-access/jit/pkg/witness"
 )
 
 // Options are `jit request`'s inputs.
@@ -33,11 +34,14 @@ type Options struct {
 	Output     string
 	// ResumeID waits on an existing request instead of creating one.
 	ResumeID string
+	// WitnessDir, when set, makes the command witness the server's audit
+	// log in the background (pkg/witness): a warning on inconsistency.
+	WitnessDir func() (string, error)
 }
 
 // NewCmdRequest builds `jit request`.
 func NewCmdRequest(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now, WitnessDir: func() (string, error) { return witness.Dir(f.Env) }}
 	cmd := &cobra.Command{
 		Use:   "request ROLE --reason TEXT [--for DURATION]",
 		Short: "Ask for a role and wait for the decision",
@@ -116,6 +120,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer witness.Background(ctx, opts.WitnessDir, s.Server, client, opts.IO.ErrOut)()
 	var req *api.Request
 	if opts.ResumeID != "" {
 		if req, err = client.Get(ctx, opts.ResumeID); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
+	"github.com/jit-access/jit/pkg/witness"
 )
 
 // Options are the listing commands' inputs.
@@ -29,6 +30,9 @@ type Options struct {
 	States []string
 	Limit  int
 	Output string
+	// WitnessDir, when set, makes status witness the server's audit log in
+	// the background (pkg/witness): a warning on inconsistency.
+	WitnessDir func() (string, error)
 }
 
 func outputFlag(cmd *cobra.Command, o *string) {
@@ -49,7 +53,7 @@ func NewCmdRoles(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 
 // newListing builds an argument-less listing command with --output.
 func newListing(f *cmdutil.Factory, use, short string, run, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
+	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now, WitnessDir: func() (string, error) { return witness.Dir(f.Env) }}
 	if runF != nil {
 		run = runF
 	}
@@ -225,6 +229,7 @@ func StatusRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer witness.Background(ctx, opts.WitnessDir, s.Server, client, opts.IO.ErrOut)()
 	// Recent requests in every state: a revoked or ended one names a role
 	// whose cached credentials may need wiping.
 	page, err := client.List(ctx, approval.ScopeMine, nil, "", 200)

@@ -24,7 +24,11 @@ func NewCmdServer(f *cmdutil.Factory) *cobra.Command {
 		Long: `Run jit's approval endpoint: it verifies the IdP's tokens, applies the policy,
 keeps request state (SQLite by default, PostgreSQL for several replicas), vends
 credentials through STS and writes the audit log. SIGHUP reloads the policy; an
-invalid file keeps the running one. See docs/deployment.md and docs/policy.md.`,
+invalid file keeps the running one. See docs/deployment.md and docs/policy.md.
+
+With audit.signing_key_file (made by jit server keygen) the server signs
+checkpoints of its audit log's Merkle tree; clients fetch its verifier key at
+GET /v1/audit/key, pin it, and witness the log (docs/security.md).`,
 		Example: "  jit server --config /etc/jit/jit.yaml\n  jit server check-policy /etc/jit/jit.yaml",
 		GroupID: "admin",
 		Args:    cobra.NoArgs,
@@ -41,7 +45,7 @@ invalid file keeps the running one. See docs/deployment.md and docs/policy.md.`,
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the server's config file")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
-	cmd.AddCommand(newCmdCheckPolicy(f), newCmdExplain(f))
+	cmd.AddCommand(newCmdCheckPolicy(f), newCmdExplain(f), newCmdKeygen(f, nil))
 	return cmd
 }
 

@@ -132,6 +132,14 @@ func TestBench(t *testing.T) {
 		}
 	})
 
+	t.Run("audit-log", func(t *testing.T) {
+		d, n, big := cycleDur, reps, int64(1_000_000)
+		if quick {
+			big = 100_000
+		}
+		rep.auditLog = measureAuditLog(t, r, n, d, big)
+	})
+
 	out := os.Getenv("JIT_BENCH_OUT")
 	if out == "" {
 		out = "../../docs"

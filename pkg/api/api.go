@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // State is where a request is in its lifecycle (docs/concepts.md):
@@ -268,4 +270,32 @@ func FormatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// AuditCheckpoint is the audit log's latest signed checkpoint and, when the
+// client asked with from=N, the consistency proof from the tree of N records
+// to it: one small call lets every client act as a witness.
+type AuditCheckpoint struct {
+	// Checkpoint is a signed note (golang.org/x/mod/sumdb/note) whose text
+	// is origin, size and base64 root hash (C2SP tlog-checkpoint).
+	Checkpoint string `json:"checkpoint"`
+	// From is the size the consistency proof starts at (0: no proof).
+	From        int64       `json:"from,omitempty"`
+	Consistency []tlog.Hash `json:"consistency,omitempty"`
+}
+
+// AuditProof is a Merkle proof: an inclusion proof of record Seq in the
+// tree of Size records, or a consistency proof between the trees of From and
+// Size records. Hashes are base64.
+type AuditProof struct {
+	Seq   int64       `json:"seq,omitempty"`
+	From  int64       `json:"from,omitempty"`
+	Size  int64       `json:"size"`
+	Proof []tlog.Hash `json:"proof"`
+}
+
+// AuditKey is the verifier key of the audit log's checkpoints, in
+// golang.org/x/mod/sumdb/note's text format (name+hash+base64 key).
+type AuditKey struct {
+	VerifierKey string `json:"verifier_key"`
 }

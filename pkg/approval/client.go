@@ -303,3 +303,36 @@ func (c *Client) AuditExport(ctx context.Context, q url.Values, w io.Writer) err
 	_, err = io.Copy(w, resp.Body)
 	return err
 }
+
+// AuditKey fetches the audit checkpoints' verifier key (no token needed).
+func (c *Client) AuditKey(ctx context.Context) (string, error) {
+	var out api.AuditKey
+	return out.VerifierKey, c.do(ctx, http.MethodGet, "/v1/audit/key", nil, nil, &out, false)
+}
+
+// AuditCheckpoint fetches the latest signed checkpoint and, when from > 0,
+// the consistency proof from the tree of from records to it.
+func (c *Client) AuditCheckpoint(ctx context.Context, from int64) (*api.AuditCheckpoint, error) {
+	q := url.Values{}
+	if from > 0 {
+		q.Set("from", strconv.FormatInt(from, 10))
+	}
+	var out api.AuditCheckpoint
+	return &out, c.do(ctx, http.MethodGet, "/v1/audit/checkpoint", q, nil, &out, true)
+}
+
+// AuditConsistency fetches the proof that the tree of from records is a
+// prefix of the tree of size records.
+func (c *Client) AuditConsistency(ctx context.Context, from, size int64) (*api.AuditProof, error) {
+	q := url.Values{"from": {strconv.FormatInt(from, 10)}, "size": {strconv.FormatInt(size, 10)}}
+	var out api.AuditProof
+	return &out, c.do(ctx, http.MethodGet, "/v1/audit/proof/consistency", q, nil, &out, true)
+}
+
+// AuditInclusion fetches the proof that record seq is in the tree of size
+// records.
+func (c *Client) AuditInclusion(ctx context.Context, seq, size int64) (*api.AuditProof, error) {
+	q := url.Values{"seq": {strconv.FormatInt(seq, 10)}, "size": {strconv.FormatInt(size, 10)}}
+	var out api.AuditProof
+	return &out, c.do(ctx, http.MethodGet, "/v1/audit/proof/inclusion", q, nil, &out, true)
+}

@@ -26,6 +26,10 @@ const (
 	TypePolicyRejected  = "policy.rejected"
 	TypeNotifyDelivered = "notify.delivered"
 	TypeNotifyFailed    = "notify.failed"
+	// TypeCheckpoint records a signed checkpoint of the records before it
+	// (Detail: checkpoint, size, root), so webhooks carry checkpoints off
+	// the host like any event.
+	TypeCheckpoint = "audit.checkpoint"
 )
 
 // An extension past the limit that let a grant skip approvers (break-glass,

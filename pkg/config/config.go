@@ -219,6 +219,33 @@ type Revoker struct {
 type Audit struct {
 	// ExportFile, when set, gets every event as a JSON line.
 	ExportFile string `yaml:"export_file" json:"export_file,omitempty"`
+	// SigningKeyFile holds the Ed25519 key that signs audit checkpoints
+	// (made by jit server keygen; relative to the config file). Without it
+	// the server publishes no checkpoints and clients cannot witness the log.
+	SigningKeyFile string `yaml:"signing_key_file" json:"signing_key_file,omitempty"`
+	// Anchor publishes every new checkpoint outside the server (optional).
+	Anchor AuditAnchor `yaml:"anchor" json:"anchor"`
+}
+
+// AuditAnchor publishes signed checkpoints to a bucket with S3 Object Lock
+// (write once, read many), so that not even the operator can take a
+// published checkpoint back before its retention ends.
+type AuditAnchor struct {
+	// Bucket must have object lock enabled. Empty: no anchor.
+	Bucket string `yaml:"bucket" json:"bucket,omitempty"`
+	// Prefix of the object keys [checkpoints/].
+	Prefix string `yaml:"prefix" json:"prefix,omitempty"`
+	// Region of the bucket [us-east-1].
+	Region string `yaml:"region" json:"region,omitempty"`
+	// Endpoint overrides the S3 URL (MinIO, other S3-compatible stores).
+	Endpoint string `yaml:"endpoint" json:"endpoint,omitempty"`
+	// AccessKeyID and SecretAccessKey; empty: the AWS SDK's default chain.
+	AccessKeyID     string `yaml:"access_key_id" json:"access_key_id,omitempty"`
+	SecretAccessKey Secret `yaml:"secret_access_key" json:"secret_access_key,omitempty"`
+	// RetentionDays of COMPLIANCE-mode retention on each checkpoint [365].
+	RetentionDays int `yaml:"retention_days" json:"retention_days,omitempty"`
+	// Interval between checks for a grown tree [1m].
+	Interval yamldoc.Duration `yaml:"interval" json:"interval"`
 }
 
 // RateLimit bounds API calls per user.

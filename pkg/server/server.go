@@ -67,6 +67,9 @@ type Options struct {
 	// AuthFailureWindow is how often failed authentications are written to
 	// the audit log, as one summary record [1m].
 	AuthFailureWindow time.Duration
+	// CheckpointKey, when set, signs audit checkpoints: the log's tree head
+	// that clients witness (GET /v1/audit/checkpoint).
+	CheckpointKey *audit.Key
 }
 
 // Server is the approval endpoint. Create it with New.
@@ -81,6 +84,8 @@ type Server struct {
 
 	// authFails limits and summarises failed authentications.
 	authFails *authFailures
+	// checkpoints is nil without Options.CheckpointKey.
+	checkpoints *checkpointer
 }
 
 // New checks the options and builds a server.
@@ -125,6 +130,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
 	s.authFails = newAuthFailures(opts.AuthFailuresPerMinute, opts.AuthFailureBurst, opts.AuthFailureWindow)
+	if opts.CheckpointKey != nil {
+		s.checkpoints = &checkpointer{key: opts.CheckpointKey, st: opts.Store}
+	}
 	s.policy.Store(opts.Policy)
 	return s, nil
 }
@@ -225,6 +233,10 @@ func (s *Server) Handler() http.Handler {
 	authed("POST /v1/requests/{id}/credentials", s.handleCredentials)
 	authed("GET /v1/audit", s.handleAudit)
 	authed("GET /v1/audit/export", s.handleAuditExport)
+	route("GET /v1/audit/key", s.handleAuditKey)
+	authed("GET /v1/audit/checkpoint", s.handleAuditCheckpoint)
+	authed("GET /v1/audit/proof/inclusion", s.handleAuditInclusion)
+	authed("GET /v1/audit/proof/consistency", s.handleAuditConsistency)
 	if s.opts.Routes != nil {
 		s.opts.Routes(mux)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -20,8 +21,10 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/auditanchor"
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
+	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
@@ -93,6 +96,11 @@ func Run(ctx context.Context, opts Options) error {
 				log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
 			}
 		}()
+	}
+	if cfg.Audit.SigningKeyFile != "" {
+		if err := startCheckpoints(runCtx, cfg, srv, st, log, opts.Now); err != nil {
+			return err
+		}
 	}
 	go func() {
 		errc <- srv.Serve(runCtx, ln, server.ServeConfig{TLSCertFile: cfg.TLS.CertFile, TLSKeyFile: cfg.TLS.KeyFile})
@@ -201,6 +209,10 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 		notes.Register(mux)
 	}
+	checkpointKey, err := loadCheckpointKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	srv, err = server.New(server.Options{
 		Events:  notes.Nudge,
 		Metrics: []*metrics.Registry{notes.Metrics()},
@@ -226,6 +238,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		// Zero: the server's defaults (10 a minute, burst 20).
 		AuthFailuresPerMinute: float64(cfg.RateLimit.FailedAuthPerMinute),
 		AuthFailureBurst:      cfg.RateLimit.FailedAuthBurst,
+		CheckpointKey:         checkpointKey,
 	})
 	if err != nil {
 		return nil, err
@@ -278,4 +291,51 @@ func roleARNs(p *policy.Policy) map[string]string {
 		out[r.Name] = r.ARN
 	}
 	return out
+}
+
+// loadCheckpointKey reads audit.signing_key_file (relative to the config
+// file), or returns nil when it is not set.
+func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
+	path := cfg.Audit.SigningKeyFile
+	if path == "" {
+		if cfg.Audit.Anchor.Bucket != "" {
+			return nil, cmdutil.WithHint(errors.New("audit.anchor needs signed checkpoints"), cmdutil.ExitError, "set audit.signing_key_file (jit server keygen)")
+		}
+		return nil, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(cfg.Path), path)
+	}
+	k, err := audit.LoadKey(path)
+	if err != nil {
+		return nil, cmdutil.WithHint(err, cmdutil.ExitError, "make one with: jit server keygen --name HOST --out %s", path)
+	}
+	return k, nil
+}
+
+// startCheckpoints publishes a signed checkpoint every audit.anchor.interval
+// while the log grows: into the log (audit.checkpoint events, delivered to
+// webhooks) and to the object-lock bucket when audit.anchor.bucket is set.
+func startCheckpoints(ctx context.Context, cfg *config.Config, srv *server.Server, st store.Store, log *slog.Logger, now func() time.Time) error {
+	a := cfg.Audit.Anchor
+	interval := a.Interval.D()
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	var anchor *auditanchor.S3
+	if a.Bucket != "" {
+		var err error
+		anchor, err = auditanchor.NewS3(ctx, auditanchor.Config{Bucket: a.Bucket, Prefix: a.Prefix, Region: a.Region, Endpoint: a.Endpoint,
+			AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey.Reveal(), RetentionDays: a.RetentionDays, Now: now})
+		if err != nil {
+			return err
+		}
+	}
+	// One replica publishes at a time: a lease that outlives two ticks.
+	holder := fmt.Sprintf("%s-%d-%d", build.Version, os.Getpid(), now().UnixNano())
+	lead := func(ctx context.Context) (bool, error) {
+		return st.TryLease(ctx, "audit.checkpoint", holder, now(), 2*interval+time.Second)
+	}
+	go auditanchor.Run(ctx, srv, anchor, interval, lead, log)
+	return nil
 }

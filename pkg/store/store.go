@@ -114,4 +114,6 @@ type Store interface {
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
+	// TreeReader reads the audit log's Merkle tree (tree.go).
+	TreeReader
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/jit-access/jit/pkg/api"
@@ -33,6 +34,7 @@ type Store struct {
 	mu       sync.Mutex // held by the writer running a batch; guards the chain head and op.done
 	headSeq  int64
 	headHash string
+	frontier map[int64]tlog.Hash // the audit tree's frontier at headSeq (store.FrontierIndexes)
 
 	qmu   sync.Mutex // guards queue
 	queue []*op      // write transactions waiting for the writer
@@ -86,6 +88,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.buildTree(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -159,7 +165,7 @@ func (s *Store) loadHead(ctx context.Context) error {
 	err := s.write.QueryRowContext(ctx, `SELECT body FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&body)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		s.headSeq, s.headHash = 0, audit.GenesisHash
+		s.headSeq, s.headHash, s.frontier = 0, audit.GenesisHash, nil
 		return nil
 	case err != nil:
 		return fmt.Errorf("read the audit head: %w", err)
@@ -167,6 +173,15 @@ func (s *Store) loadHead(ctx context.Context) error {
 	var e api.AuditEvent
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
 		return fmt.Errorf("read the audit head: %w", err)
+	}
+	idx := store.FrontierIndexes(e.Seq)
+	hs, err := readHashes(ctx, s.write, idx)
+	if err != nil {
+		return fmt.Errorf("read the audit tree's frontier: %w", err)
+	}
+	s.frontier = make(map[int64]tlog.Hash, len(idx))
+	for i, x := range idx {
+		s.frontier[x] = hs[i]
 	}
 	s.headSeq, s.headHash = e.Seq, e.Hash
 	return nil
@@ -260,6 +275,8 @@ func (s *Store) runBatch(ops []*op) {
 	single := len(ops) == 1 // no savepoint needed: the transaction is the op
 	exec := func(q string) error { _, err := tx.ExecContext(ctx, q); return err }
 	seq, hash := s.headSeq, s.headHash
+	tree := store.NewTreeAppender(seq, func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, tx, idx) })
+	tree.Seed(s.frontier)
 	var ok []*op
 	for i, o := range ops {
 		if err := o.ctx.Err(); err != nil {
@@ -277,10 +294,12 @@ func (s *Store) runBatch(ops []*op) {
 		events, err := o.run(ctx, tx)
 		var nseq int64
 		var nhash string
+		tsize, tadded := tree.Mark()
 		if err == nil {
-			nseq, nhash, err = s.appendEvents(ctx, tx, seq, hash, events)
+			nseq, nhash, err = s.appendEvents(ctx, tx, seq, hash, events, tree)
 		}
 		if err != nil {
+			tree.Rewind(tsize, tadded)
 			finish(err, o)
 			if single {
 				tx.Rollback()
@@ -309,17 +328,26 @@ func (s *Store) runBatch(ops []*op) {
 		tx.Rollback()
 		return
 	}
+	frontier, ferr := tree.Frontier()
+	if ferr == nil {
+		ferr = insertTree(ctx, tx, tree.Added)
+	}
+	if ferr != nil {
+		tx.Rollback()
+		finish(ferr, ok...)
+		return
+	}
 	if err := tx.Commit(); err != nil {
 		// Whether the commit landed is unknown: read the head back, so the
 		// next append neither forks the chain nor reuses a seq.
 		finish(errors.Join(err, s.loadHead(ctx)), ok...)
 		return
 	}
-	s.headSeq, s.headHash = seq, hash
+	s.headSeq, s.headHash, s.frontier = seq, hash, frontier
 	finish(nil, ok...)
 }
 
-func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event) (int64, string, error) {
+func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event, tree *store.TreeAppender) (int64, string, error) {
 	if len(events) == 0 {
 		return seq, prev, nil
 	}
@@ -332,12 +360,17 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev st
 		e := api.AuditEvent{Seq: seq, Time: ev.Time.UTC().Round(0), Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Role: ev.Role,
 			RequestID: ev.RequestID, Reason: ev.Reason, Detail: ev.Detail, PrevHash: prev}
 		e.Hash = audit.Hash(e)
-		body, err := json.Marshal(e)
+		body, err := audit.RecordBytes(e)
 		if err != nil {
 			return 0, "", err
 		}
 		if _, err := ins.ExecContext(ctx, e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID, string(body)); err != nil {
 			return 0, "", fmt.Errorf("append audit: %w", err)
+		}
+		// The tree's rows are written once per batch (runBatch), for the
+		// operations that stayed.
+		if err := tree.Append(body); err != nil {
+			return 0, "", err
 		}
 		prev = e.Hash
 	}
