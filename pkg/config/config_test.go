@@ -72,7 +72,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"half aws keys", "aws: {access_key_id: AKIA}\n" + minimal, `aws: set both access_key_id and secret_access_key`},
 		{"bool", "aws: {role_chaining: maybe}\n" + minimal, `jit.yaml:1:22: aws.role_chaining: "maybe" is not true or false`},
 		{"webhook url", "notify: {webhooks: [{url: ftp://x}]}\n" + minimal, `notify.webhooks[0].url: "ftp://x" is not an http(s) URL`},
-		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, url)`},
+		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, secret_file, url)`},
 		{"slack without token", "notify: {slack: {channel: \"#x\"}}\n" + minimal, `notify.slack.bot_token: bot_token is required`},
 		{"roles and policy_file", "policy_file: p.yaml\n" + minimal, `jit.yaml:5:3: roles: roles are set here and in policy_file p.yaml; keep one`},
 		{"no roles", minimal[:strings.Index(minimal, "roles:")], `roles: no roles are defined`},
