@@ -313,10 +313,12 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{Path: name}
-	if err := doc.Decode("", c); err != nil {
-		return nil, err
-	}
 	v := &validator{doc: doc}
+	// Every problem in one run: decoding reports all it finds and fills in
+	// the rest, and validation goes on after it.
+	if err := doc.Decode("", c); err != nil {
+		v.errs = append(v.errs, err)
+	}
 	c.readSecretFiles(v, dir)
 	c.validate(v)
 
@@ -336,7 +338,7 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 		}
 	}
 	if len(v.errs) > 0 {
-		return nil, errors.Join(v.errs...)
+		return nil, yamldoc.SortErrors(errors.Join(v.errs...))
 	}
 	c.Warnings = append(c.Warnings, c.Policy.Warnings...)
 	if c.AWS.RoleChaining {
@@ -363,16 +365,18 @@ func (c *Config) loadPolicyFile(name, dir string) (*policy.Policy, error) {
 		return nil, err
 	}
 	var f policy.File
-	if err := pdoc.Decode("", &f); err != nil {
-		return nil, err
-	}
+	decodeErr := pdoc.Decode("", &f)
 	if f.Admins != nil && c.Admins != nil {
-		return nil, pdoc.Errorf("admins", "admins are set here and in %s; keep one", name)
+		return nil, errors.Join(decodeErr, pdoc.Errorf("admins", "admins are set here and in %s; keep one", name))
 	}
 	if f.Admins == nil {
 		f.Admins = c.Admins
 	}
-	return policy.FromDoc(pdoc, f)
+	p, err := policy.FromDoc(pdoc, f)
+	if decodeErr != nil {
+		return nil, errors.Join(decodeErr, err)
+	}
+	return p, err
 }
 
 // MaxSessionDuration is the longest STS session the server can get for r:
@@ -390,6 +394,9 @@ type validator struct {
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
+	if v.doc.Broken(path) {
+		return // already reported by Decode
+	}
 	v.errs = append(v.errs, v.doc.Errorf(path, format, args...))
 }
 
