@@ -207,6 +207,11 @@ func (p *OIDCProviderIdP) CompleteDevice(ctx context.Context, verificationURICom
 	if !ok {
 		return fmt.Errorf("oidc-provider: no user %q", username)
 	}
+	return p.CompleteDeviceWithPassword(ctx, verificationURIComplete, username, u.Password)
+}
+
+// CompleteDeviceWithPassword is CompleteDevice with the password typed.
+func (p *OIDCProviderIdP) CompleteDeviceWithPassword(ctx context.Context, verificationURIComplete, username, password string) error {
 	if !strings.HasPrefix(verificationURIComplete, p.issuer+"/") {
 		return fmt.Errorf("oidc-provider: verification uri %q does not belong to %s", verificationURIComplete, p.issuer)
 	}
@@ -226,7 +231,7 @@ func (p *OIDCProviderIdP) CompleteDevice(ctx context.Context, verificationURICom
 		}
 		if _, ok := f.values["login"]; ok || f.values.Get("prompt") == "login" {
 			f.values.Set("login", username)
-			f.values.Set("password", u.Password)
+			f.values.Set("password", password)
 		}
 		target, perr := at.Parse(f.action)
 		if perr != nil {
