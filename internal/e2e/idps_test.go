@@ -16,7 +16,15 @@ import (
 // string and email_verified false.
 func oidcProviderWorld(t *testing.T) *world {
 	t.Helper()
-	p := testenv.OIDCProvider(t, testenv.OIDCProviderOptions{Users: []testenv.OIDCProviderUser{
+	w, _ := oidcProviderWorldTTL(t, 0)
+	return w
+}
+
+// oidcProviderWorldTTL is oidcProviderWorld with ID tokens living ttl
+// (0: an hour).
+func oidcProviderWorldTTL(t *testing.T, ttl time.Duration) (*world, *testenv.OIDCProviderIdP) {
+	t.Helper()
+	p := testenv.OIDCProvider(t, testenv.OIDCProviderOptions{IDTokenTTL: ttl, Users: []testenv.OIDCProviderUser{
 		{Username: "alice", Claims: map[string]any{"sub": "00u-alice-okta", "email": "alice@example.com", "email_verified": true,
 			"preferred_username": "alice@example.com", "groups": []string{"developers"}}},
 		{Username: "bob", Claims: map[string]any{"sub": "entra-oid-bob", "email": "bob@example.com", "upn": "bob@example.com",
@@ -27,7 +35,27 @@ func oidcProviderWorld(t *testing.T) *world {
 	return newWorldOn(t, idpPeer{issuer: p.Issuer(), clientID: p.ClientID(),
 		// Like Okta: groups come with their own scope.
 		extraOIDC: ", scopes: [openid, email, profile, groups, offline_access]",
-		signIn:    p.CompleteDevice})
+		signIn:    p.CompleteDevice}), p
+}
+
+// TestCLIFollowsRefreshTokenRotation: with ID tokens shorter-lived than the
+// CLI's refresh margin (60s), every command refreshes; oidc-provider rotates
+// the refresh token each time and refuses (and revokes the grant on) a
+// reused one — so commands keep working only if the CLI stores each new
+// refresh token and uses it next time.
+func TestCLIFollowsRefreshTokenRotation(t *testing.T) {
+	w, p := oidcProviderWorldTTL(t, 30*time.Second)
+	alice := w.user("alice")
+	alice.login()
+	before := p.RefreshGrants(0)
+	for i := range 3 {
+		if out, errOut, code := alice.run("roles"); code != 0 || !strings.Contains(out, "admin") {
+			t.Fatalf("jit roles #%d after rotation: exit %d\n%s\n%s", i+1, code, out, errOut)
+		}
+	}
+	if n := p.RefreshGrants(before+3) - before; n < 3 {
+		t.Fatalf("%d refresh grants for 3 commands; the test did not exercise rotation", n)
+	}
 }
 
 // TestLoginRequestApproveCredentialsOnBothIdPs runs the whole loop — jit

@@ -60,6 +60,22 @@ type OIDCProviderIdP struct {
 	issuer   string
 	clientID string
 	users    map[string]OIDCProviderUser
+	stderr   *lockedBuffer
+}
+
+// RefreshGrants is how many refresh-token grants the provider has answered
+// successfully so far, waiting up to 5s for at least atLeast of them (the
+// provider reports each on its stderr, which reaches the test a little
+// after the token response).
+func (p *OIDCProviderIdP) RefreshGrants(atLeast int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := strings.Count(p.stderr.String(), "jit-testidp: refresh_token grant")
+		if n >= atLeast || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // OIDCProviderDir is where the Node script and its package-lock.json live.
@@ -142,8 +158,9 @@ func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	idp.stderr = stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("testenv: start oidc-provider: %v", err)

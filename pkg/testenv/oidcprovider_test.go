@@ -70,6 +70,9 @@ func TestOIDCProviderRotatesRefreshTokens(t *testing.T) {
 	if err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
+	if n := p.RefreshGrants(1); n != 1 {
+		t.Errorf("RefreshGrants = %d, want 1", n)
+	}
 	if second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
 		t.Fatalf("refresh token not rotated: %q → %q", first.RefreshToken, second.RefreshToken)
 	}

@@ -136,6 +136,10 @@ server.listen(0, '127.0.0.1', () => {
     await next();
   });
 
+  // One line per refresh on stderr: the harness counts them.
+  provider.on('grant.success', (ctx) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') console.error('jit-testidp: refresh_token grant');
+  });
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
   server.on('request', provider.callback());
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);
