@@ -86,18 +86,29 @@ func OIDCProviderDir() string {
 
 const oidcProviderInstall = "run scripts/deps.sh, or: cd internal/testidp/oidcprovider && npm ci"
 
+// findOIDCProvider returns node's path, or an error naming the install
+// command when node or the npm packages in dir are missing.
+func findOIDCProvider(lookPath func(string) (string, error), dir string) (string, error) {
+	node, err := lookPath("node")
+	if err != nil {
+		return "", fmt.Errorf("node not found on PATH: install Node.js 20+ (apt-get install nodejs npm), then %s", oidcProviderInstall)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
+		return "", fmt.Errorf("npm package oidc-provider missing in %s: %s", dir, oidcProviderInstall)
+	}
+	return node, nil
+}
+
 // OIDCProvider starts internal/testidp/oidcprovider/server.js with node and
 // stops it when the test ends. It fails the test (never skips) with the
 // install command when node or the npm packages are missing.
 func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("testenv: node not found on PATH: install Node.js 20+ (apt-get install nodejs npm), then %s", oidcProviderInstall)
-	}
 	dir := OIDCProviderDir()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
-		t.Fatalf("testenv: npm package oidc-provider missing in %s: %s", dir, oidcProviderInstall)
+	node, err := findOIDCProvider(exec.LookPath, dir)
+	if err != nil {
+		// Never a skip, CI or not: a missing peer is a broken test setup.
+		t.Fatalf("testenv: %v", err)
 	}
 	if len(o.Clients) == 0 {
 		o.Clients = []OIDCProviderClient{{ID: "jit-cli"}}
