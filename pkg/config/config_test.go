@@ -183,6 +183,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("notify: {webhooks: [{url: x}]}\nsweep_interval: -1s\n"))
+	f.Add([]byte(threeMistakes)) // errors reported past a bad value (allerrors_test.go)
+	f.Add([]byte("roles: [a, {name: [x]}, {max_duration: [1h]}]\nstore: {dsn: [x], password_file: p}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.yaml", data)
 		if err == nil && c.Policy == nil {
