@@ -94,22 +94,27 @@ server.listen(0, '127.0.0.1', () => {
 
   // Several audiences with azp (Entra and Okta tokens minted for one app
   // that also name another): oidc-provider always sets aud to the client id,
-  // so for a client with extra_audiences the ID token's aud becomes
-  // [client_id, ...extra] and azp the client id. Test-only shim.
+  // so for a client with extra_audiences this ID token (only) sees a client
+  // whose clientId is [client_id, ...extra]: aud becomes that list and azp
+  // the client id. Test-only shim; nothing shared is mutated.
   const issue = provider.IdToken.prototype.issue;
   provider.IdToken.prototype.issue = async function issueWithAudiences(opts) {
-    const client = this.client;
+    const { client } = this;
     const extra = clientAudiences.get(client?.clientId) || [];
     if (opts?.use !== 'idtoken' || extra.length === 0) return issue.call(this, opts);
     const id = client.clientId;
     this.set('azp', id);
-    const own = Object.getOwnPropertyDescriptor(client, 'clientId');
-    Object.defineProperty(client, 'clientId', { value: [id, ...extra], configurable: true, writable: true });
+    this.client = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'clientId') return [id, ...extra];
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
     try {
       return await issue.call(this, opts);
     } finally {
-      if (own) Object.defineProperty(client, 'clientId', own);
-      else delete client.clientId;
+      this.client = client;
     }
   };
 
