@@ -54,7 +54,15 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "stale request", http.StatusUnauthorized)
 		return
 	}
-	sv, err := slackapi.NewSecretsVerifier(r.Header, s.signingSecret())
+	secret := s.signingSecret()
+	if secret == "" {
+		// A reload removed the signing secret: an HMAC with an empty key
+		// would be forgeable, so nothing is verified against it.
+		s.o.Logger.Warn("slack interactivity refused: no signing secret configured")
+		http.Error(w, "interactivity is not configured", http.StatusUnauthorized)
+		return
+	}
+	sv, err := slackapi.NewSecretsVerifier(r.Header, secret)
 	if err == nil {
 		_, _ = sv.Write(body)
 		err = sv.Ensure()

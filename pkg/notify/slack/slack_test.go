@@ -422,3 +422,14 @@ func TestSetSecretsRotatesTheSigningSecret(t *testing.T) {
 		t.Errorf("signed with the new secret: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestCallSignedWithAnEmptySecretRefusedAfterAReloadRemovedIt: when a
+// reload drops signing_secret, the endpoint (mounted at start) must not
+// verify calls against an empty HMAC key, which anyone can compute.
+func TestCallSignedWithAnEmptySecretRefusedAfterAReloadRemovedIt(t *testing.T) {
+	s, _, _, jit := setup(t, nil)
+	s.SetSecrets(botToken, "")
+	if resp, _ := call(t, jit.URL, "", time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U1"), ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("call signed with an empty secret: %d", resp.StatusCode)
+	}
+}
