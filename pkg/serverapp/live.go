@@ -27,11 +27,17 @@ type live struct {
 	start *config.Config
 	notes *notifier.Notifier
 	// awsKeys feed awsCreds; a reload stores new keys and invalidates
-	// the cache, so the next STS call signs with them.
+	// the cache, so the next STS call signs with them. The keys are handed
+	// out as expiring in a minute, so that a cache wrapped around this one
+	// (the IAM revoker's) picks up rotated keys within a minute too.
 	awsKeys  atomic.Pointer[aws.Credentials]
 	awsCreds *aws.CredentialsCache
+	now      func() time.Time
 	certs    *certSource // nil without TLS
 }
+
+// awsKeysRecheck is how often cached static keys are read again.
+const awsKeysRecheck = time.Minute
 
 // awsProvider returns the server's static-key provider (nil: the SDK's
 // default chain).
@@ -41,7 +47,9 @@ func (l *live) awsProvider(cfg *config.Config) aws.CredentialsProvider {
 	}
 	l.awsKeys.Store(&aws.Credentials{AccessKeyID: cfg.AWS.AccessKeyID, SecretAccessKey: cfg.AWS.SecretAccessKey.Reveal(), Source: "jit config"})
 	l.awsCreds = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return *l.awsKeys.Load(), nil
+		c := *l.awsKeys.Load()
+		c.CanExpire, c.Expires = true, l.now().Add(awsKeysRecheck)
+		return c, nil
 	}))
 	return l.awsCreds
 }

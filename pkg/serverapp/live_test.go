@@ -23,11 +23,17 @@ import (
 // returns the keys of the last applied config, not those cached at start.
 func TestReloadRotatesTheStaticAWSKeys(t *testing.T) {
 	start := &config.Config{AWS: config.AWS{AccessKeyID: "AKIAOLD", SecretAccessKey: "old-secret"}}
-	lv := &live{start: start}
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lv := &live{start: start, now: func() time.Time { return clock }}
 	p := lv.awsProvider(start)
 	c, err := p.Retrieve(context.Background())
 	if err != nil || c.AccessKeyID != "AKIAOLD" || c.SecretAccessKey != "old-secret" {
 		t.Fatalf("before: %+v %v", c, err)
+	}
+	// A cache wrapped around this one (the IAM revoker's) must come back
+	// for rotated keys: they are handed out as expiring soon.
+	if !c.CanExpire || !c.Expires.Equal(clock.Add(awsKeysRecheck)) {
+		t.Errorf("static keys handed out as never expiring: %+v", c)
 	}
 	lv.apply(&config.Config{AWS: config.AWS{AccessKeyID: "AKIANEW", SecretAccessKey: "new-secret"}}, slog.New(slog.DiscardHandler))
 	c, err = p.Retrieve(context.Background())

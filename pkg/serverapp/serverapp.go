@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 
 // newServer builds the server and what a reload may swap in it.
 func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, *live, error) {
-	lv := &live{start: cfg}
+	lv := &live{start: cfg, now: now}
 	creds := lv.awsProvider(cfg)
 	vendor, err := vend.NewSTS(vend.STSConfig{
 		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Credentials: creds,
