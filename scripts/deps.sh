@@ -69,4 +69,16 @@ go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
 go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
 go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
 
+# The second test IdP (npm's oidc-provider, pinned by its package-lock.json):
+# npm ci into internal/testidp/oidcprovider unless the pinned version is there.
+OIDC_PROVIDER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/testidp/oidcprovider"
+OIDC_PROVIDER_VERSION="$(sed -n 's/.*"oidc-provider": "\([0-9.]*\)".*/\1/p' "${OIDC_PROVIDER_DIR}/package.json")"
+if grep -q "\"version\": \"${OIDC_PROVIDER_VERSION}\"" "${OIDC_PROVIDER_DIR}/node_modules/oidc-provider/package.json" 2>/dev/null; then
+	say "oidc-provider ${OIDC_PROVIDER_VERSION} present in ${OIDC_PROVIDER_DIR}"
+else
+	command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20+ and npm (apt-get install nodejs npm)"
+	say "npm ci in ${OIDC_PROVIDER_DIR} (oidc-provider ${OIDC_PROVIDER_VERSION})"
+	(cd "${OIDC_PROVIDER_DIR}" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 say "done; tools in ${TOOLS_BIN}"

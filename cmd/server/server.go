@@ -72,7 +72,7 @@ func newCmdCheckPolicy(f *cmdutil.Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(args[0])
 			if err != nil {
-				return cmdutil.WithHint(err, cmdutil.ExitError, "fix the line named above; docs/policy.md lists every key")
+				return cmdutil.WithHint(err, cmdutil.ExitError, "fix the lines named above; docs/policy.md lists every key")
 			}
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)

@@ -46,7 +46,8 @@ func TestMain(m *testing.M) {
 // world is one running sandbox: IdP, MinIO, jit server.
 type world struct {
 	t      *testing.T
-	idp    *devidp.Provider
+	idp    *devidp.Provider // nil when the world runs on another IdP
+	peer   idpPeer
 	minio  *testenv.MinIOServer
 	server string // URL
 	dir    string
@@ -82,15 +83,37 @@ roles:
     max_total_duration: 2h
 `
 
+// idpPeer is the OIDC provider a world's server trusts and its users sign
+// in at: pkg/devidp (zitadel) by default, or oidc-provider (idpshapes_test.go).
+type idpPeer struct {
+	issuer, clientID string
+	// extraOIDC is added to the server's oidc: block (such as scopes).
+	extraOIDC string
+	// signIn plays the user's browser step for a device grant.
+	signIn func(ctx context.Context, verificationURIComplete, username string) error
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, dir: t.TempDir(), bucket: "jit-e2e"}
-	w.idp = testenv.OIDC(t)
+	idp := testenv.OIDC(t)
+	w := newWorldOn(t, idpPeer{issuer: idp.Issuer(), clientID: idp.ClientID(),
+		signIn: func(ctx context.Context, uri, username string) error {
+			p, _ := idp.User(username)
+			return idp.CompleteDevice(ctx, uri, username, p.Password, true)
+		}})
+	w.idp = idp
+	return w
+}
+
+// newWorldOn runs MinIO and a jit server that trusts peer.
+func newWorldOn(t *testing.T, peer idpPeer) *world {
+	t.Helper()
+	w := &world{t: t, dir: t.TempDir(), bucket: "jit-e2e", peer: peer}
 	w.minio = testenv.MinIO(t)
 	w.minio.CreateBucket(t, w.bucket)
 	user := w.minio.AddUser(t, "readwrite")
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
-oidc: {issuer: %q, client_id: %q}
+oidc: {issuer: %q, client_id: %q%s}
 store: {dsn: %q}
 aws:
   region: %s
@@ -99,7 +122,7 @@ aws:
   secret_access_key: %s
   session_deny_actions: ["s3:*"]
 sweep_interval: 1s
-%s`, w.idp.Issuer(), w.idp.ClientID(), "sqlite://"+filepath.Join(w.dir, "jit.db"), w.minio.Region(), w.minio.Endpoint(),
+%s`, peer.issuer, peer.clientID, peer.extraOIDC, "sqlite://"+filepath.Join(w.dir, "jit.db"), w.minio.Region(), w.minio.Endpoint(),
 		user.AccessKeyID, user.SecretAccessKey, e2ePolicy)
 	path := filepath.Join(w.dir, "jit.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -220,8 +243,7 @@ func (u *user) login() {
 	for sc.Scan() {
 		seen.WriteString(sc.Text() + "\n")
 		if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-			p, _ := u.w.idp.User(u.name)
-			go func() { signedIn <- u.w.idp.CompleteDevice(ctx, m[1], u.name, p.Password, true) }()
+			go func() { signedIn <- u.w.peer.signIn(ctx, m[1], u.name) }()
 			found = true
 			break
 		}

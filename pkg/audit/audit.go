@@ -24,6 +24,7 @@ const (
 	TypeForbidden       = "authz.denied"
 	TypePolicyLoaded    = "policy.loaded"
 	TypePolicyRejected  = "policy.rejected"
+	TypeTLSRejected     = "tls.rejected" // a reload's new certificate failed to load; the old one is served
 	TypeNotifyDelivered = "notify.delivered"
 	TypeNotifyFailed    = "notify.failed"
 	// TypeCheckpoint records a signed checkpoint of the records before it

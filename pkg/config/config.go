@@ -120,6 +120,8 @@ type Web struct {
 	// characters. Give every replica the same key; unset, a random key is
 	// made at start and sessions end with the process.
 	SessionKey Secret `yaml:"session_key" json:"session_key,omitempty"`
+	// SessionKeyFile holds session_key instead (see "Secrets from files").
+	SessionKeyFile string `yaml:"session_key_file" json:"session_key_file,omitempty"`
 }
 
 // SessionKeyBytes decodes SessionKey (nil when unset).
@@ -135,6 +137,11 @@ func (w Web) SessionKeyBytes() []byte {
 type Store struct {
 	// DSN is sqlite:///path/to/jit.db or postgres://user:pass@host/db.
 	DSN DSN `yaml:"dsn" json:"dsn"`
+	// DSNFile holds the whole DSN instead of dsn.
+	DSNFile string `yaml:"dsn_file" json:"dsn_file,omitempty"`
+	// PasswordFile holds the database password, inserted into a
+	// postgres:// DSN that has a user and no password.
+	PasswordFile string `yaml:"password_file" json:"password_file,omitempty"`
 }
 
 // DSN is a database address; its password is redacted when printed.
@@ -183,6 +190,9 @@ type AWS struct {
 	// AWS credential chain.
 	AccessKeyID     string `yaml:"access_key_id" json:"access_key_id,omitempty"`
 	SecretAccessKey Secret `yaml:"secret_access_key" json:"secret_access_key,omitempty"`
+	// AccessKeyIDFile and SecretAccessKeyFile hold the static keys instead.
+	AccessKeyIDFile     string `yaml:"access_key_id_file" json:"access_key_id_file,omitempty"`
+	SecretAccessKeyFile string `yaml:"secret_access_key_file" json:"secret_access_key_file,omitempty"`
 	// RoleChaining: the server runs on role credentials, which caps
 	// sessions at 1h [false].
 	RoleChaining bool `yaml:"role_chaining" json:"role_chaining"`
@@ -276,6 +286,8 @@ type Webhook struct {
 	URL string `yaml:"url" json:"url"`
 	// Secret signs the payload (HMAC).
 	Secret Secret `yaml:"secret" json:"secret,omitempty"`
+	// SecretFile holds the secret instead.
+	SecretFile string `yaml:"secret_file" json:"secret_file,omitempty"`
 	// Events filters what is sent; empty means all.
 	Events []string `yaml:"events" json:"events,omitempty"`
 }
@@ -287,6 +299,9 @@ type Slack struct {
 	// TeamID is the Slack workspace (T…) whose button presses are accepted;
 	// required with signing_secret (interactivity on).
 	TeamID string `yaml:"team_id" json:"team_id,omitempty"`
+	// BotTokenFile and SigningSecretFile hold them instead.
+	BotTokenFile      string `yaml:"bot_token_file" json:"bot_token_file,omitempty"`
+	SigningSecretFile string `yaml:"signing_secret_file" json:"signing_secret_file,omitempty"`
 	// Channel is the default channel (roles may name their own).
 	Channel string `yaml:"channel" json:"channel,omitempty"`
 	// ApproveInSlackByEmail lets the Approve/Deny buttons decide: the Slack
@@ -302,6 +317,9 @@ var slackTeamID = regexp.MustCompile(`^[TE][A-Z0-9]{2,20}$`)
 
 // Enabled reports whether Slack is configured.
 func (s Slack) Enabled() bool { return s.BotToken != "" }
+
+// configured reports whether any Slack key is set.
+func (s Slack) configured() bool { return s != (Slack{}) }
 
 // Secret is a string that is never printed, logged or marshalled. Use
 // Reveal where the value itself is needed.
@@ -350,10 +368,13 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{Path: name}
-	if err := doc.Decode("", c); err != nil {
-		return nil, err
-	}
 	v := &validator{doc: doc}
+	// Every problem in one run: decoding reports all it finds and fills in
+	// the rest, and validation goes on after it.
+	if err := doc.Decode("", c); err != nil {
+		v.errs = append(v.errs, err)
+	}
+	c.readSecretFiles(v, dir)
 	c.validate(v)
 
 	// The policy.
@@ -372,7 +393,7 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 		}
 	}
 	if len(v.errs) > 0 {
-		return nil, errors.Join(v.errs...)
+		return nil, yamldoc.SortErrors(errors.Join(v.errs...))
 	}
 	c.Warnings = append(c.Warnings, c.Policy.Warnings...)
 	if c.AWS.RoleChaining {
@@ -399,16 +420,18 @@ func (c *Config) loadPolicyFile(name, dir string) (*policy.Policy, error) {
 		return nil, err
 	}
 	var f policy.File
-	if err := pdoc.Decode("", &f); err != nil {
-		return nil, err
-	}
+	decodeErr := pdoc.Decode("", &f)
 	if f.Admins != nil && c.Admins != nil {
-		return nil, pdoc.Errorf("admins", "admins are set here and in %s; keep one", name)
+		return nil, errors.Join(decodeErr, pdoc.Errorf("admins", "admins are set here and in %s; keep one", name))
 	}
 	if f.Admins == nil {
 		f.Admins = c.Admins
 	}
-	return policy.FromDoc(pdoc, f)
+	p, err := policy.FromDoc(pdoc, f)
+	if decodeErr != nil {
+		return nil, errors.Join(decodeErr, err)
+	}
+	return p, err
 }
 
 // MaxSessionDuration is the longest STS session the server can get for r:
@@ -431,6 +454,9 @@ type validator struct {
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
+	if v.doc.Broken(path) {
+		return // already reported by Decode
+	}
 	v.errs = append(v.errs, v.doc.Errorf(path, format, args...))
 }
 
@@ -510,9 +536,9 @@ func (c *Config) validate(v *validator) {
 			v.errorf("store.dsn", "%s is not a postgres URL (postgres://user:pass@host/db)", c.Store.DSN)
 		}
 	default:
-		if c.Store.DSN == "" {
+		if c.Store.DSN == "" && c.Store.DSNFile == "" {
 			v.errorf("store.dsn", "store.dsn is required (sqlite:///var/lib/jit/jit.db or postgres://user:pass@host/db)")
-		} else {
+		} else if c.Store.DSN != "" {
 			v.errorf("store.dsn", "%s is not a sqlite:// or postgres:// address", c.Store.DSN)
 		}
 	}
@@ -537,7 +563,7 @@ func (c *Config) validate(v *validator) {
 			v.errorf(at+".role_arn", "role %s is in account %s, not %s", r.RoleARN, m[1], account)
 		}
 	}
-	if (c.AWS.AccessKeyID == "") != (c.AWS.SecretAccessKey == "") {
+	if (c.AWS.AccessKeyID == "" && c.AWS.AccessKeyIDFile == "") != (c.AWS.SecretAccessKey == "" && c.AWS.SecretAccessKeyFile == "") {
 		v.errorf("aws", "set both access_key_id and secret_access_key, or neither (then the default AWS credential chain is used)")
 	}
 
@@ -570,18 +596,18 @@ func (c *Config) validate(v *validator) {
 			v.httpURL(fmt.Sprintf("notify.webhooks[%d].url", i), w.URL, false)
 		}
 	}
-	if c.Notify.Slack != (Slack{}) && c.Notify.Slack.BotToken == "" {
+	if c.Notify.Slack.configured() && c.Notify.Slack.BotToken == "" && c.Notify.Slack.BotTokenFile == "" {
 		v.errorf("notify.slack.bot_token", "bot_token is required to post to Slack")
 	}
 	for i, w := range c.Notify.Webhooks {
-		if w.URL != "" && w.Secret == "" {
+		if w.URL != "" && w.Secret == "" && w.SecretFile == "" {
 			v.errorf(fmt.Sprintf("notify.webhooks[%d].secret", i), "secret is required to sign deliveries (openssl rand -hex 32)")
 		}
 	}
-	if c.Notify.Slack.ApproveInSlackByEmail && c.Notify.Slack.SigningSecret == "" {
+	if c.Notify.Slack.ApproveInSlackByEmail && c.Notify.Slack.SigningSecret == "" && c.Notify.Slack.SigningSecretFile == "" {
 		v.errorf("notify.slack.approve_in_slack_by_email", "needs signing_secret to verify button presses")
 	}
-	if c.Notify.Slack.SigningSecret != "" && c.Notify.Slack.TeamID == "" {
+	if (c.Notify.Slack.SigningSecret != "" || c.Notify.Slack.SigningSecretFile != "") && c.Notify.Slack.TeamID == "" {
 		v.errorf("notify.slack.team_id", "team_id is required with signing_secret: the workspace (T…) whose button presses count (Slack: workspace settings, or team.id of any payload)")
 	} else if id := c.Notify.Slack.TeamID; id != "" && !slackTeamID.MatchString(id) {
 		v.errorf("notify.slack.team_id", "%q is not a Slack team id (like T0123ABCD)", id)

@@ -81,7 +81,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"slack interactivity without team_id", "notify: {slack: {bot_token: xoxb-1, signing_secret: s}}\n" + minimal, `notify.slack.team_id: team_id is required with signing_secret`},
 		{"slack team_id shape", "notify: {slack: {bot_token: xoxb-1, signing_secret: s, team_id: acme}}\n" + minimal, `notify.slack.team_id: "acme" is not a Slack team id`},
 		{"failed auth limit", "rate_limit: {failed_auth_per_minute: -1}\n" + minimal, `rate_limit.failed_auth_per_minute: -1 is negative`},
-		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, url)`},
+		{"webhook unknown key", "notify: {webhooks: [{url: https://x, sekret: y}]}\n" + minimal, `notify.webhooks[0]: unknown key "sekret" (expected one of: events, secret, secret_file, url)`},
 		{"slack without token", "notify: {slack: {channel: \"#x\"}}\n" + minimal, `notify.slack.bot_token: bot_token is required`},
 		{"roles and policy_file", "policy_file: p.yaml\n" + minimal, `jit.yaml:5:3: roles: roles are set here and in policy_file p.yaml; keep one`},
 		{"no roles", minimal[:strings.Index(minimal, "roles:")], `roles: no roles are defined`},
@@ -192,6 +192,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("notify: {webhooks: [{url: x}]}\nsweep_interval: -1s\n"))
+	f.Add([]byte(threeMistakes)) // errors reported past a bad value (allerrors_test.go)
+	f.Add([]byte("roles: [a, {name: [x]}, {max_duration: [1h]}]\nstore: {dsn: [x], password_file: p}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.yaml", data)
 		if err == nil && c.Policy == nil {

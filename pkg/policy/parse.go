@@ -102,10 +102,14 @@ func Parse(name string, data []byte) (*Policy, error) {
 		return nil, err
 	}
 	var f File
-	if err := doc.Decode("", &f); err != nil {
-		return nil, err
+	// Decoding reports every problem it finds and fills in the rest, so
+	// validation goes on and all problems are reported in one run.
+	decodeErr := doc.Decode("", &f)
+	p, err := FromDoc(doc, f)
+	if decodeErr != nil {
+		return nil, yamldoc.SortErrors(errors.Join(decodeErr, err))
 	}
-	return FromDoc(doc, f)
+	return p, err
 }
 
 // FromDoc validates f, decoded from doc (used for positions in errors). The
@@ -134,7 +138,7 @@ func FromDoc(doc *yamldoc.Doc, f File) (*Policy, error) {
 		p.Roles = append(p.Roles, r)
 	}
 	if len(v.errs) > 0 {
-		return nil, errors.Join(v.errs...)
+		return nil, yamldoc.SortErrors(errors.Join(v.errs...))
 	}
 	p.Warnings = v.warnings
 	return p, nil
@@ -164,6 +168,9 @@ type validator struct {
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
+	if v.doc.Broken(path) {
+		return // already reported by Decode
+	}
 	v.errs = append(v.errs, v.doc.Errorf(path, format, args...))
 }
 

@@ -13,6 +13,9 @@ import (
 // ServeConfig is how the HTTP listener runs.
 type ServeConfig struct {
 	TLSCertFile, TLSKeyFile string
+	// GetCertificate, when set, serves HTTPS with the certificate it
+	// returns (swapped on reload) instead of reading the files once.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// ShutdownGrace is how long in-flight calls get to finish [15s].
 	ShutdownGrace time.Duration
 }
@@ -33,13 +36,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) er
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	if cfg.TLSCertFile != "" {
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLSCertFile != "" || cfg.GetCertificate != nil {
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.GetCertificate}
 	}
 	errc := make(chan error, 1)
 	go func() {
 		var err error
-		if cfg.TLSCertFile != "" {
+		if cfg.GetCertificate != nil {
+			err = hs.ServeTLS(ln, "", "")
+		} else if cfg.TLSCertFile != "" {
 			err = hs.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
 			err = hs.Serve(ln)

@@ -16,9 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/auditanchor"
@@ -69,10 +66,17 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer st.Close()
 
-	srv, err := New(ctx, cfg, st, log, opts.Now)
+	var certs *certSource
+	if cfg.TLS.Enabled() {
+		if certs, err = newCertSource(cfg.TLS.CertFile, cfg.TLS.KeyFile, opts.Now()); err != nil {
+			return err
+		}
+	}
+	srv, lv, err := newServer(ctx, cfg, st, log, opts.Now)
 	if err != nil {
 		return err
 	}
+	lv.certs = certs
 	ln := opts.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -103,22 +107,26 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 	go func() {
-		errc <- srv.Serve(runCtx, ln, server.ServeConfig{TLSCertFile: cfg.TLS.CertFile, TLSKeyFile: cfg.TLS.KeyFile})
+		sc := server.ServeConfig{TLSCertFile: cfg.TLS.CertFile, TLSKeyFile: cfg.TLS.KeyFile}
+		if lv.certs != nil {
+			sc.GetCertificate = lv.certs.GetCertificate
+		}
+		errc <- srv.Serve(runCtx, ln, sc)
 	}()
-	reload := opts.Reload
-	if reload == nil {
+	reloadCh := opts.Reload
+	if reloadCh == nil {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGHUP)
 		defer signal.Stop(ch)
-		reload = ch
+		reloadCh = ch
 	}
 	go func() {
 		for {
 			select {
 			case <-runCtx.Done():
 				return
-			case <-reload:
-				Reload(runCtx, srv, opts.ConfigPath, st, log, opts.Now)
+			case <-reloadCh:
+				reload(runCtx, srv, lv, opts.ConfigPath, st, log, opts.Now)
 			}
 		}
 	}()
@@ -140,16 +148,20 @@ func Run(ctx context.Context, opts Options) error {
 
 // New builds the server for cfg on an open store.
 func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, error) {
-	var creds aws.CredentialsProvider
-	if cfg.AWS.AccessKeyID != "" {
-		creds = credentials.NewStaticCredentialsProvider(cfg.AWS.AccessKeyID, cfg.AWS.SecretAccessKey.Reveal(), "")
-	}
+	srv, _, err := newServer(ctx, cfg, st, log, now)
+	return srv, err
+}
+
+// newServer builds the server and what a reload may swap in it.
+func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, *live, error) {
+	lv := &live{start: cfg, now: now}
+	creds := lv.awsProvider(cfg)
 	vendor, err := vend.NewSTS(vend.STSConfig{
 		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Credentials: creds,
 		HTTPClient: &http.Client{Timeout: 30 * time.Second}, DenyActions: cfg.AWS.SessionDenyActions,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("set up STS: %w", err)
+		return nil, nil, fmt.Errorf("set up STS: %w", err)
 	}
 	var revoker vend.Revoker
 	if cfg.AWS.RevokeWithInlinePolicy {
@@ -166,12 +178,12 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 			HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("set up IAM revocation: %w", err)
+			return nil, nil, fmt.Errorf("set up IAM revocation: %w", err)
 		}
 		// Refuse to start with a role whose Deny could not be written in
 		// its own account.
 		if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
-			return nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
+			return nil, nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
 		}
 		revoker = iamRevoker
 	}
@@ -191,7 +203,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		routes = web.Register
 	}
@@ -200,7 +212,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	notes, err := notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
 		Policy: func() *policy.Policy { return srv.Policy() }, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("set up notifications: %w", err)
+		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}
 	webRoutes := routes
 	routes = func(mux *http.ServeMux) {
@@ -211,7 +223,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	checkpointKey, err := loadCheckpointKey(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv, err = server.New(server.Options{
 		Events:  notes.Nudge,
@@ -241,19 +253,34 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		CheckpointKey:         checkpointKey,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := srv.SetPolicy(ctx, cfg.Policy, cfg.Path); err != nil {
-		return nil, fmt.Errorf("audit the policy load: %w", err)
+		return nil, nil, fmt.Errorf("audit the policy load: %w", err)
 	}
 	go notes.Run(ctx)
-	return srv, nil
+	lv.notes = notes
+	return srv, lv, nil
 }
 
 // Reload reads the config again and swaps the policy in; an invalid file
 // keeps the old policy running, and says why in the log and the audit.
 func Reload(ctx context.Context, srv *server.Server, path string, st store.Store, log *slog.Logger, now func() time.Time) {
+	reload(ctx, srv, nil, path, st, log, now)
+}
+
+// reload is Reload that also re-reads the *_file secrets and the TLS
+// certificate (lv nil: the policy only). The certificate is reloaded even
+// when the config is refused: cert-manager rotates it on its own schedule.
+func reload(ctx context.Context, srv *server.Server, lv *live, path string, st store.Store, log *slog.Logger, now func() time.Time) {
 	cfg, err := config.Load(path)
+	if lv != nil {
+		tlsCfg := lv.start.TLS
+		if err == nil && cfg.TLS.Enabled() {
+			tlsCfg = cfg.TLS
+		}
+		lv.reloadCert(ctx, tlsCfg.CertFile, tlsCfg.KeyFile, st, log, now)
+	}
 	if err != nil {
 		log.Error("reload refused: keeping the running policy", "err", err)
 		_ = st.Append(ctx, store.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
@@ -271,6 +298,11 @@ func Reload(ctx context.Context, srv *server.Server, path string, st store.Store
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config warning", "warning", w)
+	}
+	// Secrets first: the policy.loaded event below is delivered (and
+	// signed) with the new ones.
+	if lv != nil {
+		lv.apply(cfg, log)
 	}
 	if err := srv.SetPolicy(ctx, cfg.Policy, path); err != nil {
 		log.Error("reload: audit failed", "err", err)

@@ -1,6 +1,7 @@
 package serverapp_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,9 +17,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/serverapp"
 )
 
@@ -99,4 +102,98 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// TestReloadSwapsTheTLSCertificateAndKeepsItWhenTheNewOneIsBroken serves
+// HTTPS with one self-signed certificate, replaces the files with a second
+// one and reloads (the SIGHUP path): new connections get the second. Then
+// broken files: the second stays in service and the refusal is audited.
+func TestReloadSwapsTheTLSCertificateAndKeepsItWhenTheNewOneIsBroken(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	write := func(cert, key []byte) {
+		t.Helper()
+		if err := os.WriteFile(certFile, cert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert1, key1 := selfSigned(t)
+	cert2, key2 := selfSigned(t)
+	write(cert1, key1)
+	db := filepath.Join(dir, "jit.db")
+	cfg := config("http://127.0.0.1:1", "jit-cli", db, "one") +
+		"tls: {cert_file: " + certFile + ", key_file: " + keyFile + "}\n"
+	path := filepath.Join(dir, "jit.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan os.Signal, 1)
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: reload,
+			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
+	}()
+	url := <-ready
+	// served returns the certificate a new connection is shown.
+	served := func() []byte {
+		t.Helper()
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test compares the raw certificate
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Raw
+	}
+	der := func(p []byte) []byte { b, _ := pem.Decode(p); return b.Bytes }
+	waitFor := func(want []byte, what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !bytes.Equal(served(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the server does not serve the %s certificate", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor(der(cert1), "first")
+
+	write(cert2, key2)
+	reload <- syscall.SIGHUP
+	waitFor(der(cert2), "second")
+
+	// A broken pair (the first key with the second certificate, then
+	// garbage): refused, audited, the second certificate stays.
+	write(cert2, key1)
+	reload <- syscall.SIGHUP
+	deadline := time.Now().Add(10 * time.Second)
+	for auditCount(t, db, audit.TypeTLSRejected) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the refused certificate was not audited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	write([]byte("not a certificate"), key2)
+	reload <- syscall.SIGHUP
+	for auditCount(t, db, audit.TypeTLSRejected) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second refused certificate was not audited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !bytes.Equal(served(), der(cert2)) {
+		t.Fatal("a broken certificate replaced the running one")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Error is one problem in a YAML file, positioned where it is.
@@ -48,6 +49,9 @@ func (e *Error) Error() string {
 type Doc struct {
 	Name string
 	body ast.Node // nil for an empty document
+	// broken are the key paths whose values Decode reported and left
+	// out (decoded as if unset), so later checks can stay quiet there.
+	broken map[string]bool
 }
 
 // Parse parses data as a single YAML document; name is used in errors.
@@ -79,7 +83,11 @@ func (d *Doc) Has(path string) bool { return d.node(path) != nil }
 // Decode strictly decodes the part of the document at path ("" for the
 // whole document) into v, a pointer to a struct or slice whose fields carry
 // yaml tags. A missing part leaves v untouched. Unknown keys, wrong kinds of
-// value and bad durations are positioned errors.
+// value and bad durations are positioned errors, all of them at once
+// (joined, in document order). Even then v is filled with everything else
+// (a bad value decodes as if unset, an unknown key is skipped), so that the
+// caller can go on validating and report its own problems in the same run;
+// Broken tells it which paths to stay quiet about.
 func (d *Doc) Decode(path string, v any) error {
 	n := d.node(path)
 	if n == nil {
@@ -89,10 +97,19 @@ func (d *Doc) Decode(path string, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("yamldoc: decode into non-pointer %T", v)
 	}
-	if err := d.check(n, rv.Type().Elem(), path); err != nil {
-		return err
+	errs, whole := d.check(n, rv.Type().Elem(), path)
+	if whole {
+		d.cut(n, path)
+		return errors.Join(errs...)
 	}
-	if err := yaml.NodeToValue(n, v, yaml.DisallowUnknownField()); err != nil {
+	var opts []yaml.DecodeOption
+	if len(errs) == 0 {
+		opts = append(opts, yaml.DisallowUnknownField())
+	}
+	if err := yaml.NodeToValue(n, v, opts...); err != nil {
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
 		var e *Error
 		if errors.As(err, &e) {
 			if e.File == "" {
@@ -102,7 +119,18 @@ func (d *Doc) Decode(path string, v any) error {
 		}
 		return fromYAML(d.Name, err)
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// Broken reports whether path, or a key path it lies under, held a value
+// that Decode reported and left out.
+func (d *Doc) Broken(path string) bool {
+	for b := range d.broken {
+		if b == "" || path == b || strings.HasPrefix(path, b+".") || strings.HasPrefix(path, b+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Errorf returns an error positioned at the value of path, or at the nearest
@@ -165,75 +193,149 @@ func (d *Doc) node(path string) ast.Node {
 var nodeUnmarshaler = reflect.TypeFor[yaml.NodeUnmarshaler]()
 
 // check walks n against t before decoding so that every structural problem
-// is reported with its key path and what would have been valid.
-func (d *Doc) check(n ast.Node, t reflect.Type, path string) error {
+// is reported with its key path and what would have been valid. It goes on
+// after a problem: a bad value is replaced by null in the tree (so it
+// decodes as if unset) and its path recorded in d.broken. self reports that
+// n itself is bad, for the caller to replace.
+func (d *Doc) check(n ast.Node, t reflect.Type, path string) (errs []error, self bool) {
 	n = unwrap(n)
 	if n == nil || n.Type() == ast.NullType {
-		return nil
+		return nil, false
 	}
 	if n.Type() == ast.AliasType || n.Type() == ast.MergeKeyType {
-		return nil // resolved by the decoder; checked there
+		return nil, false // resolved by the decoder; checked there
 	}
+	bad := func(e *Error) ([]error, bool) { return []error{e}, true }
 	if reflect.PointerTo(t).Implements(nodeUnmarshaler) {
-		return nil
+		// Run the type's own decoding now, so its error joins the others.
+		if err := reflect.New(t).Interface().(yaml.NodeUnmarshaler).UnmarshalYAML(n); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				e = d.errorAt(n, path, err.Error())
+			}
+			if e.File == "" {
+				e.File = d.Name
+			}
+			return bad(e)
+		}
+		return nil, false
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return d.check(n, t.Elem(), path)
 	case reflect.Struct:
-		m, ok := n.(ast.MapNode)
-		if !ok {
-			return d.errorAt(n, path, "expected keys and values (key: value), got "+describe(n))
+		var entries []*ast.MappingValueNode
+		switch m := n.(type) {
+		case *ast.MappingNode:
+			entries = m.Values
+		case *ast.MappingValueNode:
+			entries = []*ast.MappingValueNode{m}
+		default:
+			return bad(d.errorAt(n, path, "expected keys and values (key: value), got "+describe(n)))
 		}
 		fields := yamlFields(t)
-		it := m.MapRange()
-		for it.Next() {
-			kn := it.Key()
-			key := kn.GetToken().Value
+		for _, mv := range entries {
+			kn := mv.Key
 			if kn.Type() == ast.MergeKeyType {
 				continue
 			}
+			key := kn.GetToken().Value
 			sub := key
 			if path != "" {
 				sub = path + "." + key
 			}
 			f, ok := fields[key]
 			if !ok {
-				return d.errorAt(kn, path, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(sortedKeys(fields), ", ")))
+				errs = append(errs, d.errorAt(kn, path, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(sortedKeys(fields), ", "))))
+				continue
 			}
-			if err := d.check(it.Value(), f, sub); err != nil {
-				return err
+			subErrs, self := d.check(mv.Value, f, sub)
+			errs = append(errs, subErrs...)
+			if self {
+				mv.Value = d.cut(mv.Value, sub)
 			}
 		}
 	case reflect.Slice:
 		s, ok := n.(*ast.SequenceNode)
 		if !ok {
-			return d.errorAt(n, path, "expected a list such as [a, b] or lines starting with '- ', got "+describe(n))
+			return bad(d.errorAt(n, path, "expected a list such as [a, b] or lines starting with '- ', got "+describe(n)))
 		}
 		for i, v := range s.Values {
-			if err := d.check(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+			sub := fmt.Sprintf("%s[%d]", path, i)
+			subErrs, self := d.check(v, t.Elem(), sub)
+			errs = append(errs, subErrs...)
+			if self {
+				s.Values[i] = d.cut(v, sub)
 			}
 		}
 	case reflect.String:
 		switch n.Type() {
 		case ast.StringType, ast.IntegerType, ast.FloatType, ast.LiteralType, ast.BoolType:
 			if n.Type() == ast.IntegerType && strings.HasPrefix(n.GetToken().Value, "0") && len(n.GetToken().Value) > 1 {
-				return d.errorAt(n, path, fmt.Sprintf("%s has a leading zero and would be read as a number; quote it: %q", n.GetToken().Value, n.GetToken().Value))
+				return bad(d.errorAt(n, path, fmt.Sprintf("%s has a leading zero and would be read as a number; quote it: %q", n.GetToken().Value, n.GetToken().Value)))
 			}
 		default:
-			return d.errorAt(n, path, "expected a single value (text), got "+describe(n))
+			return bad(d.errorAt(n, path, "expected a single value (text), got "+describe(n)))
 		}
 	case reflect.Bool:
 		if n.Type() != ast.BoolType {
-			return d.errorAt(n, path, fmt.Sprintf("%s is not true or false", describe(n)))
+			return bad(d.errorAt(n, path, fmt.Sprintf("%s is not true or false", describe(n))))
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if n.Type() != ast.IntegerType {
-			return d.errorAt(n, path, fmt.Sprintf("%s is not a whole number", describe(n)))
+			return bad(d.errorAt(n, path, fmt.Sprintf("%s is not a whole number", describe(n))))
 		}
 	}
-	return nil
+	return errs, false
+}
+
+// cut records path as broken and returns a null node to stand in for n.
+func (d *Doc) cut(n ast.Node, path string) ast.Node {
+	if d.broken == nil {
+		d.broken = map[string]bool{}
+	}
+	d.broken[path] = true
+	return ast.Null(token.New("null", "null", n.GetToken().Position))
+}
+
+// SortErrors flattens joined errors and orders positioned ones by file,
+// line and column (others last), so a run that reports every problem reads
+// top to bottom.
+func SortErrors(err error) error {
+	var flat []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if e != nil {
+			flat = append(flat, e)
+		}
+	}
+	walk(err)
+	slices.SortStableFunc(flat, func(a, b error) int {
+		var ea, eb *Error
+		okA, okB := errors.As(a, &ea), errors.As(b, &eb)
+		switch {
+		case okA && okB:
+			if ea.File != eb.File {
+				return strings.Compare(ea.File, eb.File)
+			}
+			if ea.Line != eb.Line {
+				return ea.Line - eb.Line
+			}
+			return ea.Column - eb.Column
+		case okA:
+			return -1
+		case okB:
+			return 1
+		}
+		return 0
+	})
+	return errors.Join(flat...)
 }
 
 func unwrap(n ast.Node) ast.Node {

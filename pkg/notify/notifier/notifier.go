@@ -5,6 +5,7 @@ package notifier
 
 import (
 	"context"
+	"fmt"
 	"github.com/jit-access/jit/pkg/metrics"
 	"log/slog"
 	"net/http"
@@ -39,6 +40,10 @@ type Notifier struct {
 	reminder    *notify.Reminder
 	slack       *slack.Sink
 	metrics     *notify.Metrics
+	// webhooks and urls are the webhook sinks in config order, for
+	// UpdateSecrets.
+	webhooks []*webhook.Sink
+	urls     []string
 }
 
 // New builds the sinks the config names.
@@ -52,6 +57,8 @@ func New(o Options) (*Notifier, error) {
 			return nil, err
 		}
 		sinks = append(sinks, s)
+		n.webhooks = append(n.webhooks, s)
+		n.urls = append(n.urls, w.URL)
 	}
 	if sc := o.Config.Slack; sc.Enabled() {
 		s, err := slack.New(slack.Options{
@@ -107,6 +114,30 @@ func decider(o Options) func(ctx context.Context, u api.User, id string, approve
 		})
 		return err
 	}
+}
+
+// UpdateSecrets rotates the webhook secrets and Slack's bot token and
+// signing secret to c's (a SIGHUP reload that re-read *_file secrets).
+// Webhooks are matched by position and URL; it returns what changed beyond
+// secrets, which takes a restart.
+func (n *Notifier) UpdateSecrets(c config.Notify) (needRestart []string) {
+	if len(c.Webhooks) != len(n.webhooks) {
+		needRestart = append(needRestart, "notify.webhooks (added or removed)")
+	}
+	for i, s := range n.webhooks {
+		if i >= len(c.Webhooks) || c.Webhooks[i].URL != n.urls[i] {
+			needRestart = append(needRestart, fmt.Sprintf("notify.webhooks[%d].url", i))
+			continue
+		}
+		s.SetSecret([]byte(c.Webhooks[i].Secret.Reveal()))
+	}
+	switch {
+	case n.slack != nil && c.Slack.Enabled():
+		n.slack.SetSecrets(c.Slack.BotToken.Reveal(), c.Slack.SigningSecret.Reveal())
+	case (n.slack != nil) != c.Slack.Enabled():
+		needRestart = append(needRestart, "notify.slack")
+	}
+	return needRestart
 }
 
 // Nudge wakes the dispatchers (server.Options.Events).

@@ -30,7 +30,7 @@ const Window = 5 * time.Minute
 // Register mounts the interactivity endpoint (server.Options.Routes).
 // Without a signing secret nothing is mounted: calls cannot be verified.
 func (s *Sink) Register(mux *http.ServeMux) {
-	if s.o.SigningSecret == "" {
+	if s.signingSecret() == "" {
 		return
 	}
 	mux.HandleFunc("POST "+InteractivityPath, s.handleInteractivity)
@@ -56,7 +56,15 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "stale request", http.StatusUnauthorized)
 		return
 	}
-	sv, err := slackapi.NewSecretsVerifier(r.Header, s.o.SigningSecret)
+	secret := s.signingSecret()
+	if secret == "" {
+		// A reload removed the signing secret: an HMAC with an empty key
+		// would be forgeable, so nothing is verified against it.
+		s.o.Logger.Warn("slack interactivity refused: no signing secret configured")
+		http.Error(w, "interactivity is not configured", http.StatusUnauthorized)
+		return
+	}
+	sv, err := slackapi.NewSecretsVerifier(r.Header, secret)
 	if err == nil {
 		_, _ = sv.Write(body)
 		err = sv.Ensure()
@@ -168,7 +176,7 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 // email. It carries no groups: only approvers the policy names by user can
 // decide this way.
 func (s *Sink) identity(ctx context.Context, slackUser string) (api.User, error) {
-	info, err := s.client.GetUserInfoContext(ctx, slackUser)
+	info, err := s.api().GetUserInfoContext(ctx, slackUser)
 	if err != nil {
 		return api.User{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -67,6 +68,40 @@ type Options struct {
 type Sink struct {
 	o      Options
 	client *slackapi.Client
+	// rotated holds the bot token's client and the signing secret once
+	// SetSecrets rotated them (SIGHUP reload); nil until then.
+	rotated atomic.Pointer[rotatedSecrets]
+}
+
+type rotatedSecrets struct {
+	client        *slackapi.Client
+	signingSecret string
+}
+
+// SetSecrets rotates the bot token and the signing secret; the next
+// message and the next button press use them.
+func (s *Sink) SetSecrets(botToken, signingSecret string) {
+	if botToken == "" {
+		return
+	}
+	c := slackapi.New(botToken, slackapi.OptionAPIURL(s.o.APIURL), slackapi.OptionHTTPClient(s.o.Client))
+	s.rotated.Store(&rotatedSecrets{client: c, signingSecret: signingSecret})
+}
+
+// api is the Slack client with the current bot token.
+func (s *Sink) api() *slackapi.Client {
+	if r := s.rotated.Load(); r != nil {
+		return r.client
+	}
+	return s.client
+}
+
+// signingSecret is the current signing secret.
+func (s *Sink) signingSecret() string {
+	if r := s.rotated.Load(); r != nil {
+		return r.signingSecret
+	}
+	return s.o.SigningSecret
 }
 
 var _ notify.Sink = (*Sink)(nil)
@@ -148,7 +183,7 @@ func (s *Sink) Deliver(ctx context.Context, e *api.AuditEvent, _ string) error {
 	blocks := Blocks(r, s.o.PublicURL)
 	switch {
 	case !posted:
-		ch, ts, err = s.client.PostMessageContext(ctx, s.channel(r.Role), slackapi.MsgOptionBlocks(blocks...),
+		ch, ts, err = s.api().PostMessageContext(ctx, s.channel(r.Role), slackapi.MsgOptionBlocks(blocks...),
 			slackapi.MsgOptionText(Summary(r), false))
 		if err != nil {
 			return classify(err)
@@ -157,13 +192,13 @@ func (s *Sink) Deliver(ctx context.Context, e *api.AuditEvent, _ string) error {
 			return err
 		}
 	case e.Type != notify.TypeGrantEndingSoon && e.Type != notify.TypeRequestTimingOut:
-		if _, _, _, err := s.client.UpdateMessageContext(ctx, ch, ts, slackapi.MsgOptionBlocks(blocks...),
+		if _, _, _, err := s.api().UpdateMessageContext(ctx, ch, ts, slackapi.MsgOptionBlocks(blocks...),
 			slackapi.MsgOptionText(Summary(r), false)); err != nil {
 			return classify(err)
 		}
 	}
 	if text := Reminder(e, r); text != "" {
-		if _, _, err := s.client.PostMessageContext(ctx, ch, slackapi.MsgOptionTS(ts), slackapi.MsgOptionText(text, false)); err != nil {
+		if _, _, err := s.api().PostMessageContext(ctx, ch, slackapi.MsgOptionTS(ts), slackapi.MsgOptionText(text, false)); err != nil {
 			return classify(err)
 		}
 	}

@@ -416,3 +416,29 @@ func TestApproveInSlackByEmailMapsConfirmedEmailsOnly(t *testing.T) {
 		t.Fatalf("an unconfirmed email decided: %+v, answer %s", got, body)
 	}
 }
+
+// TestSetSecretsRotatesTheSigningSecret: after a reload rotated the signing
+// secret (SetSecrets), a call signed with the old secret is refused and one
+// signed with the new secret is accepted.
+func TestSetSecretsRotatesTheSigningSecret(t *testing.T) {
+	s, _, _, jit := setup(t, nil)
+	now := time.Now()
+	s.SetSecrets(botToken, "rotated-signing-secret")
+	if resp, _ := call(t, jit.URL, signingSecret, now, pressPayload(t, "", slack.ActionApprove, "req_01", "U1"), ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("signed with the old secret after rotation: %d", resp.StatusCode)
+	}
+	if resp, body := call(t, jit.URL, "rotated-signing-secret", now, pressPayload(t, "", slack.ActionApprove, "req_02", "U1"), ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("signed with the new secret: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestCallSignedWithAnEmptySecretRefusedAfterAReloadRemovedIt: when a
+// reload drops signing_secret, the endpoint (mounted at start) must not
+// verify calls against an empty HMAC key, which anyone can compute.
+func TestCallSignedWithAnEmptySecretRefusedAfterAReloadRemovedIt(t *testing.T) {
+	s, _, _, jit := setup(t, nil)
+	s.SetSecrets(botToken, "")
+	if resp, _ := call(t, jit.URL, "", time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U1"), ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("call signed with an empty secret: %d", resp.StatusCode)
+	}
+}

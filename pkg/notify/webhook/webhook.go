@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
@@ -50,7 +51,11 @@ type Options struct {
 }
 
 // Sink posts to one URL.
-type Sink struct{ o Options }
+type Sink struct {
+	o Options
+	// secret is o.Secret until SetSecret rotates it (SIGHUP reload).
+	secret atomic.Pointer[[]byte]
+}
 
 var _ notify.Sink = (*Sink)(nil)
 
@@ -69,7 +74,17 @@ func New(o Options) (*Sink, error) {
 	if o.Name == "" {
 		o.Name = DefaultName(o.URL)
 	}
-	return &Sink{o: o}, nil
+	s := &Sink{o: o}
+	s.secret.Store(&o.Secret)
+	return s, nil
+}
+
+// SetSecret rotates the signing secret (an empty one is ignored); the next
+// delivery is signed with it.
+func (s *Sink) SetSecret(secret []byte) {
+	if len(secret) > 0 {
+		s.secret.Store(&secret)
+	}
 }
 
 // DefaultName names a webhook by a hash of its URL (the URL may carry a
@@ -99,7 +114,7 @@ func (s *Sink) Deliver(ctx context.Context, e *api.AuditEvent, key string) error
 	req.Header.Set("User-Agent", "jit-webhook/"+build.Version)
 	req.Header.Set(HeaderEvent, e.Type)
 	req.Header.Set(HeaderIdempotencyKey, key)
-	req.Header.Set(HeaderSignature, Sign(s.o.Secret, s.o.Now().Unix(), body))
+	req.Header.Set(HeaderSignature, Sign(*s.secret.Load(), s.o.Now().Unix(), body))
 	resp, err := s.o.Client.Do(req)
 	if err != nil {
 		// url.Error repeats the URL, which may hold a token: keep the cause only.

@@ -124,54 +124,67 @@ func insertTree(ctx context.Context, tx *sql.Tx, hs []store.StoredHash) error {
 // written before the tree existed), in chunks of one transaction each.
 func (s *Store) buildTree(ctx context.Context) error {
 	for {
-		size, err := treeSize(ctx, s.write)
-		if err != nil {
-			return fmt.Errorf("audit tree: %w", err)
-		}
-		rows, err := s.write.QueryContext(ctx, `SELECT seq, body FROM audit WHERE seq > ? ORDER BY seq LIMIT 5000`, size)
-		if err != nil {
-			return err
-		}
-		var bodies [][]byte
-		next := size + 1
-		for rows.Next() {
-			var seq int64
-			var body string
-			if err := rows.Scan(&seq, &body); err != nil {
-				rows.Close()
-				return err
-			}
-			if seq != next {
-				rows.Close()
-				return fmt.Errorf("audit tree: record %d follows %d: the log has a gap, run jit audit verify --store", seq, next-1)
-			}
-			next++
-			b, err := canonical(body)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			bodies = append(bodies, b)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(bodies) == 0 {
-			return nil
-		}
-		tx, err := s.write.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if err := s.appendTree(ctx, tx, size, bodies); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
+		done, err := s.buildTreeChunk(ctx)
+		if err != nil || done {
 			return err
 		}
 	}
+}
+
+// buildTreeChunk adds the tree hashes of up to 5,000 records in one
+// transaction, reading the tree's size inside it: another process on the
+// same file (jit audit verify --store beside a running server) then sees
+// the tree complete instead of racing to add the same rows.
+func (s *Store) buildTreeChunk(ctx context.Context) (done bool, err error) {
+	tx, err := s.write.BeginTx(ctx, nil) // _txlock=immediate: the write lock
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil || done {
+			tx.Rollback()
+		}
+	}()
+	size, err := treeSize(ctx, tx)
+	if err != nil {
+		return false, fmt.Errorf("audit tree: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, body FROM audit WHERE seq > ? ORDER BY seq LIMIT 5000`, size)
+	if err != nil {
+		return false, err
+	}
+	var bodies [][]byte
+	next := size + 1
+	for rows.Next() {
+		var seq int64
+		var body string
+		if err := rows.Scan(&seq, &body); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if seq != next {
+			rows.Close()
+			return false, fmt.Errorf("audit tree: record %d follows %d: the log has a gap, run jit audit verify --store", seq, next-1)
+		}
+		next++
+		b, err := canonical(body)
+		if err != nil {
+			rows.Close()
+			return false, err
+		}
+		bodies = append(bodies, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(bodies) == 0 {
+		return true, nil
+	}
+	if err := s.appendTree(ctx, tx, size, bodies); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
 }
 
 // canonical re-encodes a stored body as audit.RecordBytes.
