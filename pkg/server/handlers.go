@@ -32,7 +32,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, u api.User
 		return
 	}
 	now := s.now()
-	if !s.limiter.allow(u.ID(), now) {
+	if !s.limiter.allow(u.Principal().String(), now) {
 		writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many requests from " + u.ID(),
 			Hint: "wait a minute; list what you asked for with: jit requests --mine"}, http.StatusTooManyRequests)
 		return
@@ -44,10 +44,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, u api.User
 		return
 	}
 	req, events := lifecycle.New(lifecycle.NewInput{
-		ID: s.newRequestID(), Requester: u.ID(), Create: in, Duration: d,
+		ID: s.newRequestID(), Requester: u.ID(), RequesterUser: u, Create: in, Duration: d,
 		ApprovalsNeeded: outcome.ApprovalsNeeded, AutoApproved: outcome.AutoApproved,
 		BreakGlass: outcome.BreakGlass, PendingTimeout: p.PendingTimeout(in.Role), Why: outcome.Why,
 	}, now)
+	events = lifecycle.Stamp(events, u)
 	if err := s.opts.Store.Create(r.Context(), req, events); err != nil {
 		s.fail(w, r, u, err)
 		return
@@ -160,7 +161,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 	scope := q.Get("scope")
 	switch scope {
 	case "", "mine":
-		f.Requester = u.ID()
+		f.RequesterIssuer, f.RequesterSubject = u.Issuer, u.Subject
+		f.LegacyRequesters = legacyIDs(u)
 	case "review":
 		f.Roles = approverRoles(p, u)
 		if len(f.States) == 0 {
@@ -186,7 +188,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 	}
 	out := api.RequestList{Requests: make([]api.Request, 0, len(reqs)), NextCursor: next}
 	for i := range reqs {
-		if scope == "review" && reqs[i].Requester == u.ID() {
+		if scope == "review" && reqs[i].RequestedBy(u) {
 			continue // never review your own
 		}
 		out.Requests = append(out.Requests, reqs[i])
@@ -214,7 +216,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
 		if err := check(p, req); err != nil {
 			return nil, err
 		}
-		return transition(req, body.Comment, s.now())
+		events, err := transition(req, body.Comment, s.now())
+		return lifecycle.Stamp(events, u), err
 	})
 	if err != nil {
 		s.fail(w, r, u, err)
@@ -230,7 +233,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
 func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, u api.User) {
 	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanApprove(u, req) },
 		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
-			return lifecycle.Approve(req, u.ID(), c, now)
+			return lifecycle.Approve(req, u, c, now)
 		})
 }
 
@@ -240,7 +243,7 @@ func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) 
 			if strings.TrimSpace(c) == "" {
 				return nil, &policy.InvalidError{Field: "comment", Reason: "a denial needs a reason", Hint: "jit deny ID --reason TEXT"}
 			}
-			return lifecycle.Deny(req, u.ID(), c, now)
+			return lifecycle.Deny(req, u, c, now)
 		})
 }
 
@@ -302,7 +305,8 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User
 		if err := p.CheckExtend(u, req, by); err != nil {
 			return nil, err
 		}
-		return lifecycle.Extend(req, u.ID(), by, body.Reason, s.now())
+		events, err := lifecycle.Extend(req, u.ID(), by, body.Reason, s.now())
+		return lifecycle.Stamp(events, u), err
 	})
 	if err != nil {
 		s.fail(w, r, u, err)
@@ -322,7 +326,7 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		return
 	}
 	now := s.now()
-	if req.Requester != u.ID() {
+	if !req.RequestedBy(u) {
 		s.fail(w, r, u, &policy.DeniedError{Reason: "only the requester may fetch a grant's credentials",
 			Hint: "ask for your own: jit request " + req.Role + " --reason ..."})
 		return
@@ -361,7 +365,8 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		return
 	}
 	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]store.Event, error) {
-		return lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
+		events, err := lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
+		return lifecycle.Stamp(events, u), err
 	}); err != nil {
 		s.metrics.vends.With("grant_ended").Inc()
 		s.fail(w, r, u, err)
@@ -377,6 +382,19 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		Expiration: exp.UTC(), STSExpiration: creds.Expiration.UTC(), GrantEndsAt: req.EndsAt.UTC(),
 		RequestID: req.ID, Role: req.Role, Region: role.Region,
 	})
+}
+
+// legacyIDs are the names requests stored before principals existed may
+// carry for u (see api.Request.RequestedBy).
+func legacyIDs(u api.User) []string {
+	var out []string
+	if u.Email != "" {
+		out = append(out, u.Email)
+	}
+	if u.Subject != "" && !strings.Contains(u.Subject, "@") {
+		out = append(out, u.Subject)
+	}
+	return out
 }
 
 // approverRoles names the roles u may approve.

@@ -269,6 +269,17 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 	if f.Requester != "" {
 		where = append(where, "requester = "+arg(f.Requester))
 	}
+	if f.RequesterSubject != "" {
+		clause := "(requester_sub = " + arg(f.RequesterSubject) + " AND requester_iss = " + arg(f.RequesterIssuer) + ")"
+		if len(f.LegacyRequesters) > 0 {
+			legacy := make([]string, len(f.LegacyRequesters))
+			for i, n := range f.LegacyRequesters {
+				legacy[i] = strings.ToLower(n)
+			}
+			clause = "(" + clause + " OR (requester_sub = '' AND lower(requester) = ANY(" + arg(legacy) + ")))"
+		}
+		where = append(where, clause)
+	}
 	if f.Roles != nil {
 		where = append(where, "role = ANY("+arg(f.Roles)+")")
 	}

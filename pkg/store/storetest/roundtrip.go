@@ -24,7 +24,7 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		BreakGlass:      true,
 		AutoApproved:    true,
 		Approvals: []api.Decision{
-			{By: "bob@example.com", Approve: true, Comment: "ok 👍", At: at(time.Minute + 1)},
+			{By: "bob@example.com", Issuer: "https://idp.example.com", Subject: "u-bob", Email: "bob@example.com", Approve: true, Comment: "ok 👍", At: at(time.Minute + 1)},
 			{By: "carol@example.com", Approve: true, Comment: "", At: at(2*time.Minute + 999)},
 		},
 		ApprovalsNeeded: 2,
@@ -39,6 +39,10 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		EndReason:       "done",
 		VendCount:       7,
 		Version:         42, // Create sets 1
+
+		RequesterIssuer:  "https://idp.example.com",
+		RequesterSubject: "u-älice",
+		RequesterEmail:   "ä.lice+jit@example.com",
 	}
 }
 
