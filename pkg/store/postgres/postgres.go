@@ -178,11 +178,12 @@ func putRequest(ctx context.Context, tx pgx.Tx, r *api.Request, insert bool) err
 	if err != nil {
 		return err
 	}
-	q := `UPDATE requests SET requester = $2, role = $3, state = $4, created_at = $5, pending_until = $6, ends_at = $7, version = $8, body = $9 WHERE id = $1`
+	q := `UPDATE requests SET requester = $2, role = $3, state = $4, created_at = $5, pending_until = $6, ends_at = $7, version = $8, body = $9, requester_iss = $10, requester_sub = $11 WHERE id = $1`
 	if insert {
-		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`
+		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body, requester_iss, requester_sub) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`
 	}
-	_, err = tx.Exec(ctx, q, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, body)
+	_, err = tx.Exec(ctx, q, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, body,
+		r.RequesterIssuer, r.RequesterSubject)
 	if err != nil {
 		return err
 	}
