@@ -112,6 +112,12 @@ func TestSelfApprovalWithSecondTokenWithoutEmailRefused(t *testing.T) {
 	if code != http.StatusForbidden || !contains(ae.Message, "never approves their own") {
 		t.Fatalf("bob approving his own request with a token without email: HTTP %d %+v", code, ae)
 	}
+	// The refusal is audited with who tried: bob's principal.
+	bob, _ := idp.User("bob")
+	denied, err := e.store.Audit(context.Background(), store.AuditFilter{Type: audit.TypeForbidden})
+	if err != nil || len(denied) != 1 || denied[0].Detail[lifecycle.DetailActorSubject] != bob.ID || denied[0].Detail[lifecycle.DetailActorIssuer] != idp.Issuer() {
+		t.Fatalf("authz.denied records: %+v %v", denied, err)
+	}
 	got, err := e.store.Get(context.Background(), req.ID)
 	if err != nil || got.State != api.StatePending || len(got.Approvals) != 0 {
 		t.Fatalf("request after the refused self-approval: %+v %v", got, err)
