@@ -393,3 +393,19 @@ func TestExplain(t *testing.T) {
 		t.Errorf("Explain(nope):\n%s", s)
 	}
 }
+
+// TestUnverifiedEmailMatchesNoUserEntryAndSaysWhy: boss's token carries his
+// email unverified (no username); he is not boss@example.com to the policy,
+// and the refusal says which claim is missing.
+func TestUnverifiedEmailMatchesNoUserEntryAndSaysWhy(t *testing.T) {
+	p := mustParse(t, testPolicy)
+	unverified := api.User{Subject: "b1", UsernameMissing: `the token has no "email_verified" claim`}
+	req := &api.Request{ID: "r1", Requester: "dev@example.com", RequesterIssuer: "i", RequesterSubject: "d1", Role: "prod-admin", State: api.StatePending}
+	var denied *DeniedError
+	if err := p.CanApprove(unverified, req); !errors.As(err, &denied) || !strings.Contains(denied.Hint, `no "email_verified" claim`) {
+		t.Fatalf("CanApprove = %v", err)
+	}
+	if _, _, err := p.CheckRequest(api.User{Subject: "a1", UsernameMissing: "the token has no \"email\" claim"}, api.CreateRequest{Role: "prod-admin", Reason: "x", Ticket: "A-1"}); !errors.As(err, &denied) || !strings.Contains(denied.Hint, `"email" claim`) {
+		t.Fatalf("CheckRequest = %v", err)
+	}
+}
