@@ -39,7 +39,8 @@ type OIDCVerifierConfig struct {
 
 // OIDCVerifier verifies the IdP's ID tokens against the issuer's JWKS:
 // signature (alg none and unknown keys refused), issuer, audience, expiry and
-// not-before. Discovery is lazy, so the server starts while the IdP is down.
+// not-before; then azp, iat, the token's lifetime and the groups claim's
+// shape (docs/security.md, "Identity"). Discovery is lazy, so the server starts while the IdP is down.
 type OIDCVerifier struct {
 	cfg OIDCVerifierConfig
 
@@ -197,13 +198,11 @@ func usernameOf(claims map[string]any, usernameClaim string) (email, username, m
 	}
 }
 
-// scopeFor names the standard scope that releases claim.
+// scopeFor names the standard scope that releases claim: "email" for the
+// email claims, else "profile" (preferred_username, upn, name, …).
 func scopeFor(claim string) string {
-	switch claim {
-	case "email", "email_verified":
+	if claim == "email" || claim == "email_verified" {
 		return "email"
-	case "preferred_username", "name", "upn", "given_name", "family_name", "nickname":
-		return "profile"
 	}
 	return "profile"
 }
