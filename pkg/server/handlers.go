@@ -188,7 +188,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 	}
 	out := api.RequestList{Requests: make([]api.Request, 0, len(reqs)), NextCursor: next}
 	for i := range reqs {
-		if scope == "review" && reqs[i].RequestedBy(u) {
+		if scope == "review" && reqs[i].MayBeRequestedBy(u) {
 			continue // never review your own
 		}
 		out.Requests = append(out.Requests, reqs[i])
