@@ -111,7 +111,9 @@ func newCmdExplain(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u := api.User{Subject: user, Groups: groups}
+			// The name policy users: entries match: a verified email, or
+			// the value of oidc.username_claim.
+			u := api.User{Subject: user, Username: user, Groups: groups}
 			if strings.Contains(user, "@") {
 				u.Email = user
 			}
@@ -120,7 +122,7 @@ func newCmdExplain(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the server's config file")
-	cmd.Flags().StringVar(&user, "user", "", "the user (email or subject)")
+	cmd.Flags().StringVar(&user, "user", "", "the user's verified email (or oidc.username_claim value)")
 	cmd.Flags().StringSliceVar(&groups, "groups", nil, "the user's groups")
 	cmd.Flags().StringVar(&role, "role", "", "the role")
 	return cmd

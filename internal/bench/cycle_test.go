@@ -198,7 +198,7 @@ func seedStore(t *testing.T, st store.Store, grants, events int) {
 				}
 				k := int64(len(evs))
 				if _, err := st.Update(ctx, r.ID, func(r *api.Request) ([]store.Event, error) {
-					ev, err := lifecycle.Approve(r, "appr1@example.com", "ok", now)
+					ev, err := lifecycle.Approve(r, api.User{Subject: "u-appr1", Email: "appr1@example.com", Username: "appr1@example.com"}, "ok", now)
 					k += int64(len(ev))
 					return ev, err
 				}); err != nil {

@@ -42,25 +42,111 @@ func (s State) Final() bool {
 func (s State) Granted() bool { return s == StateApproved || s == StateActive }
 
 // User is an identity as the server verified it from the IdP's token.
+//
+// A person is the pair (Issuer, Subject): that pair, and nothing else, says
+// whether two tokens are the same person (requester and approver, distinct
+// approvers, ownership, rate limits). Email, Username and Name are
+// attributes shown to people; Username is the only one policy entries under
+// users: are matched against (docs/security.md).
 type User struct {
-	Subject string   `json:"subject"`
-	Email   string   `json:"email,omitempty"`
-	Name    string   `json:"name,omitempty"`
-	Groups  []string `json:"groups,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+	Subject string `json:"subject"`
+	// Email is the token's email when the IdP vouches for it
+	// (email_verified is JSON true); empty otherwise.
+	Email string `json:"email,omitempty"`
+	// Username is the verified name policy users: entries match: the
+	// verified email, or the claim the operator named in oidc.username_claim.
+	Username string `json:"username,omitempty"`
+	// UsernameMissing says why Username is empty and what to do (the
+	// missing claim and the scope to request); empty when Username is set.
+	UsernameMissing string   `json:"username_missing,omitempty"`
+	Name            string   `json:"name,omitempty"`
+	Groups          []string `json:"groups,omitempty"`
 }
 
-// ID is the name jit shows and matches policy against: the email when the
-// IdP gives one, else the subject.
+// ID is the name jit shows people and writes in logs: the verified
+// username, else the subject. It is never used to decide whether two tokens
+// are the same person: compare Principal for that.
 func (u User) ID() string {
+	if u.Username != "" {
+		return u.Username
+	}
 	if u.Email != "" {
 		return u.Email
 	}
 	return u.Subject
 }
 
+// Principal is the key that identifies a person: the token's issuer and
+// subject.
+type Principal struct {
+	Issuer  string
+	Subject string
+}
+
+// Principal returns u's (issuer, subject).
+func (u User) Principal() Principal { return Principal{Issuer: u.Issuer, Subject: u.Subject} }
+
+// String renders the principal as one key: "issuer#subject".
+func (p Principal) String() string { return p.Issuer + "#" + p.Subject }
+
+// legacyMatch reports whether id, the name a record stored before
+// principals (jit ≤ 0.x kept only the email, else the subject) carries,
+// names u. It matches u's verified email, or u's subject when the subject is
+// not shaped like an email, so a token whose subject merely looks like
+// carol@example.com never owns carol's old records.
+func (u User) legacyMatch(id string) bool {
+	if id == "" {
+		return false
+	}
+	if u.Email != "" && strings.EqualFold(u.Email, id) {
+		return true
+	}
+	return !strings.Contains(u.Subject, "@") && u.Subject == id
+}
+
+// RequestedBy reports whether u is r's requester: the same (issuer,
+// subject). A request stored before principals existed (no
+// RequesterSubject) is matched by its stored requester name (legacyMatch).
+func (r *Request) RequestedBy(u User) bool {
+	if r.RequesterSubject != "" {
+		return u.Subject != "" && r.RequesterIssuer == u.Issuer && r.RequesterSubject == u.Subject
+	}
+	return u.legacyMatch(r.Requester)
+}
+
+// MayBeRequestedBy is RequestedBy, widened for refusals: it is also true
+// when u's verified email is the requester's. Self-approval checks use it,
+// so neither a second account nor another channel with the same verified
+// email approves the requester's own request.
+func (r *Request) MayBeRequestedBy(u User) bool {
+	return r.RequestedBy(u) || (u.Email != "" && strings.EqualFold(u.Email, r.RequesterEmail))
+}
+
+// MadeBy reports whether u made the decision d: the same (issuer, subject),
+// or, for a decision stored before principals, the same stored name.
+func (d Decision) MadeBy(u User) bool {
+	if d.Subject != "" {
+		return u.Subject != "" && d.Issuer == u.Issuer && d.Subject == u.Subject
+	}
+	return u.legacyMatch(d.By)
+}
+
+// MayBeMadeBy is MadeBy, widened like MayBeRequestedBy: also true when u's
+// verified email is the one recorded with the decision.
+func (d Decision) MayBeMadeBy(u User) bool {
+	return d.MadeBy(u) || (u.Email != "" && strings.EqualFold(u.Email, d.Email))
+}
+
 // Decision is one approver's approval or denial.
 type Decision struct {
-	By      string    `json:"by"`
+	// By is the approver as shown to people (User.ID).
+	By string `json:"by"`
+	// Issuer and Subject are the approver's principal (empty on decisions
+	// stored before principals existed).
+	Issuer  string    `json:"issuer,omitempty"`
+	Subject string    `json:"subject,omitempty"`
+	Email   string    `json:"email,omitempty"` // the approver's verified email
 	Approve bool      `json:"approve"`
 	Comment string    `json:"comment,omitempty"`
 	At      time.Time `json:"at"`
@@ -69,7 +155,7 @@ type Decision struct {
 // Request is an access request and, once approved, its grant.
 type Request struct {
 	ID              string     `json:"id"`
-	Requester       string     `json:"requester"`
+	Requester       string     `json:"requester"` // as shown to people (User.ID)
 	Role            string     `json:"role"`
 	Reason          string     `json:"reason,omitempty"`
 	Ticket          string     `json:"ticket,omitempty"`
@@ -99,6 +185,17 @@ type Request struct {
 	// requester may not give themselves (a break-glass or auto-approved
 	// grant past the limit that let it skip approval).
 	PendingExtension *Extension `json:"pending_extension,omitempty"`
+
+	// RequesterIssuer and RequesterSubject are the requester's principal:
+	// the only key ownership and self-approval are decided on. Empty on
+	// requests stored before principals existed.
+	RequesterIssuer  string `json:"requester_issuer,omitempty"`
+	RequesterSubject string `json:"requester_subject,omitempty"`
+	// RequesterEmail is the requester's verified email, when the token
+	// had one: shown to people, and compared with an approver's verified
+	// email so that one person never approves their own request from
+	// another account or channel (Slack).
+	RequesterEmail string `json:"requester_email,omitempty"`
 }
 
 // Extension is an extension of a live grant that needs approvers, like a

@@ -27,6 +27,7 @@ const (
 	DefaultListen            = "127.0.0.1:8080"
 	DefaultGroupsClaim       = "groups"
 	DefaultClockSkew         = 30 * time.Second
+	DefaultMaxTokenLifetime  = 24 * time.Hour
 	DefaultRequestsPerMinute = 30
 	DefaultBurst             = 10
 	DefaultSweepInterval     = 5 * time.Second
@@ -108,6 +109,12 @@ type OIDC struct {
 	Scopes []string `yaml:"scopes" json:"scopes"`
 	// ClockSkew tolerated when checking token times [30s].
 	ClockSkew yamldoc.Duration `yaml:"clock_skew" json:"clock_skew"`
+	// UsernameClaim names a claim the IdP guarantees to identify a user
+	// (preferred_username, upn); policy users: entries are matched against
+	// it. Unset, they match the email only when email_verified is true.
+	UsernameClaim string `yaml:"username_claim" json:"username_claim,omitempty"`
+	// MaxTokenLifetime refuses ID tokens whose exp - iat is longer [24h].
+	MaxTokenLifetime yamldoc.Duration `yaml:"max_token_lifetime" json:"max_token_lifetime"`
 }
 
 // Web configures the approver web page (served when public_url is set).
@@ -524,6 +531,15 @@ func (c *Config) validate(v *validator) {
 		c.OIDC.ClockSkew = yamldoc.Duration(DefaultClockSkew)
 	} else if c.OIDC.ClockSkew.D() > 5*time.Minute {
 		v.errorf("oidc.clock_skew", "%s is over 5m; fix the clocks instead", c.OIDC.ClockSkew.D())
+	}
+	switch c.OIDC.UsernameClaim {
+	case "email", "email_verified", "sub":
+		v.errorf("oidc.username_claim", "%q is not a claim the IdP guarantees to name a user; name one such as upn (Entra ID) or preferred_username (Keycloak, Okta), or leave it unset to match verified emails", c.OIDC.UsernameClaim)
+	}
+	if c.OIDC.MaxTokenLifetime == 0 {
+		c.OIDC.MaxTokenLifetime = yamldoc.Duration(DefaultMaxTokenLifetime)
+	} else if d := c.OIDC.MaxTokenLifetime.D(); d < 5*time.Minute || d > 7*24*time.Hour {
+		v.errorf("oidc.max_token_lifetime", "%s is outside 5m to 168h", d)
 	}
 
 	switch c.Store.DSN.Driver() {

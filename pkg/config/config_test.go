@@ -43,6 +43,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != DefaultListen || c.OIDC.GroupsClaim != "groups" || c.OIDC.ClockSkew.D() != 30*time.Second ||
+		c.OIDC.MaxTokenLifetime.D() != 24*time.Hour || c.OIDC.UsernameClaim != "" ||
 		c.RateLimit.RequestsPerMinute != 30 || c.RateLimit.Burst != 10 || c.SweepInterval.D() != 5*time.Second ||
 		strings.Join(c.OIDC.Scopes, " ") != "openid email profile offline_access" || c.Store.DSN.Driver() != "sqlite" ||
 		c.Store.DSN.SQLitePath() != "/tmp/jit.db" || c.TLS.Enabled() {
@@ -57,7 +58,7 @@ func TestDefaults(t *testing.T) {
 func TestParseErrorsNameTheLine(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"unknown key", "listne: :8080\n" + minimal, `jit.yaml:1:1: unknown key "listne" (expected one of: admins, audit, aws,`},
-		{"unknown nested key", strings.Replace(minimal, "client_id:", "clientid:", 1), `jit.yaml:1:41: oidc: unknown key "clientid" (expected one of: client_id, clock_skew, groups_claim, issuer, scopes)`},
+		{"unknown nested key", strings.Replace(minimal, "client_id:", "clientid:", 1), `jit.yaml:1:41: oidc: unknown key "clientid" (expected one of: client_id, clock_skew, groups_claim, issuer, max_token_lifetime, scopes, username_claim)`},
 		{"role max_duration", minimal + "  - name: ops\n    arn: arn:aws:iam::123456789012:role/ops\n    eligible: {groups: [ops]}\n    approvers: {groups: [approvers]}\n    max_duration: 2x\n",
 			`jit.yaml:12:19: roles[1].max_duration: "2x" is not a duration (use 15m, 1h, 12h)`},
 		{"bad sweep interval", "sweep_interval: 5\n" + minimal, `jit.yaml:1:17: sweep_interval: "5" is not a duration`},
@@ -65,6 +66,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"listen", "listen: localhost\n" + minimal, `jit.yaml:1:9: listen: "localhost" is not host:port`},
 		{"issuer missing", strings.Replace(minimal, "issuer: https://idp.example.com, ", "", 1), `jit.yaml:1:8: oidc.issuer: the IdP's issuer URL is required`},
 		{"issuer http", strings.Replace(minimal, "https://idp", "http://idp", 1), `oidc.issuer: "http://idp.example.com" uses plain http`},
+		{"username claim that names nobody", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, username_claim: email}\n" + minimal[strings.Index(minimal, "store"):], `oidc.username_claim: "email" is not a claim the IdP guarantees`},
+		{"token lifetime range", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, max_token_lifetime: 720h}\n" + minimal[strings.Index(minimal, "store"):], `oidc.max_token_lifetime: 720h0m0s is outside 5m to 168h`},
 		{"scopes without openid", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, scopes: [email]}\n" + minimal[strings.Index(minimal, "store"):], `oidc.scopes: must include openid`},
 		{"store missing", strings.Replace(minimal, `store: {dsn: "sqlite:///tmp/jit.db"}`, "", 1), `store.dsn: store.dsn is required`},
 		{"store scheme", strings.Replace(minimal, "sqlite:", "mysql:", 1), `jit.yaml:2:14: store.dsn: mysql:///tmp/jit.db is not a sqlite:// or postgres:// address`},

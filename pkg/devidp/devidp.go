@@ -49,6 +49,13 @@ type User struct {
 	Name     string
 	// Groups become the ID token's "groups" claim.
 	Groups []string
+	// Claims replace or add ID-token claims for this user, for tests that
+	// need tokens shaped like another IdP's: a string "groups", an
+	// "email_verified" that is the string "false". A nil value removes
+	// the claim (no email_verified at all). Claims zitadel itself sets
+	// from the token request (iss, sub, aud, azp, iat, exp) cannot be
+	// replaced here; see Options for lifetimes and audiences.
+	Claims map[string]any
 }
 
 // Options configure Start. Zero values select the defaults.
@@ -76,6 +83,17 @@ type Options struct {
 	PollInterval time.Duration
 	// DeviceCodeLifetime defaults to 5 minutes.
 	DeviceCodeLifetime time.Duration
+	// IDTokenClockSkew is the client's clock skew as zitadel applies it:
+	// iat is moved back and exp forward by it. A negative value issues
+	// tokens from the future (tests of jit's iat check); default 0.
+	IDTokenClockSkew time.Duration
+	// OtherClientID, when set, registers a second public device client,
+	// as another application at the same IdP would have.
+	OtherClientID string
+	// ExtraAudiences adds audiences to the ID tokens issued to a client
+	// (by client id): tokens with several audiences, with azp the client
+	// that asked.
+	ExtraAudiences map[string][]string
 	// Logger receives one line per sign-in decision; default discards.
 	// (zitadel itself logs through slog's default logger.)
 	Logger *slog.Logger
@@ -93,6 +111,8 @@ type Provider struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	otherClientID string
 }
 
 // DefaultUsers returns the demo users used by tests and `jit dev`:
@@ -181,6 +201,7 @@ func Start(ctx context.Context, opts Options) (*Provider, error) {
 		served:   make(chan error, 1),
 		logger:   opts.Logger,
 	}
+	p.otherClientID = opts.OtherClientID
 	ui := &deviceUI{store: store, users: users, logger: opts.Logger}
 	mux := http.NewServeMux()
 	ui.register(mux)
@@ -297,6 +318,9 @@ func (p *Provider) Endpoint() oauth2.Endpoint {
 func (p *Provider) OAuth2Config() *oauth2.Config {
 	return &oauth2.Config{ClientID: p.clientID, Endpoint: p.Endpoint(), Scopes: DefaultScopes()}
 }
+
+// OtherClientID is the second client's id (Options.OtherClientID), or "".
+func (p *Provider) OtherClientID() string { return p.otherClientID }
 
 // Close stops the provider, letting requests in flight finish for up to
 // five seconds.

@@ -69,19 +69,28 @@ type deviceStorage struct {
 	accessLifetime  time.Duration
 	deviceMu        sync.Mutex
 	redeemedDevices map[string]bool // device codes already exchanged for tokens
+	others          map[string]*publicClient
+	extraAudiences  map[string][]string // client id → audiences added to its tokens
 }
 
 func newDeviceStorage(users []User, opts Options) *deviceStorage {
 	// The example storage checks that a device client is registered before
 	// it stores a device authorization; the client op sees is publicClient.
 	clients := map[string]*storage.Client{opts.ClientID: storage.DeviceClient(opts.ClientID, "")}
+	others := map[string]*publicClient{}
+	if opts.OtherClientID != "" {
+		clients[opts.OtherClientID] = storage.DeviceClient(opts.OtherClientID, "")
+		others[opts.OtherClientID] = &publicClient{id: opts.OtherClientID, idTokenLifetime: opts.IDTokenLifetime, clockSkew: opts.IDTokenClockSkew}
+	}
 	byID := make(map[string]User, len(users))
 	for _, u := range users {
 		byID[u.ID] = u
 	}
 	return &deviceStorage{
 		Storage:         storage.NewStorageWithClients(newUserStore(users), clients),
-		client:          &publicClient{id: opts.ClientID, idTokenLifetime: opts.IDTokenLifetime, redirectURIs: slices.Clone(opts.RedirectURIs)},
+		client:          &publicClient{id: opts.ClientID, idTokenLifetime: opts.IDTokenLifetime, redirectURIs: slices.Clone(opts.RedirectURIs), clockSkew: opts.IDTokenClockSkew},
+		others:          others,
+		extraAudiences:  opts.ExtraAudiences,
 		users:           byID,
 		accessLifetime:  opts.AccessTokenLifetime,
 		redeemedDevices: map[string]bool{},
@@ -89,6 +98,9 @@ func newDeviceStorage(users []User, opts Options) *deviceStorage {
 }
 
 func (s *deviceStorage) GetClientByClientID(_ context.Context, clientID string) (op.Client, error) {
+	if c, ok := s.others[clientID]; ok {
+		return c, nil
+	}
 	if clientID != s.client.id {
 		return nil, errors.New("client not found")
 	}
@@ -168,6 +180,25 @@ func (s *deviceStorage) addClaims(userinfo *oidc.UserInfo, subject string, scope
 		groups = []string{}
 	}
 	userinfo.AppendClaims("groups", groups)
+	// A user's own claims win. zitadel encodes its typed claims over the
+	// extra ones, so a typed claim being replaced is cleared first.
+	for k, v := range u.Claims {
+		switch k {
+		case "email":
+			userinfo.Email = ""
+		case "email_verified":
+			userinfo.EmailVerified = false
+		case "name":
+			userinfo.Name = ""
+		case "preferred_username":
+			userinfo.PreferredUsername = ""
+		}
+		if v == nil {
+			delete(userinfo.Claims, k)
+			continue
+		}
+		userinfo.AppendClaims(k, v)
+	}
 }
 
 // GetDeviceAuthorizatonState returns a copy of the state, taken under the
@@ -186,7 +217,7 @@ func (s *deviceStorage) GetDeviceAuthorizatonState(ctx context.Context, clientID
 		s.redeemedDevices[deviceCode] = true
 	}
 	c := *state
-	c.Audience = slices.Clone(state.Audience)
+	c.Audience = append(slices.Clone(state.Audience), s.extraAudiences[clientID]...)
 	c.Scopes = slices.Clone(state.Scopes)
 	c.AMR = slices.Clone(state.AMR)
 	return &c, nil
@@ -241,6 +272,7 @@ type publicClient struct {
 	id              string
 	idTokenLifetime time.Duration
 	redirectURIs    []string
+	clockSkew       time.Duration
 }
 
 var _ op.Client = (*publicClient)(nil)
@@ -269,7 +301,7 @@ func (c *publicClient) IDTokenLifetime() time.Duration       { return c.idTokenL
 func (c *publicClient) DevMode() bool                        { return false }
 func (c *publicClient) IsScopeAllowed(string) bool           { return false }
 func (c *publicClient) IDTokenUserinfoClaimsAssertion() bool { return true }
-func (c *publicClient) ClockSkew() time.Duration             { return 0 }
+func (c *publicClient) ClockSkew() time.Duration             { return c.clockSkew }
 func (c *publicClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(scopes []string) []string { return scopes }
 }

@@ -34,7 +34,7 @@ var ErrNotDue = fmt.Errorf("not due")
 // NewInput is what a new request is made from, after policy checks.
 type NewInput struct {
 	ID              string
-	Requester       string
+	Requester       string // as shown to people (api.User.ID)
 	Create          api.CreateRequest
 	Duration        time.Duration
 	ApprovalsNeeded int
@@ -42,6 +42,10 @@ type NewInput struct {
 	BreakGlass      bool
 	PendingTimeout  time.Duration
 	Why             string // the policy's reason for an automatic decision
+
+	// RequesterUser is who asks: their principal is the key ownership and
+	// self-approval are decided on; their verified email is recorded too.
+	RequesterUser api.User
 }
 
 // New makes a request. An auto-approved or break-glass request is approved at
@@ -62,6 +66,8 @@ func New(in NewInput, now time.Time) (*api.Request, []store.Event) {
 		UpdatedAt:       now,
 		PendingUntil:    now.Add(in.PendingTimeout),
 	}
+	r.RequesterIssuer, r.RequesterSubject = in.RequesterUser.Issuer, in.RequesterUser.Subject
+	r.RequesterEmail = in.RequesterUser.Email
 	events := []store.Event{event(r, audit.TypeRequestCreated, r.Requester, r.Reason, now, map[string]string{
 		"duration": in.Duration.String(),
 		"ticket":   r.Ticket,
@@ -88,43 +94,51 @@ func start(r *api.Request, now time.Time) {
 	r.UpdatedAt = now
 }
 
-// Approve records one approval; the request is approved once it has as many
-// distinct approvals as it needs, and the grant's clock starts then.
-func Approve(r *api.Request, by, comment string, now time.Time) ([]store.Event, error) {
+// Approve records one approval by u; the request is approved once it has as
+// many approvals from distinct principals (issuer, subject) as it needs, and
+// the grant's clock starts then.
+func Approve(r *api.Request, u api.User, comment string, now time.Time) ([]store.Event, error) {
+	by := u.ID()
 	if r.State != api.StatePending {
 		return nil, &TransitionError{r.ID, "approve", r.State}
 	}
 	if !now.Before(r.PendingUntil) {
 		return nil, &TransitionError{r.ID, "approve", api.StateTimedOut}
 	}
+	if r.MayBeRequestedBy(u) {
+		return nil, fmt.Errorf("%s requested %s and never approves it", by, r.ID)
+	}
 	for _, d := range r.Approvals {
-		if d.By == by {
+		if d.MayBeMadeBy(u) {
 			return nil, fmt.Errorf("%s has already approved request %s", by, r.ID)
 		}
 	}
-	r.Approvals = append(r.Approvals, api.Decision{By: by, Approve: true, Comment: comment, At: now})
+	r.Approvals = append(r.Approvals, api.Decision{By: by, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Approve: true, Comment: comment, At: now})
 	r.UpdatedAt = now
 	events := []store.Event{event(r, audit.TypeRequestApproval, by, comment, now, map[string]string{
 		"approvals": fmt.Sprintf("%d/%d", len(r.Approvals), r.ApprovalsNeeded),
 	})}
+	events = Stamp(events, u)
 	if len(r.Approvals) >= r.ApprovalsNeeded {
 		start(r, now)
 		events = append(events, event(r, audit.TypeRequestApproved, by, comment, now, map[string]string{
 			"ends_at": r.EndsAt.Format(time.RFC3339),
 		}))
+		events = Stamp(events, u)
 	}
 	return events, nil
 }
 
-// Deny ends a pending request.
-func Deny(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+// Deny ends a pending request; the denial records u's principal.
+func Deny(r *api.Request, u api.User, reason string, now time.Time) ([]store.Event, error) {
 	if r.State != api.StatePending {
 		return nil, &TransitionError{r.ID, "deny", r.State}
 	}
+	by := u.ID()
 	r.State = api.StateDenied
-	r.Denial = &api.Decision{By: by, Comment: reason, At: now}
+	r.Denial = &api.Decision{By: by, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Comment: reason, At: now}
 	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
-	return []store.Event{event(r, audit.TypeRequestDenied, by, reason, now, nil)}, nil
+	return Stamp([]store.Event{event(r, audit.TypeRequestDenied, by, reason, now, nil)}, u), nil
 }
 
 // Cancel ends a pending request at its requester's wish.
@@ -219,7 +233,44 @@ func stateAt(r *api.Request, now time.Time) api.State {
 // end is expired even if the sweeper has not run yet.
 func StateAt(r *api.Request, now time.Time) api.State { return stateAt(r, now) }
 
+// Audit detail keys that carry identities (additive: records written before
+// them verify as before, since Detail is part of the hash).
+const (
+	DetailActorIssuer      = "actor_iss"
+	DetailActorSubject     = "actor_sub"
+	DetailActorEmail       = "actor_email"
+	DetailRequesterIssuer  = "requester_iss"
+	DetailRequesterSubject = "requester_sub"
+)
+
+// Stamp records u's principal and verified email on the events u is the
+// actor of (Actor == u.ID()), so the audit log says who acted, not only the
+// name people saw.
+func Stamp(events []store.Event, u api.User) []store.Event {
+	for i := range events {
+		if events[i].Actor != u.ID() || u.Subject == "" {
+			continue
+		}
+		if events[i].Detail == nil {
+			events[i].Detail = map[string]string{}
+		}
+		events[i].Detail[DetailActorIssuer] = u.Issuer
+		events[i].Detail[DetailActorSubject] = u.Subject
+		if u.Email != "" {
+			events[i].Detail[DetailActorEmail] = u.Email
+		}
+	}
+	return events
+}
+
 func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[string]string) store.Event {
+	if r.RequesterSubject != "" {
+		if detail == nil {
+			detail = map[string]string{}
+		}
+		detail[DetailRequesterIssuer] = r.RequesterIssuer
+		detail[DetailRequesterSubject] = r.RequesterSubject
+	}
 	for k, v := range detail {
 		if v == "" {
 			delete(detail, k)
@@ -255,23 +306,27 @@ func RequestExtension(r *api.Request, by string, d time.Duration, reason string,
 // ApproveExtension records one approval of the waiting extension; with
 // enough distinct approvals the grant's end moves (as Extend), the last
 // approver being the actor.
-func ApproveExtension(r *api.Request, by, comment string, now time.Time) ([]store.Event, error) {
+func ApproveExtension(r *api.Request, u api.User, comment string, now time.Time) ([]store.Event, error) {
+	by := u.ID()
 	x := r.PendingExtension
 	if x == nil || !r.State.Granted() || !now.Before(r.EndsAt) {
 		return nil, &TransitionError{r.ID, "approve the extension of", stateAt(r, now)}
 	}
+	if r.MayBeRequestedBy(u) {
+		return nil, fmt.Errorf("%s requested %s and never approves its extension", by, r.ID)
+	}
 	for _, d := range x.Approvals {
-		if d.By == by {
+		if d.MayBeMadeBy(u) {
 			return nil, fmt.Errorf("%s has already approved the extension of request %s", by, r.ID)
 		}
 	}
-	x.Approvals = append(x.Approvals, api.Decision{By: by, Approve: true, Comment: comment, At: now})
+	x.Approvals = append(x.Approvals, api.Decision{By: by, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Approve: true, Comment: comment, At: now})
 	r.UpdatedAt = now
 	events := []store.Event{event(r, audit.TypeExtensionApproval, by, comment, now, map[string]string{
 		"approvals": fmt.Sprintf("%d/%d", len(x.Approvals), x.ApprovalsNeeded), "by": x.Duration().String(),
 	})}
 	if len(x.Approvals) < x.ApprovalsNeeded {
-		return events, nil
+		return Stamp(events, u), nil
 	}
 	r.PendingExtension = nil
 	ext, err := Extend(r, by, x.Duration(), x.Reason, now)
@@ -279,18 +334,19 @@ func ApproveExtension(r *api.Request, by, comment string, now time.Time) ([]stor
 		return nil, err
 	}
 	ext[0].Detail["approved_by"] = approvers(x.Approvals)
-	return append(events, ext...), nil
+	return Stamp(append(events, ext...), u), nil
 }
 
 // DenyExtension drops the waiting extension; the grant keeps its end.
-func DenyExtension(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+func DenyExtension(r *api.Request, u api.User, reason string, now time.Time) ([]store.Event, error) {
+	by := u.ID()
 	x := r.PendingExtension
 	if x == nil || !r.State.Granted() {
 		return nil, &TransitionError{r.ID, "deny the extension of", r.State}
 	}
 	r.PendingExtension = nil
 	r.UpdatedAt = now
-	return []store.Event{event(r, audit.TypeExtensionDenied, by, reason, now, map[string]string{"by": x.Duration().String()})}, nil
+	return Stamp([]store.Event{event(r, audit.TypeExtensionDenied, by, reason, now, map[string]string{"by": x.Duration().String()})}, u), nil
 }
 
 func approvers(ds []api.Decision) string {

@@ -20,7 +20,7 @@ func pending(needed int) *api.Request {
 func TestGrantClockStartsAtApprovalNotRequest(t *testing.T) {
 	r := pending(1)
 	at := t0.Add(10 * time.Minute)
-	events, err := Approve(r, "bob@example.com", "ok", at)
+	events, err := Approve(r, who("bob@example.com"), "ok", at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,16 +34,16 @@ func TestGrantClockStartsAtApprovalNotRequest(t *testing.T) {
 
 func TestNOfMNeedsDistinctApprovers(t *testing.T) {
 	r := pending(2)
-	if _, err := Approve(r, "bob", "", t0); err != nil {
+	if _, err := Approve(r, who("bob"), "", t0); err != nil {
 		t.Fatal(err)
 	}
 	if r.State != api.StatePending {
 		t.Fatalf("one of two approvals made it %s", r.State)
 	}
-	if _, err := Approve(r, "bob", "", t0); err == nil {
+	if _, err := Approve(r, who("bob"), "", t0); err == nil {
 		t.Fatal("the same approver counted twice")
 	}
-	if _, err := Approve(r, "carol", "", t0); err != nil || r.State != api.StateApproved {
+	if _, err := Approve(r, who("carol"), "", t0); err != nil || r.State != api.StateApproved {
 		t.Fatalf("second distinct approval: state %s err %v", r.State, err)
 	}
 }
@@ -60,8 +60,8 @@ func TestAutoApprovedAndBreakGlassStartAtOnce(t *testing.T) {
 
 func TestIllegalTransitionsAreErrors(t *testing.T) {
 	type step func(r *api.Request) error
-	approve := func(r *api.Request) error { _, err := Approve(r, "x", "", t0); return err }
-	deny := func(r *api.Request) error { _, err := Deny(r, "x", "no", t0); return err }
+	approve := func(r *api.Request) error { _, err := Approve(r, who("x"), "", t0); return err }
+	deny := func(r *api.Request) error { _, err := Deny(r, who("x"), "no", t0); return err }
 	cancel := func(r *api.Request) error { _, err := Cancel(r, "x", "", t0); return err }
 	revoke := func(r *api.Request) error { _, err := Revoke(r, "x", "", t0); return err }
 	extend := func(r *api.Request) error { _, err := Extend(r, "x", time.Minute, "", t0); return err }
@@ -98,7 +98,7 @@ func TestIllegalTransitionsAreErrors(t *testing.T) {
 
 func TestApproveAfterPendingTimeoutRefused(t *testing.T) {
 	r := pending(1)
-	if _, err := Approve(r, "bob", "", r.PendingUntil); err == nil {
+	if _, err := Approve(r, who("bob"), "", r.PendingUntil); err == nil {
 		t.Fatal("approved a request at its timeout")
 	}
 }
@@ -112,7 +112,7 @@ func TestSweepExpiresAndTimesOutOnlyWhenDue(t *testing.T) {
 		t.Fatalf("timeout sweep: state %s err %v", r.State, err)
 	}
 	g := pending(1)
-	if _, err := Approve(g, "bob", "", t0); err != nil {
+	if _, err := Approve(g, who("bob"), "", t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Vended(g, "alice", "AKIA", t0.Add(time.Hour), t0.Add(time.Minute)); err != nil || g.State != api.StateActive {
@@ -131,7 +131,7 @@ func TestSweepExpiresAndTimesOutOnlyWhenDue(t *testing.T) {
 
 func TestVendRefusedOnceTheGrantHasEnded(t *testing.T) {
 	g := pending(1)
-	_, _ = Approve(g, "bob", "", t0)
+	_, _ = Approve(g, who("bob"), "", t0)
 	_, err := Vended(g, "alice", "AKIA", t0.Add(2*time.Hour), g.EndsAt)
 	var te *TransitionError
 	if !errors.As(err, &te) || te.State != api.StateExpired {
@@ -141,7 +141,7 @@ func TestVendRefusedOnceTheGrantHasEnded(t *testing.T) {
 
 func TestExtendMovesTheEnd(t *testing.T) {
 	g := pending(1)
-	_, _ = Approve(g, "bob", "", t0)
+	_, _ = Approve(g, who("bob"), "", t0)
 	if _, err := Extend(g, "alice", 30*time.Minute, "more", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -151,4 +151,9 @@ func TestExtendMovesTheEnd(t *testing.T) {
 	if _, err := Extend(g, "alice", -time.Minute, "", t0); err == nil {
 		t.Fatal("negative extension accepted")
 	}
+}
+
+// who is a person of the test issuer, named by subject.
+func who(subject string) api.User {
+	return api.User{Issuer: "https://idp.example.com", Subject: subject}
 }

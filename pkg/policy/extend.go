@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
@@ -62,7 +61,7 @@ func (p *Policy) CanDecideExtension(u api.User, req *api.Request) error {
 	if err != nil {
 		return err
 	}
-	if isRequester(u, req) {
+	if req.MayBeRequestedBy(u) {
 		return &DeniedError{Reason: "a requester never approves their own extension",
 			Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
 	}
@@ -75,7 +74,7 @@ func (p *Policy) CanDecideExtension(u api.User, req *api.Request) error {
 			Hint: fmt.Sprintf("see it with: jit show %s", req.ID)}
 	}
 	for _, d := range req.PendingExtension.Approvals {
-		if strings.EqualFold(d.By, u.ID()) {
+		if d.MayBeMadeBy(u) {
 			return &ConflictError{Reason: fmt.Sprintf("%s already approved the extension of request %s", u.ID(), req.ID),
 				Hint: "each approver decides once; another approver must add theirs"}
 		}

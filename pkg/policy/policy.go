@@ -27,8 +27,12 @@ const (
 	MaxTicketLength = 200
 )
 
-// Subjects is a set of IdP users (matched by api.User.ID(), case-insensitive)
-// and groups (matched exactly against the token's groups claim).
+// Subjects is a set of IdP users and groups. Users are matched,
+// case-insensitively, against api.User.Username only: the email when the IdP
+// vouches for it (email_verified is JSON true) or the claim named by
+// oidc.username_claim. Never the subject, so a token whose sub merely looks
+// like carol@example.com is not carol. Groups are matched exactly against
+// the token's groups claim.
 type Subjects struct {
 	Users  []string `yaml:"users" json:"users,omitempty"`
 	Groups []string `yaml:"groups" json:"groups,omitempty"`
@@ -36,7 +40,7 @@ type Subjects struct {
 
 // Match reports whether u is one of the users or in one of the groups.
 func (s Subjects) Match(u api.User) bool {
-	id := u.ID()
+	id := u.Username
 	if id != "" && slices.ContainsFunc(s.Users, func(x string) bool { return strings.EqualFold(x, id) }) {
 		return true
 	}
@@ -46,6 +50,25 @@ func (s Subjects) Match(u api.User) bool {
 		}
 	}
 	return false
+}
+
+// missingClaim explains, for a user s did not match, that s names users
+// and the token had no verified username to match them with: the missing
+// claim and the scope to request. Empty when that is not why.
+func (s Subjects) missingClaim(u api.User) string {
+	if len(s.Users) == 0 || u.Username != "" || u.UsernameMissing == "" {
+		return ""
+	}
+	return "this policy names users, and " + u.UsernameMissing
+}
+
+// withClaimHint prefixes hint with why u's token could not be matched by
+// name, when that is a reason s did not match.
+func (s Subjects) withClaimHint(u api.User, hint string) string {
+	if m := s.missingClaim(u); m != "" {
+		return m + "; " + hint
+	}
+	return hint
 }
 
 // Empty reports whether nobody is listed.
@@ -225,7 +248,7 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 	}
 	if !r.Eligible.Match(u) {
 		return Outcome{}, 0, &DeniedError{Reason: fmt.Sprintf("%s is not eligible for %s", u.ID(), r.Name),
-			Hint: fmt.Sprintf("eligible are %s; run `jit roles` to list the roles you may request", r.Eligible)}
+			Hint: r.Eligible.withClaimHint(u, fmt.Sprintf("eligible are %s; run `jit roles` to list the roles you may request", r.Eligible))}
 	}
 	d := time.Duration(in.DurationSeconds) * time.Second
 	switch {
@@ -319,19 +342,18 @@ func (p *Policy) roleOf(req *api.Request) (*Role, error) {
 	return r, nil
 }
 
-func isRequester(u api.User, req *api.Request) bool {
-	id := u.ID()
-	return id != "" && strings.EqualFold(id, req.Requester)
-}
+// isRequester compares principals (issuer, subject), never names.
+func isRequester(u api.User, req *api.Request) bool { return req.RequestedBy(u) }
 
-// decidedBy reports whether u already decided on req, and how.
+// decidedBy reports whether u (by principal, or by the same verified
+// email) already decided on req, and how.
 func decidedBy(u api.User, req *api.Request) (approved, decided bool) {
 	for _, d := range req.Approvals {
-		if strings.EqualFold(d.By, u.ID()) {
+		if d.MayBeMadeBy(u) {
 			return d.Approve, true
 		}
 	}
-	if req.Denial != nil && strings.EqualFold(req.Denial.By, u.ID()) {
+	if req.Denial != nil && req.Denial.MayBeMadeBy(u) {
 		return false, true
 	}
 	return false, false
@@ -342,7 +364,7 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 	if err != nil {
 		return err
 	}
-	if isRequester(u, req) {
+	if req.MayBeRequestedBy(u) {
 		if verb == "approve" {
 			return &DeniedError{Reason: "a requester never approves their own request",
 				Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
@@ -352,7 +374,7 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 	}
 	if !r.Approvers.Match(u) {
 		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s", u.ID(), r.Name),
-			Hint: fmt.Sprintf("approvers are %s", r.Approvers)}
+			Hint: r.Approvers.withClaimHint(u, fmt.Sprintf("approvers are %s", r.Approvers))}
 	}
 	if req.State != api.StatePending {
 		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not pending", req.ID, req.State),

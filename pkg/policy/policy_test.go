@@ -42,18 +42,19 @@ func mustParse(t *testing.T, src string) *Policy {
 }
 
 var (
-	alice     = api.User{Subject: "a1", Email: "alice@example.com"}
-	dev       = api.User{Subject: "d1", Email: "dev@example.com", Groups: []string{"developers"}}
-	sre       = api.User{Subject: "s1", Email: "sre@example.com", Groups: []string{"developers", "sre"}}
-	oncall    = api.User{Subject: "o1", Email: "oncall@example.com", Groups: []string{"developers", "oncall"}}
-	approver  = api.User{Subject: "p1", Email: "appr@example.com", Groups: []string{"approvers"}}
-	approver2 = api.User{Subject: "p2", Email: "appr2@example.com", Groups: []string{"approvers"}}
-	devAppr   = api.User{Subject: "p3", Email: "devappr@example.com", Groups: []string{"developers", "approvers"}}
-	boss      = api.User{Subject: "b1", Email: "BOSS@example.com"}
-	admin     = api.User{Subject: "r1", Email: "root@example.com"}
+	alice     = api.User{Subject: "a1", Email: "alice@example.com", Username: "alice@example.com"}
+	dev       = api.User{Subject: "d1", Email: "dev@example.com", Username: "dev@example.com", Groups: []string{"developers"}}
+	sre       = api.User{Subject: "s1", Email: "sre@example.com", Username: "sre@example.com", Groups: []string{"developers", "sre"}}
+	oncall    = api.User{Subject: "o1", Email: "oncall@example.com", Username: "oncall@example.com", Groups: []string{"developers", "oncall"}}
+	approver  = api.User{Subject: "p1", Email: "appr@example.com", Username: "appr@example.com", Groups: []string{"approvers"}}
+	approver2 = api.User{Subject: "p2", Email: "appr2@example.com", Username: "appr2@example.com", Groups: []string{"approvers"}}
+	devAppr   = api.User{Subject: "p3", Email: "devappr@example.com", Username: "devappr@example.com", Groups: []string{"developers", "approvers"}}
+	boss      = api.User{Subject: "b1", Email: "BOSS@example.com", Username: "BOSS@example.com"}
+	admin     = api.User{Subject: "r1", Email: "root@example.com", Username: "root@example.com"}
 	admin2    = api.User{Subject: "r2", Groups: []string{"jit-admins"}}
-	stranger  = api.User{Subject: "x1", Email: "x@example.com", Groups: []string{"marketing"}}
-	noEmail   = api.User{Subject: "alice@example.com"} // subject used as ID
+	stranger  = api.User{Subject: "x1", Email: "x@example.com", Username: "x@example.com", Groups: []string{"marketing"}}
+	// noEmail's token has no email; its subject merely looks like alice's.
+	noEmail = api.User{Subject: "alice@example.com"}
 )
 
 func TestEligibleByUserAndGroup(t *testing.T) {
@@ -64,7 +65,7 @@ func TestEligibleByUserAndGroup(t *testing.T) {
 		want []string
 	}{
 		{"user listed by email", alice, []string{"prod-admin"}},
-		{"user without email matched by subject", noEmail, []string{"prod-admin"}},
+		{"subject that looks like a listed email is not that user", noEmail, nil},
 		{"group member", dev, []string{"prod-admin", "dev"}},
 		{"nobody", stranger, nil},
 		{"approver only is not eligible", approver, nil},
@@ -116,7 +117,7 @@ func TestCheckRequest(t *testing.T) {
 		{name: "break-glass by oncall", u: oncall, in: api.CreateRequest{Role: "prod-admin", Reason: "outage", BreakGlass: true}, want: Outcome{BreakGlass: true}, wantDur: time.Hour},
 		{name: "break-glass needs reason", u: oncall, in: api.CreateRequest{Role: "prod-admin", BreakGlass: true}, invalid: "reason", msg: "break-glass needs a reason"},
 		{name: "break-glass needs break-glass group", u: dev, in: with(func(c *api.CreateRequest) { c.BreakGlass = true }), denied: "may not break glass"},
-		{name: "break-glass needs eligibility", u: api.User{Email: "o@x", Groups: []string{"oncall"}}, in: with(func(c *api.CreateRequest) { c.BreakGlass = true }), denied: "not eligible"},
+		{name: "break-glass needs eligibility", u: api.User{Email: "o@x", Username: "o@x", Groups: []string{"oncall"}}, in: with(func(c *api.CreateRequest) { c.BreakGlass = true }), denied: "not eligible"},
 		{name: "break-glass over its max", u: oncall, in: with(func(c *api.CreateRequest) { c.BreakGlass = true; c.DurationSeconds = 7200 }), invalid: "duration", msg: "max break-glass for prod-admin is 1h"},
 		{name: "break-glass not allowed on role", u: dev, in: api.CreateRequest{Role: "dev", Reason: "x", BreakGlass: true}, denied: "does not allow break-glass"},
 	}
@@ -390,5 +391,21 @@ func TestExplain(t *testing.T) {
 	}
 	if s := p.Explain(dev, "nope").String(); !strings.Contains(s, "nope does not exist") {
 		t.Errorf("Explain(nope):\n%s", s)
+	}
+}
+
+// TestUnverifiedEmailMatchesNoUserEntryAndSaysWhy: boss's token carries his
+// email unverified (no username); he is not boss@example.com to the policy,
+// and the refusal says which claim is missing.
+func TestUnverifiedEmailMatchesNoUserEntryAndSaysWhy(t *testing.T) {
+	p := mustParse(t, testPolicy)
+	unverified := api.User{Subject: "b1", UsernameMissing: `the token has no "email_verified" claim`}
+	req := &api.Request{ID: "r1", Requester: "dev@example.com", RequesterIssuer: "i", RequesterSubject: "d1", Role: "prod-admin", State: api.StatePending}
+	var denied *DeniedError
+	if err := p.CanApprove(unverified, req); !errors.As(err, &denied) || !strings.Contains(denied.Hint, `no "email_verified" claim`) {
+		t.Fatalf("CanApprove = %v", err)
+	}
+	if _, _, err := p.CheckRequest(api.User{Subject: "a1", UsernameMissing: "the token has no \"email\" claim"}, api.CreateRequest{Role: "prod-admin", Reason: "x", Ticket: "A-1"}); !errors.As(err, &denied) || !strings.Contains(denied.Hint, `"email" claim`) {
+		t.Fatalf("CheckRequest = %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, u api.User
 		return
 	}
 	now := s.now()
-	if !s.limiter.allow(u.ID(), now) {
+	if !s.limiter.allow(u.Principal().String(), now) {
 		writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many requests from " + u.ID(),
 			Hint: "wait a minute; list what you asked for with: jit requests --mine"}, http.StatusTooManyRequests)
 		return
@@ -44,10 +44,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, u api.User
 		return
 	}
 	req, events := lifecycle.New(lifecycle.NewInput{
-		ID: s.newRequestID(), Requester: u.ID(), Create: in, Duration: d,
+		ID: s.newRequestID(), Requester: u.ID(), RequesterUser: u, Create: in, Duration: d,
 		ApprovalsNeeded: outcome.ApprovalsNeeded, AutoApproved: outcome.AutoApproved,
 		BreakGlass: outcome.BreakGlass, PendingTimeout: p.PendingTimeout(in.Role), Why: outcome.Why,
 	}, now)
+	events = lifecycle.Stamp(events, u)
 	if err := s.opts.Store.Create(r.Context(), req, events); err != nil {
 		s.fail(w, r, u, err)
 		return
@@ -161,7 +162,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 	extensionsOnly := false // review: granted requests only with an extension waiting
 	switch scope {
 	case "", "mine":
-		f.Requester = u.ID()
+		f.RequesterIssuer, f.RequesterSubject = u.Issuer, u.Subject
+		f.LegacyRequesters = legacyIDs(u)
 	case "review":
 		f.Roles = approverRoles(p, u)
 		if len(f.States) == 0 {
@@ -189,7 +191,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 	}
 	out := api.RequestList{Requests: make([]api.Request, 0, len(reqs)), NextCursor: next}
 	for i := range reqs {
-		if scope == "review" && reqs[i].Requester == u.ID() {
+		if scope == "review" && reqs[i].MayBeRequestedBy(u) {
 			continue // never review your own
 		}
 		if extensionsOnly && reqs[i].State != api.StatePending && reqs[i].PendingExtension == nil {
@@ -220,7 +222,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
 		if err := check(p, req); err != nil {
 			return nil, err
 		}
-		return transition(req, body.Comment, s.now())
+		events, err := transition(req, body.Comment, s.now())
+		return lifecycle.Stamp(events, u), err
 	})
 	if err != nil {
 		s.fail(w, r, u, err)
@@ -247,9 +250,9 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, u api.Use
 	},
 		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
 			if extensionWaiting(req) {
-				return lifecycle.ApproveExtension(req, u.ID(), c, now)
+				return lifecycle.ApproveExtension(req, u, c, now)
 			}
-			return lifecycle.Approve(req, u.ID(), c, now)
+			return lifecycle.Approve(req, u, c, now)
 		})
 }
 
@@ -267,9 +270,9 @@ func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) 
 				return nil, &policy.InvalidError{Field: "comment", Reason: "a denial needs a reason", Hint: "jit deny ID --reason TEXT"}
 			}
 			if extensionWaiting(req) {
-				return lifecycle.DenyExtension(req, u.ID(), c, now)
+				return lifecycle.DenyExtension(req, u, c, now)
 			}
-			return lifecycle.Deny(req, u.ID(), c, now)
+			return lifecycle.Deny(req, u, c, now)
 		})
 }
 
@@ -376,9 +379,11 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User
 		// alone never extends it: the extension waits for approvers.
 		if needed, why := p.ExtensionApproval(u, req, by); needed > 0 {
 			waiting = true
-			return lifecycle.RequestExtension(req, u.ID(), by, body.Reason, needed, why, s.now())
+			events, err := lifecycle.RequestExtension(req, u.ID(), by, body.Reason, needed, why, s.now())
+			return lifecycle.Stamp(events, u), err
 		}
-		return lifecycle.Extend(req, u.ID(), by, body.Reason, s.now())
+		events, err := lifecycle.Extend(req, u.ID(), by, body.Reason, s.now())
+		return lifecycle.Stamp(events, u), err
 	})
 	if err != nil {
 		s.fail(w, r, u, err)
@@ -408,7 +413,7 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		return
 	}
 	now := s.now()
-	if req.Requester != u.ID() {
+	if !req.RequestedBy(u) {
 		s.fail(w, r, u, &policy.DeniedError{Reason: "only the requester may fetch a grant's credentials",
 			Hint: "ask for your own: jit request " + req.Role + " --reason ..."})
 		return
@@ -447,7 +452,8 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		return
 	}
 	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]store.Event, error) {
-		return lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
+		events, err := lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
+		return lifecycle.Stamp(events, u), err
 	}); err != nil {
 		s.metrics.vends.With("grant_ended").Inc()
 		s.fail(w, r, u, err)
@@ -463,6 +469,19 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		Expiration: exp.UTC(), STSExpiration: creds.Expiration.UTC(), GrantEndsAt: req.EndsAt.UTC(),
 		RequestID: req.ID, Role: req.Role, Region: role.Region,
 	})
+}
+
+// legacyIDs are the names requests stored before principals existed may
+// carry for u (see api.Request.RequestedBy).
+func legacyIDs(u api.User) []string {
+	var out []string
+	if u.Email != "" {
+		out = append(out, u.Email)
+	}
+	if u.Subject != "" && !strings.Contains(u.Subject, "@") {
+		out = append(out, u.Subject)
+	}
+	return out
 }
 
 // approverRoles names the roles u may approve.

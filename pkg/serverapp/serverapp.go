@@ -235,6 +235,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		Verifier: server.NewOIDCVerifier(server.OIDCVerifierConfig{
 			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, GroupsClaim: cfg.OIDC.GroupsClaim,
 			ClockSkew: cfg.OIDC.ClockSkew.D(), Now: now,
+			UsernameClaim: cfg.OIDC.UsernameClaim, MaxTokenLifetime: cfg.OIDC.MaxTokenLifetime.D(),
 		}),
 		Discovery: api.Discovery{
 			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, Scopes: cfg.OIDC.Scopes, ServerVersion: build.Version,

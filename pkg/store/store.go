@@ -40,6 +40,13 @@ type Filter struct {
 	States    []api.State // only these states (nil: all)
 	Limit     int         // page size (store caps it at 500; 0 means 50)
 	Cursor    string      // from a previous page's NextCursor
+
+	// RequesterIssuer and RequesterSubject select one principal's requests.
+	// LegacyRequesters, with them, adds the requests stored before
+	// principals existed (no issuer/subject) whose requester is one of
+	// these names, compared case-insensitively.
+	RequesterIssuer, RequesterSubject string
+	LegacyRequesters                  []string
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.

@@ -33,6 +33,21 @@ func OIDC(t testing.TB, users ...devidp.User) *devidp.Provider {
 // one polling interval (1 s).
 func DeviceToken(t testing.TB, p *devidp.Provider, username string) *oauth2.Token {
 	t.Helper()
+	return DeviceTokenWith(t, p, username, DeviceTokenOptions{})
+}
+
+// DeviceTokenOptions choose the client and the scopes of a device grant.
+type DeviceTokenOptions struct {
+	// ClientID defaults to the provider's CLI client.
+	ClientID string
+	// Scopes default to devidp.DefaultScopes(); []string{"openid"} gets a
+	// token without email or profile claims.
+	Scopes []string
+}
+
+// DeviceTokenWith is DeviceToken with another client or other scopes.
+func DeviceTokenWith(t testing.TB, p *devidp.Provider, username string, o DeviceTokenOptions) *oauth2.Token {
+	t.Helper()
 	user, ok := p.User(username)
 	if !ok {
 		t.Fatalf("testenv: the OIDC provider has no user %q", username)
@@ -40,6 +55,12 @@ func DeviceToken(t testing.TB, p *devidp.Provider, username string) *oauth2.Toke
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cfg := p.OAuth2Config()
+	if o.ClientID != "" {
+		cfg.ClientID = o.ClientID
+	}
+	if o.Scopes != nil {
+		cfg.Scopes = o.Scopes
+	}
 	da, err := cfg.DeviceAuth(ctx)
 	if err != nil {
 		t.Fatalf("testenv: device authorization at %s: %v", p.Issuer(), err)
@@ -59,4 +80,10 @@ func DeviceToken(t testing.TB, p *devidp.Provider, username string) *oauth2.Toke
 		t.Fatalf("testenv: device token for %s has no id_token", username)
 	}
 	return tok
+}
+
+// IDToken is the raw ID token of a device grant made with o.
+func IDToken(t testing.TB, p *devidp.Provider, username string, o DeviceTokenOptions) string {
+	t.Helper()
+	return DeviceTokenWith(t, p, username, o).Extra("id_token").(string)
 }

@@ -446,7 +446,7 @@ func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, apiH http.Han
 	p := h.opts.Policy()
 	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: &req, Now: h.opts.Now(),
 		Explanation: p.Explain(me, req.Role), Error: problem, SignedInUntil: time.Unix(s.Expires, 0),
-		Own: strings.EqualFold(req.Requester, me.ID()), Pending: req.State == api.StatePending}
+		Own: req.MayBeRequestedBy(me), Pending: req.State == api.StatePending}
 	if req.State.Granted() && req.PendingExtension != nil {
 		// The decision is on the waiting extension (same form, same API).
 		d.Pending = true

@@ -101,16 +101,23 @@ func decider(o Options) func(ctx context.Context, u api.User, id string, approve
 	return func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
 		_, err := o.Store.Update(ctx, id, func(r *api.Request) ([]store.Event, error) {
 			p := o.Policy()
+			if r.RequesterEmail == "" {
+				// A Slack account is known only by its email; without the
+				// requester's verified email it cannot be told apart from
+				// the requester's own.
+				return nil, &policy.DeniedError{Reason: "the requester's token carried no verified email, so a Slack decision cannot rule out self-approval",
+					Hint: "decide on the approver page or with jit approve / jit deny"}
+			}
 			if approve {
 				if err := p.CanApprove(u, r); err != nil {
 					return nil, err
 				}
-				return lifecycle.Approve(r, u.ID(), comment, o.Now())
+				return lifecycle.Approve(r, u, comment, o.Now())
 			}
 			if err := p.CanDeny(u, r); err != nil {
 				return nil, err
 			}
-			return lifecycle.Deny(r, u.ID(), comment, o.Now())
+			return lifecycle.Deny(r, u, comment, o.Now())
 		})
 		return err
 	}

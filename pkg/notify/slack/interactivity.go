@@ -172,6 +172,11 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 	return ans
 }
 
+// SlackIssuer is the Issuer of identities taken from a Slack button press.
+const SlackIssuer = "urn:jit:slack"
+
+func cbUserKey(slackUser string) string { return "slack-user:" + slackUser }
+
 // identity maps a Slack user to the IdP identity with the same confirmed
 // email. It carries no groups: only approvers the policy names by user can
 // decide this way.
@@ -184,7 +189,11 @@ func (s *Sink) identity(ctx context.Context, slackUser string) (api.User, error)
 		return api.User{}, errors.New("no confirmed email")
 	}
 	email := strings.ToLower(info.Profile.Email)
-	return api.User{Subject: email, Email: email, Name: info.RealName}, nil
+	// Slack's confirmed email is the only identity a button press has: no
+	// IdP principal. It is marked as Slack's (Issuer), matches policy users
+	// by that email, and the decider refuses requests whose requester's
+	// verified email is unknown (notifier.decider).
+	return api.User{Issuer: SlackIssuer, Subject: cbUserKey(slackUser), Email: email, Username: email, Name: info.RealName}, nil
 }
 
 func (s *Sink) respond(ctx context.Context, responseURL string, a Answer) {

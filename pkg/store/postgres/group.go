@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -291,16 +290,11 @@ func (s *Store) applyOp(o *gop, bodies map[string][]byte, writes *pgx.Batch) (ev
 }
 
 func queueRequest(b *pgx.Batch, r *api.Request, insert bool) ([]byte, error) {
-	store.NormalizeTimes(r)
-	body, err := json.Marshal(r)
+	q, args, body, err := requestRow(r, insert)
 	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
+		return nil, err
 	}
-	q := `UPDATE requests SET requester = $2, role = $3, state = $4, created_at = $5, pending_until = $6, ends_at = $7, version = $8, body = $9 WHERE id = $1`
-	if insert {
-		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`
-	}
-	b.Queue(q, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, body)
+	b.Queue(q, args...)
 	b.Queue(`SELECT pg_notify($1, $2)`, channel, r.ID)
 	return body, nil
 }

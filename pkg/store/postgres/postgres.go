@@ -190,21 +190,33 @@ func (s *Store) appendEvents(ctx context.Context, tx pgx.Tx, events []store.Even
 }
 
 func putRequest(ctx context.Context, tx pgx.Tx, r *api.Request, insert bool) error {
-	store.NormalizeTimes(r)
-	body, err := json.Marshal(r)
+	q, args, _, err := requestRow(r, insert)
 	if err != nil {
 		return err
 	}
-	q := `UPDATE requests SET requester = $2, role = $3, state = $4, created_at = $5, pending_until = $6, ends_at = $7, version = $8, body = $9 WHERE id = $1`
-	if insert {
-		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`
-	}
-	_, err = tx.Exec(ctx, q, r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, body)
-	if err != nil {
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, r.ID)
 	return err
+}
+
+// requestRow is the one statement that writes a request's row (insert or
+// update), with its arguments and the stored body: both the direct path and
+// the group committer use it, so the indexed columns cannot drift apart.
+func requestRow(r *api.Request, insert bool) (q string, args []any, body []byte, err error) {
+	store.NormalizeTimes(r)
+	body, err = json.Marshal(r)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("encode request: %w", err)
+	}
+	q = `UPDATE requests SET requester = $2, role = $3, state = $4, created_at = $5, pending_until = $6, ends_at = $7, version = $8, body = $9, requester_iss = $10, requester_sub = $11 WHERE id = $1`
+	if insert {
+		q = `INSERT INTO requests (id, requester, role, state, created_at, pending_until, ends_at, version, body, requester_iss, requester_sub) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`
+	}
+	args = []any{r.ID, r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, body,
+		r.RequesterIssuer, r.RequesterSubject}
+	return q, args, body, nil
 }
 
 // Create implements store.Store.
@@ -298,6 +310,17 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	if f.Requester != "" {
 		where = append(where, "requester = "+arg(f.Requester))
+	}
+	if f.RequesterSubject != "" {
+		clause := "(requester_sub = " + arg(f.RequesterSubject) + " AND requester_iss = " + arg(f.RequesterIssuer) + ")"
+		if len(f.LegacyRequesters) > 0 {
+			legacy := make([]string, len(f.LegacyRequesters))
+			for i, n := range f.LegacyRequesters {
+				legacy[i] = strings.ToLower(n)
+			}
+			clause = "(" + clause + " OR (requester_sub = '' AND lower(requester) = ANY(" + arg(legacy) + ")))"
+		}
+		where = append(where, clause)
 	}
 	if f.Roles != nil {
 		where = append(where, "role = ANY("+arg(f.Roles)+")")

@@ -480,6 +480,17 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 		where = append(where, "requester = ?")
 		args = append(args, f.Requester)
 	}
+	if f.RequesterSubject != "" {
+		clause := "(requester_sub = ? AND requester_iss = ?)"
+		args = append(args, f.RequesterSubject, f.RequesterIssuer)
+		if len(f.LegacyRequesters) > 0 {
+			clause = "(" + clause + " OR (requester_sub = '' AND lower(requester) IN (" + placeholders(len(f.LegacyRequesters)) + ")))"
+			for _, n := range f.LegacyRequesters {
+				args = append(args, strings.ToLower(n))
+			}
+		}
+		where = append(where, clause)
+	}
 	if f.Roles != nil {
 		where = append(where, "role IN ("+placeholders(len(f.Roles))+")")
 		for _, r := range f.Roles {

@@ -32,7 +32,7 @@ func BenchCycle(b *testing.B, s store.Store) {
 			return err
 		}
 		if _, err := s.Update(ctx, r.ID, func(r *api.Request) ([]store.Event, error) {
-			return lifecycle.Approve(r, "bob@example.com", "ok", now)
+			return lifecycle.Approve(r, api.User{Subject: "bob-sub", Email: "bob@example.com", Username: "bob@example.com"}, "ok", now)
 		}); err != nil {
 			return err
 		}

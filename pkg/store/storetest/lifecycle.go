@@ -28,7 +28,9 @@ func NewPending(id, requester, role string, approvals int, now time.Time) (*api.
 // (lifecycle.Approve, Vended, Sweep) as store mutations; Approve above is a
 // bare state change for tests that need no policy timing.
 func Approved(by string, now time.Time) store.Mutation {
-	return func(r *api.Request) ([]store.Event, error) { return lifecycle.Approve(r, by, "ok", now) }
+	return func(r *api.Request) ([]store.Event, error) {
+		return lifecycle.Approve(r, api.User{Subject: by}, "ok", now)
+	}
 }
 
 func Vended(now time.Time) store.Mutation {
@@ -63,7 +65,7 @@ func testLifecycleConcurrent(t *testing.T, s store.Store) {
 					}
 					if i%5 == 4 { // denied: nothing after
 						_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
-							return lifecycle.Deny(r, "boss", "no", now)
+							return lifecycle.Deny(r, api.User{Subject: "boss"}, "no", now)
 						})
 						return err
 					}

@@ -24,7 +24,7 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		BreakGlass:      true,
 		AutoApproved:    true,
 		Approvals: []api.Decision{
-			{By: "bob@example.com", Approve: true, Comment: "ok 👍", At: at(time.Minute + 1)},
+			{By: "bob@example.com", Issuer: "https://idp.example.com", Subject: "u-bob", Email: "bob@example.com", Approve: true, Comment: "ok 👍", At: at(time.Minute + 1)},
 			{By: "carol@example.com", Approve: true, Comment: "", At: at(2*time.Minute + 999)},
 		},
 		ApprovalsNeeded: 2,
@@ -42,6 +42,10 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		PendingExtension: &api.Extension{DurationSeconds: 1800, Reason: "still ✓", RequestedAt: at(4 * time.Minute),
 			ApprovalsNeeded: 2, Approvals: []api.Decision{{By: "bob@example.com", Approve: true, At: at(5*time.Minute + 3)}},
 			Why: "past break_glass.max_duration"},
+
+		RequesterIssuer:  "https://idp.example.com",
+		RequesterSubject: "u-älice",
+		RequesterEmail:   "ä.lice+jit@example.com",
 	}
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentUpdatesAreSerialised", testConcurrentUpdates},
 		{"ListPagesNewestFirstAndFilters", testList},
 		{"ListFilterEdges", testListFilterEdges},
+		{"ListByPrincipalWithLegacyRows", testListByPrincipal},
 		{"ZeroEventTimeIsStamped", testZeroEventTimeIsStamped},
 		{"DueSelectsTimedOutAndEndedOnly", testDue},
 		{"AuditQueriesFilterAndPage", testAuditQuery},
