@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# deps.sh installs what jit's tests and release need on Debian 12: the apt
-# packages of the real test peers (AWS CLI, boto3, keyrings, tmux, hyperfine)
-# and, into a tools cache, MinIO, its admin client mc, staticcheck and goreleaser. It skips whatever is already
-# present, prints one line per step and stops at the first error.
+# deps.sh installs what jit needs on Debian 12, skipping whatever is already
+# present; it prints one line per step and stops at the first error.
+#
+#   scripts/deps.sh [test]   everything `make test` uses: the apt packages of the
+#                            real test peers (AWS CLI, boto3, keyrings, tmux,
+#                            hyperfine, chromium, podman for the image, PostgreSQL
+#                            15) and, into a tools cache, MinIO, its admin client
+#                            mc, staticcheck and goreleaser (the default)
+#   scripts/deps.sh demo     only what `make demo` runs: the AWS CLI and MinIO
 #
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
 set -euo pipefail
@@ -12,7 +17,12 @@ MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 GORELEASER_VERSION="v2.15.1"
 MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
 STATICCHECK_VERSION="v0.8.2"
-APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium)
+MODE="${1:-test}"
+case "${MODE}" in
+test) APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium podman ca-certificates) ;;
+demo) APT_PACKAGES=(awscli ca-certificates) ;;
+*) printf 'deps: error: unknown mode %s (want test or demo)\n' "${MODE}" >&2; exit 2 ;;
+esac
 PG_BIN="${JIT_PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 say() { printf 'deps: %s\n' "$*"; }
@@ -36,11 +46,11 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
 	installed "${pkg}" || missing+=("${pkg}")
 done
-if [[ ! -x "${PG_BIN}/postgres" ]]; then
+if [[ "${MODE}" == test && ! -x "${PG_BIN}/postgres" ]]; then
 	missing+=(postgresql-15)
 fi
 if ((${#missing[@]} == 0)); then
-	say "apt packages present: ${APT_PACKAGES[*]}"
+	say "apt packages present (${MODE}): ${APT_PACKAGES[*]}"
 else
 	say "apt-get update"
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -65,8 +75,10 @@ go_tool() { # go_tool NAME MODULE PACKAGE VERSION
 	has_module "${TOOLS_BIN}/${name}" "${module}" "${version}" || die "${name} not built at ${TOOLS_BIN}/${name}"
 }
 go_tool minio github.com/minio/minio github.com/minio/minio "${MINIO_VERSION}"
-go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
-go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
-go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
+if [[ "${MODE}" == test ]]; then
+	go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
+	go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
+	go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
+fi
 
-say "done; tools in ${TOOLS_BIN}"
+say "done (${MODE}); tools in ${TOOLS_BIN}"

@@ -3,9 +3,12 @@ package releaseconfig
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goccy/go-yaml"
 )
 
 const repoRoot = "../.."
@@ -103,5 +106,46 @@ func TestBuildSettings(t *testing.T) {
 	tb := Build{Targets: []string{"linux_amd64_v1", "darwin_arm64"}}
 	if got := tb.TargetList(); len(got) != 2 || got[0] != (Target{"linux", "amd64"}) || got[1] != (Target{"darwin", "arm64"}) {
 		t.Errorf("TargetList from targets = %v", got)
+	}
+}
+
+// The darwin build needs Apple's toolchain for cgo: the release job that runs
+// goreleaser must run on macOS, and check the Keychain before releasing.
+func TestReleaseWorkflowRunsGoreleaserOnMacOS(t *testing.T) {
+	data, err := os.ReadFile(repoRoot + "/.github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On   map[string]any `yaml:"on"`
+		Jobs map[string]struct {
+			RunsOn string `yaml:"runs-on"`
+			Steps  []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	releases := 0
+	for name, job := range wf.Jobs {
+		runs := ""
+		for _, s := range job.Steps {
+			runs += s.Run + "\n"
+		}
+		if !strings.Contains(runs, "goreleaser release") {
+			continue
+		}
+		releases++
+		if !strings.HasPrefix(job.RunsOn, "macos") {
+			t.Errorf("job %s runs goreleaser release on %q, want a macOS runner", name, job.RunsOn)
+		}
+		if !strings.Contains(runs, "TestDarwin") || strings.Contains(runs, "JIT_RELEASE_SKIP_DARWIN") {
+			t.Errorf("job %s must run the darwin Keychain test and must not skip darwin", name)
+		}
+	}
+	if releases != 1 {
+		t.Errorf("%d jobs run goreleaser release, want 1", releases)
 	}
 }
