@@ -13,6 +13,7 @@
 # step, so other architectures build without emulation.
 set -euo pipefail
 
+caller_dir=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf 'image: %s\n' "$*" >&2; }
@@ -31,6 +32,7 @@ while (($#)); do
 	*) die "unknown argument $1" ;;
 	esac
 done
+[[ "${dist}" == /* ]] || dist="${caller_dir}/${dist}"
 command -v podman >/dev/null 2>&1 || die "podman not found; run: bash scripts/deps.sh (apt-get install podman)"
 ca=/etc/ssl/certs/ca-certificates.crt
 [[ -s "${ca}" ]] || die "${ca} missing; run: apt-get install ca-certificates"
@@ -72,7 +74,7 @@ if [[ -z "${version}" ]]; then # what the binary says, when this machine can run
 	version=${version:-dev}
 fi
 
-build=(podman build --format oci --no-cache --build-arg "VERSION=${version}" --build-arg "REVISION=${revision}"
+build=(podman build --format oci --no-cache --layers=false --build-arg "VERSION=${version}" --build-arg "REVISION=${revision}"
 	--build-arg "CREATED=${created}" -f "${ctx}/Containerfile")
 if ((${#plats[@]} == 1)); then
 	say "building ${tag} for ${plats[0]} (version ${version})"
