@@ -6,7 +6,8 @@
 #                            real test peers (AWS CLI, boto3, keyrings, tmux,
 #                            hyperfine, chromium, podman for the image, PostgreSQL
 #                            15) and, into a tools cache, MinIO, its admin client
-#                            mc, staticcheck and goreleaser (the default)
+#                            mc, staticcheck, goreleaser and cyclonedx-gomod (the
+#                            SBOMs) (the default)
 #   scripts/deps.sh demo     only what `make demo` runs: the AWS CLI and MinIO
 #
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
@@ -17,6 +18,7 @@ MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 GORELEASER_VERSION="v2.15.1"
 MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
 STATICCHECK_VERSION="v0.8.2"
+CYCLONEDX_GOMOD_VERSION="v1.10.0"
 MODE="${1:-test}"
 case "${MODE}" in
 test) APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium podman ca-certificates) ;;
@@ -79,6 +81,8 @@ if [[ "${MODE}" == test ]]; then
 	go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
 	go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
 	go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
+	# goreleaser's sboms step (one CycloneDX document per binary).
+	go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod "${CYCLONEDX_GOMOD_VERSION}"
 fi
 
 say "done (${MODE}); tools in ${TOOLS_BIN}"
