@@ -48,7 +48,7 @@ fi
 say "goreleaser check (and no deprecation notice)"
 check_out=$(goreleaser check 2>&1) || { printf '%s\n' "${check_out}" >&2; die "goreleaser check failed"; }
 printf '%s\n' "${check_out}"
-if grep -qi 'deprecat' <<<"${check_out}"; then
+if grep -qiE 'deprecat|phased out' <<<"${check_out}"; then
 	die "goreleaser check reports a deprecated setting (see above); move to the replacement it names"
 fi
 
@@ -84,6 +84,6 @@ say "${version}"
 
 # The .deb installed into a scratch root (unit, config, man pages; systemd-analyze
 # verify) and the server image built with podman from this snapshot's binary.
-say "package and image checks: go test -run 'TestDebPackage|TestContainerImage' ./internal/releaseconfig/"
-JIT_REQUIRE_DIST=1 go test -count=1 -run 'TestDebPackage|TestContainerImage' ./internal/releaseconfig/
+say "package and image checks: go test -run 'TestDebPackage|TestContainerImage|TestSnapshotHas' ./internal/releaseconfig/"
+JIT_REQUIRE_DIST=1 go test -count=1 -run 'TestDebPackage|TestContainerImage|TestSnapshotHas' ./internal/releaseconfig/
 say "ok"

@@ -419,3 +419,56 @@ func mapsKeys(m map[string]imageFile) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Every release binary gets a CycloneDX SBOM naming what was linked, and
+// checksums.txt covers the archives, packages and SBOMs.
+func TestSnapshotHasSBOMsAndChecksums(t *testing.T) {
+	sboms := needDist(t, "*.cdx.json")
+	for _, p := range sboms {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bom struct {
+			BOMFormat string `json:"bomFormat"`
+			Metadata  struct {
+				Component struct{ Name string } `json:"component"`
+			} `json:"metadata"`
+			Components []struct{ Name string } `json:"components"`
+		}
+		if err := json.Unmarshal(data, &bom); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if bom.BOMFormat != "CycloneDX" || bom.Metadata.Component.Name != "github.com/jit-access/jit" {
+			t.Errorf("%s: format %q component %q, want a CycloneDX SBOM of github.com/jit-access/jit", p, bom.BOMFormat, bom.Metadata.Component.Name)
+		}
+		if !slices.ContainsFunc(bom.Components, func(c struct{ Name string }) bool { return c.Name == "github.com/99designs/keyring" }) {
+			t.Errorf("%s lists no github.com/99designs/keyring among %d components", p, len(bom.Components))
+		}
+	}
+	sums, err := os.ReadFile(filepath.Join(repoRoot, "dist", "checksums.txt"))
+	if err != nil {
+		t.Fatalf("checksums.txt: %v", err)
+	}
+	listed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			listed[f[1]] = f[0]
+		}
+	}
+	var artifacts []string
+	for _, pattern := range []string{"*.tar.gz", "*.zip", "*.deb", "*.rpm", "*.cdx.json"} {
+		m, _ := filepath.Glob(filepath.Join(repoRoot, "dist", pattern))
+		artifacts = append(artifacts, m...)
+	}
+	for _, p := range artifacts {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if got := listed[filepath.Base(p)]; got != hex.EncodeToString(sum[:]) {
+			t.Errorf("checksums.txt has %q for %s, want its sha256", got, filepath.Base(p))
+		}
+	}
+}
