@@ -133,6 +133,13 @@ func TestDebPackageInstallsUnitConfigAndManPages(t *testing.T) {
 	if err != nil || !strings.Contains(string(postinst), "systemd-sysusers") || !strings.Contains(string(postinst), "chgrp jit /etc/jit/jit.yaml") {
 		t.Errorf("postinst does not create the jit user and hand it the config (%v):\n%s", err, postinst)
 	}
+	for _, script := range []string{"postinst", "prerm", "postrm"} {
+		if _, err := os.Stat(filepath.Join(ctrl, script)); err != nil {
+			t.Errorf("no %s maintainer script: %v", script, err)
+			continue
+		}
+		run(t, "sh", "-n", filepath.Join(ctrl, script))
+	}
 	sysusers, _ := os.ReadFile(filepath.Join(root, "usr/lib/sysusers.d/jit.conf"))
 	if !strings.Contains(string(sysusers), "u jit ") {
 		t.Errorf("sysusers.d/jit.conf = %q, want a jit system user", sysusers)
