@@ -172,7 +172,7 @@ func keyringBuildChecks(goos string, compiled []string, inUse string, passphrase
 		out = append(out, check{name: "passphrase", ok: false, msg: fmt.Sprintf(
 			"the file keyring's passphrase has no non-interactive source, so credential_process (which never prompts) fails: "+
 				"set JIT_FILE_PASSPHRASE where the AWS CLI runs, or pick the OS store with `keyring: %s` in the jit config, "+
-				"JIT_KEYRING_BACKEND or --keyring", firstOr(credcache.NativeBackends(goos), "keyctl"))})
+				"JIT_KEYRING_BACKEND or --keyring", firstOr(credcache.NativeBackends(goos), credcache.BackendPass))})
 	}
 	return out
 }

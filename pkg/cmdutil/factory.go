@@ -146,7 +146,7 @@ func (f *Factory) filePassphrase(prompt string) (string, error) {
 func noPassphraseError(goos string) error {
 	native := credcache.NativeBackends(goos)
 	if len(native) == 0 {
-		native = []string{credcache.BackendKeyctl}
+		native = []string{credcache.BackendPass}
 	}
 	return WithHint(credcache.ErrNoPassphrase, ExitError,
 		"export JIT_FILE_PASSPHRASE in the environment that runs jit (credential_process cannot prompt), "+

@@ -50,7 +50,7 @@ func TestFileKeyringWithoutPassphraseSourceFailsWithHowToSetOne(t *testing.T) {
 }
 
 func TestNoPassphraseHintNamesThePlatformsStore(t *testing.T) {
-	for goos, want := range map[string]string{"darwin": "keychain", "windows": "wincred", "linux": "secret-service", "freebsd": "keyctl"} {
+	for goos, want := range map[string]string{"darwin": "keychain", "windows": "wincred", "linux": "secret-service", "freebsd": "pass"} {
 		var hint *HintError
 		if !errors.As(noPassphraseError(goos), &hint) || !strings.Contains(hint.Hint, "keyring: "+want) {
 			t.Errorf("%s: hint %v does not suggest %s", goos, hint, want)
