@@ -13,7 +13,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PK
 
 all: build
 
-## deps: install the test peers and tools (apt packages, MinIO, goreleaser); idempotent
+## deps: install the test peers and tools (apt packages, podman, MinIO, goreleaser); idempotent
 deps:
 	bash scripts/deps.sh
 
@@ -25,8 +25,9 @@ test: deps
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/jit .
 
-## demo: the local sandbox tour (dev OIDC provider, server, MinIO)
-demo: deps build
+## demo: the local sandbox tour (dev OIDC provider, server, MinIO); installs only MinIO and the AWS CLI
+demo: build
+	bash scripts/deps.sh demo
 	PATH="$${JIT_TOOLS_BIN:-$$HOME/.cache/jit-tools/bin}:$$PATH" bin/jit dev --tour
 
 ## bench: the side-by-side suite (credential-process vs floor vs aws-vault, server cycle,

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# deps.sh installs what jit's tests and release need on Debian 12: the apt
-# packages of the real test peers (AWS CLI, boto3, keyrings, tmux, hyperfine)
-# and, into a tools cache, MinIO, its admin client mc, staticcheck and goreleaser. It skips whatever is already
-# present, prints one line per step and stops at the first error.
+# deps.sh installs what jit needs on Debian 12, skipping whatever is already
+# present; it prints one line per step and stops at the first error.
+#
+#   scripts/deps.sh [test]   everything `make test` uses: the apt packages of the
+#                            real test peers (AWS CLI, boto3, keyrings, tmux,
+#                            hyperfine, chromium, podman for the image, PostgreSQL
+#                            15) and, into a tools cache, MinIO, its admin client
+#                            mc, staticcheck, goreleaser and cyclonedx-gomod (the
+#                            SBOMs) (the default)
+#   scripts/deps.sh demo     only what `make demo` runs: the AWS CLI and MinIO
 #
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
 set -euo pipefail
@@ -12,7 +18,13 @@ MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 GORELEASER_VERSION="v2.15.1"
 MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
 STATICCHECK_VERSION="v0.8.2"
-APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium)
+CYCLONEDX_GOMOD_VERSION="v1.10.0"
+MODE="${1:-test}"
+case "${MODE}" in
+test) APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium podman ca-certificates) ;;
+demo) APT_PACKAGES=(awscli ca-certificates) ;;
+*) printf 'deps: error: unknown mode %s (want test or demo)\n' "${MODE}" >&2; exit 2 ;;
+esac
 PG_BIN="${JIT_PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 say() { printf 'deps: %s\n' "$*"; }
@@ -36,11 +48,11 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
 	installed "${pkg}" || missing+=("${pkg}")
 done
-if [[ ! -x "${PG_BIN}/postgres" ]]; then
+if [[ "${MODE}" == test && ! -x "${PG_BIN}/postgres" ]]; then
 	missing+=(postgresql-15)
 fi
 if ((${#missing[@]} == 0)); then
-	say "apt packages present: ${APT_PACKAGES[*]}"
+	say "apt packages present (${MODE}): ${APT_PACKAGES[*]}"
 else
 	say "apt-get update"
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -65,20 +77,26 @@ go_tool() { # go_tool NAME MODULE PACKAGE VERSION
 	has_module "${TOOLS_BIN}/${name}" "${module}" "${version}" || die "${name} not built at ${TOOLS_BIN}/${name}"
 }
 go_tool minio github.com/minio/minio github.com/minio/minio "${MINIO_VERSION}"
-go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
-go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
-go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
-
-# The second test IdP (npm's oidc-provider, pinned by its package-lock.json):
-# npm ci into internal/testidp/oidcprovider unless the pinned version is there.
-OIDC_PROVIDER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/testidp/oidcprovider"
-OIDC_PROVIDER_VERSION="$(sed -n 's/.*"oidc-provider": "\([0-9.]*\)".*/\1/p' "${OIDC_PROVIDER_DIR}/package.json")"
-if grep -q "\"version\": \"${OIDC_PROVIDER_VERSION}\"" "${OIDC_PROVIDER_DIR}/node_modules/oidc-provider/package.json" 2>/dev/null; then
-	say "oidc-provider ${OIDC_PROVIDER_VERSION} present in ${OIDC_PROVIDER_DIR}"
-else
-	command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20+ and npm (apt-get install nodejs npm)"
-	say "npm ci in ${OIDC_PROVIDER_DIR} (oidc-provider ${OIDC_PROVIDER_VERSION})"
-	(cd "${OIDC_PROVIDER_DIR}" && npm ci --no-audit --no-fund --loglevel=error)
+if [[ "${MODE}" == test ]]; then
+	go_tool mc github.com/minio/mc github.com/minio/mc "${MC_VERSION}"
+	go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck "${STATICCHECK_VERSION}"
+	go_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION}"
+	# goreleaser's sboms step (one CycloneDX document per binary).
+	go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod "${CYCLONEDX_GOMOD_VERSION}"
 fi
 
-say "done; tools in ${TOOLS_BIN}"
+if [[ "${MODE}" == test ]]; then
+	# The second test IdP (npm's oidc-provider, pinned by its package-lock.json):
+	# npm ci into internal/testidp/oidcprovider unless the pinned version is there.
+	OIDC_PROVIDER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/testidp/oidcprovider"
+	OIDC_PROVIDER_VERSION="$(sed -n 's/.*"oidc-provider": "\([0-9.]*\)".*/\1/p' "${OIDC_PROVIDER_DIR}/package.json")"
+	if grep -q "\"version\": \"${OIDC_PROVIDER_VERSION}\"" "${OIDC_PROVIDER_DIR}/node_modules/oidc-provider/package.json" 2>/dev/null; then
+		say "oidc-provider ${OIDC_PROVIDER_VERSION} present in ${OIDC_PROVIDER_DIR}"
+	else
+		command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20+ and npm (apt-get install nodejs npm)"
+		say "npm ci in ${OIDC_PROVIDER_DIR} (oidc-provider ${OIDC_PROVIDER_VERSION})"
+		(cd "${OIDC_PROVIDER_DIR}" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi
+
+say "done (${MODE}); tools in ${TOOLS_BIN}"

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,12 +18,14 @@ import (
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/awsconfig"
 	"github.com/jit-access/jit/pkg/cmdutil"
+	"github.com/jit-access/jit/pkg/credcache"
 )
 
 type check struct {
 	name string
 	ok   bool
 	msg  string
+	warn bool // ok, but worth acting on
 }
 
 // NewCmdDoctor builds `jit doctor`.
@@ -36,9 +40,12 @@ func NewCmdDoctor(f *cmdutil.Factory) *cobra.Command {
 			failed := 0
 			for _, c := range checks {
 				mark := "ok  "
-				if !c.ok {
+				switch {
+				case !c.ok:
 					mark = "FAIL"
 					failed++
+				case c.warn:
+					mark = "WARN"
 				}
 				fmt.Fprintf(f.IO.Out, "%s %-10s %s\n", mark, c.name, c.msg)
 			}
@@ -53,7 +60,7 @@ func NewCmdDoctor(f *cmdutil.Factory) *cobra.Command {
 func run(ctx context.Context, f *cmdutil.Factory) []check {
 	var out []check
 	add := func(name string, ok bool, format string, args ...any) {
-		out = append(out, check{name, ok, fmt.Sprintf(format, args...)})
+		out = append(out, check{name: name, ok: ok, msg: fmt.Sprintf(format, args...)})
 	}
 	server, err := f.ServerURL()
 	if err != nil {
@@ -61,6 +68,11 @@ func run(ctx context.Context, f *cmdutil.Factory) []check {
 		return out
 	}
 	cache, err := f.Cache()
+	inUse := ""
+	if err == nil {
+		inUse = cache.Backend()
+	}
+	out = append(out, keyringBuildChecks(runtime.GOOS, credcache.CompiledBackends(), inUse, f.Env("JIT_FILE_PASSPHRASE") != "")...)
 	if err != nil {
 		add("keyring", false, "%v", err)
 	} else {
@@ -136,4 +148,38 @@ func run(ctx context.Context, f *cmdutil.Factory) []check {
 		add("aws", true, "%s has a profile for each of your roles", path)
 	}
 	return out
+}
+
+// keyringBuildChecks says which keyring backend is in use and which this
+// binary has, warns when the platform's own store (the Keychain on darwin,
+// the Credential Manager on windows, Secret Service or keyctl on linux) was
+// not compiled in, and fails a file backend that credential_process could not
+// unlock (it never prompts, so the passphrase must come from the environment).
+func keyringBuildChecks(goos string, compiled []string, inUse string, passphraseInEnv bool) []check {
+	var out []check
+	shown := inUse
+	if shown == "" {
+		shown = "none opened"
+	}
+	c := check{name: "backends", ok: true, msg: fmt.Sprintf("in use: %s; compiled in: %s", shown, strings.Join(compiled, ", "))}
+	if credcache.MissingNative(goos, compiled) {
+		c.warn = true
+		c.msg += fmt.Sprintf("; this build lacks %s's own store (%s), so jit falls back to %s: install a release build for %s",
+			goos, strings.Join(credcache.NativeBackends(goos), " or "), shown, goos)
+	}
+	out = append(out, c)
+	if inUse == credcache.BackendFile && !passphraseInEnv {
+		out = append(out, check{name: "passphrase", ok: false, msg: fmt.Sprintf(
+			"the file keyring's passphrase has no non-interactive source, so credential_process (which never prompts) fails: "+
+				"set JIT_FILE_PASSPHRASE where the AWS CLI runs, or pick the OS store with `keyring: %s` in the jit config, "+
+				"JIT_KEYRING_BACKEND or --keyring", firstOr(credcache.NativeBackends(goos), credcache.BackendPass))})
+	}
+	return out
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
 }

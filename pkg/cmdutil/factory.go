@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -142,7 +143,7 @@ func (f *Factory) filePassphrase(prompt string) (string, error) {
 		return p, nil
 	}
 	if !f.IO.CanPrompt() {
-		return "", credcache.ErrNoPassphrase
+		return "", noPassphraseError(runtime.GOOS)
 	}
 	fmt.Fprint(f.IO.ErrOut, prompt+": ")
 	b, err := term.ReadPassword(int(os.Stdin.Fd()))
@@ -151,6 +152,19 @@ func (f *Factory) filePassphrase(prompt string) (string, error) {
 		return "", fmt.Errorf("read passphrase: %w", err)
 	}
 	return string(b), nil
+}
+
+// noPassphraseError says how a caller that cannot prompt (credential_process,
+// scripts) unlocks the file keyring, or avoids it with the OS's own store.
+func noPassphraseError(goos string) error {
+	native := credcache.NativeBackends(goos)
+	if len(native) == 0 {
+		native = []string{credcache.BackendPass}
+	}
+	return WithHint(credcache.ErrNoPassphrase, ExitError,
+		"export JIT_FILE_PASSPHRASE in the environment that runs jit (credential_process cannot prompt), "+
+			"or use the OS keyring instead: `keyring: %s` in the jit config, JIT_KEYRING_BACKEND=%s or --keyring %s (see jit doctor)",
+		native[0], native[0], native[0])
 }
 
 func (f *Factory) newSession() (*session.Session, error) {

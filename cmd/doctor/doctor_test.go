@@ -1,0 +1,57 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestKeyringBuildChecksWarnWhenDarwinBuildLacksKeychain(t *testing.T) {
+	// What `go build` with GOOS=darwin CGO_ENABLED=0 compiles in.
+	got := keyringBuildChecks("darwin", []string{"pass", "file"}, "file", true)
+	if len(got) != 1 {
+		t.Fatalf("checks = %+v, want one", got)
+	}
+	c := got[0]
+	if !c.ok || !c.warn {
+		t.Errorf("check = %+v, want ok with a warning", c)
+	}
+	for _, want := range []string{"in use: file", "compiled in: pass, file", "lacks darwin's own store (keychain)"} {
+		if !strings.Contains(c.msg, want) {
+			t.Errorf("message %q lacks %q", c.msg, want)
+		}
+	}
+}
+
+func TestKeyringBuildChecksQuietWithNativeStore(t *testing.T) {
+	for _, tc := range []struct {
+		goos     string
+		compiled []string
+		inUse    string
+	}{
+		{"darwin", []string{"keychain", "pass", "file"}, "keychain"},
+		{"windows", []string{"wincred", "file"}, "wincred"},
+		{"linux", []string{"secret-service", "kwallet", "keyctl", "pass", "file"}, "keyctl"},
+	} {
+		got := keyringBuildChecks(tc.goos, tc.compiled, tc.inUse, false)
+		if len(got) != 1 || !got[0].ok || got[0].warn || !strings.Contains(got[0].msg, "in use: "+tc.inUse) {
+			t.Errorf("%s: checks = %+v, want one quiet ok naming %s", tc.goos, got, tc.inUse)
+		}
+	}
+}
+
+// credential_process never prompts, so a file keyring with no passphrase in
+// the environment cannot be unlocked there: doctor fails and says how to fix.
+func TestKeyringBuildChecksFailFileBackendWithoutPassphraseSource(t *testing.T) {
+	got := keyringBuildChecks("darwin", []string{"keychain", "file"}, "file", false)
+	if len(got) != 2 || got[1].name != "passphrase" || got[1].ok {
+		t.Fatalf("checks = %+v, want a failed passphrase check", got)
+	}
+	for _, want := range []string{"JIT_FILE_PASSPHRASE", "keyring: keychain", "JIT_KEYRING_BACKEND", "--keyring"} {
+		if !strings.Contains(got[1].msg, want) {
+			t.Errorf("message %q lacks %q", got[1].msg, want)
+		}
+	}
+	if got := keyringBuildChecks("linux", []string{"keyctl", "file"}, "file", true); len(got) != 1 {
+		t.Errorf("with JIT_FILE_PASSPHRASE set: checks = %+v, want no passphrase failure", got)
+	}
+}
