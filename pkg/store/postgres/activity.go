@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/store"
+)
+
+var _ store.ActivityStore = (*Store)(nil)
+
+// RememberKey implements store.ActivityStore.
+func (s *Store) RememberKey(ctx context.Context, k store.KeyGrant, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO access_keys (access_key_id, request_id, requester, role, vended_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (access_key_id) DO NOTHING`, k.AccessKeyID, k.RequestID, k.Requester, k.Role, at.UnixNano())
+	if err != nil {
+		return fmt.Errorf("remember access key of %s: %w", k.RequestID, err)
+	}
+	return nil
+}
+
+// GrantForKey implements store.ActivityStore.
+func (s *Store) GrantForKey(ctx context.Context, accessKeyID string) (store.KeyGrant, error) {
+	k := store.KeyGrant{AccessKeyID: accessKeyID}
+	err := s.pool.QueryRow(ctx, `SELECT request_id, requester, role FROM access_keys WHERE access_key_id = $1`, accessKeyID).
+		Scan(&k.RequestID, &k.Requester, &k.Role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return k, store.ErrNotFound
+	}
+	return k, err
+}
+
+// lockAggregate reads a grant's aggregate and locks its row until the
+// transaction ends (creating an empty one first, so two replicas serialise
+// on it even for a grant's first calls).
+func lockAggregate(ctx context.Context, tx pgx.Tx, id string) (*store.Aggregate, error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO grant_activity (request_id, window_start, body) VALUES ($1, 0, '{}') ON CONFLICT DO NOTHING`, id); err != nil {
+		return nil, err
+	}
+	var body []byte
+	if err := tx.QueryRow(ctx, `SELECT body FROM grant_activity WHERE request_id = $1 FOR UPDATE`, id).Scan(&body); err != nil {
+		return nil, err
+	}
+	a := &store.Aggregate{}
+	if err := json.Unmarshal(body, a); err != nil {
+		return nil, fmt.Errorf("decode activity of %s: %w", id, err)
+	}
+	a.RequestID = id
+	return a, nil
+}
+
+func saveAggregate(ctx context.Context, tx pgx.Tx, a *store.Aggregate) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE grant_activity SET window_start = $2, body = $3 WHERE request_id = $1`, a.RequestID, nanos(a.Window.Start), body)
+	return err
+}
+
+// RecordActivity implements store.ActivityStore. Calls are taken in event-id
+// order and grants locked in id order, so concurrent deliveries on several
+// replicas cannot deadlock.
+func (s *Store) RecordActivity(ctx context.Context, calls []store.Call) (int, error) {
+	sorted := slices.Clone(calls)
+	slices.SortStableFunc(sorted, func(a, b store.Call) int { return strings.Compare(a.EventID, b.EventID) })
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n = 0
+		byGrant := map[string][]store.Call{}
+		for _, c := range sorted {
+			tag, err := tx.Exec(ctx, `INSERT INTO activity_seen (event_id, seen_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING`, c.EventID, c.Time.UnixNano())
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				continue
+			}
+			byGrant[c.RequestID] = append(byGrant[c.RequestID], c)
+			n++
+		}
+		ids := make([]string, 0, len(byGrant))
+		for id := range byGrant {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			a, err := lockAggregate(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			cs := byGrant[id]
+			slices.SortStableFunc(cs, func(a, b store.Call) int { return a.Time.Compare(b.Time) })
+			for _, c := range cs {
+				a.Merge(c)
+			}
+			if err := saveAggregate(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record activity: %w", err)
+	}
+	return n, nil
+}
+
+// Activity implements store.ActivityStore.
+func (s *Store) Activity(ctx context.Context, ids ...string) (map[string]api.Activity, error) {
+	out := map[string]api.Activity{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT request_id, body FROM grant_activity WHERE request_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var body []byte
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, err
+		}
+		var a store.Aggregate
+		if err := json.Unmarshal(body, &a); err != nil {
+			return nil, fmt.Errorf("decode activity: %w", err)
+		}
+		if a.Calls > 0 {
+			out[id] = a.API()
+		}
+	}
+	return out, rows.Err()
+}
+
+// FlushActivity implements store.ActivityStore.
+func (s *Store) FlushActivity(ctx context.Context, now, startedBefore, forgetBefore time.Time, ended ...string) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n = 0
+		if ended == nil {
+			ended = []string{}
+		}
+		rows, err := tx.Query(ctx, `SELECT body FROM grant_activity WHERE window_start > 0 AND (window_start <= $1 OR request_id = ANY($2))
+			ORDER BY request_id LIMIT 1000 FOR UPDATE SKIP LOCKED`, startedBefore.UnixNano(), ended)
+		if err != nil {
+			return err
+		}
+		bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil {
+			return err
+		}
+		var events []store.Event
+		for _, body := range bodies {
+			a := &store.Aggregate{}
+			if err := json.Unmarshal(body, a); err != nil {
+				return fmt.Errorf("decode activity: %w", err)
+			}
+			events = append(events, a.WindowEvent(now))
+			a.ResetWindow()
+			if err := saveAggregate(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		if !forgetBefore.IsZero() {
+			if _, err := tx.Exec(ctx, `DELETE FROM activity_seen WHERE seen_at < $1`, forgetBefore.UnixNano()); err != nil {
+				return err
+			}
+		}
+		n = len(events)
+		return s.appendEvents(ctx, tx, events)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("flush activity: %w", err)
+	}
+	return n, nil
+}
