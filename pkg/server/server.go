@@ -59,6 +59,8 @@ type Options struct {
 	Metrics []*metrics.Registry
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(store.Event)
+	// Activity configures activity ingestion and the grant.activity window.
+	Activity ActivityOptions
 }
 
 // Server is the approval endpoint. Create it with New.
@@ -70,6 +72,7 @@ type Server struct {
 	limiter *limiter
 	log     *slog.Logger
 	now     func() time.Time
+	keys    keyCache
 }
 
 // New checks the options and builds a server.
@@ -94,6 +97,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.RequestBurst <= 0 {
 		opts.RequestBurst = 10
+	}
+	if opts.Activity.Window <= 0 {
+		opts.Activity.Window = 15 * time.Minute
 	}
 	if opts.NewID == nil {
 		opts.NewID = func() string { return "req_" + strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String()) }
@@ -199,6 +205,12 @@ func (s *Server) Handler() http.Handler {
 	authed("POST /v1/requests/{id}/credentials", s.handleCredentials)
 	authed("GET /v1/audit", s.handleAudit)
 	authed("GET /v1/audit/export", s.handleAuditExport)
+	route("POST /v1/activity/minio", s.ingest("minio", s.parseMinIO))
+	route("POST /v1/activity/cloudtrail", s.ingest("cloudtrail", s.parseCloudTrail))
+	authed("GET /v1/reviews", s.handleReviews)
+	authed("GET /v1/requests/{id}/timeline", s.handleTimeline)
+	authed("POST /v1/requests/{id}/review", s.handleReview)
+	authed("GET /v1/report", s.handleReport)
 	if s.opts.Routes != nil {
 		s.opts.Routes(mux)
 	}

@@ -207,6 +207,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		SweepInterval:     cfg.SweepInterval.D(),
 		SessionCap:        sessionCap,
 		Revoker:           revoker,
+		Activity:          server.ActivityOptions{Secret: cfg.Activity.Secret.Reveal(), Window: cfg.Activity.Window.D()},
 	})
 	if err != nil {
 		return nil, err
