@@ -22,6 +22,7 @@ import (
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/serverapp"
 	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/pkg/vend"
 )
 
 var jitBin string
@@ -51,6 +52,17 @@ type world struct {
 	server string // URL
 	dir    string
 	bucket string
+	// parentKey is the jit server's own MinIO user (its STS caller).
+	parentKey string
+}
+
+// disableParent is a vend.Revoker for MinIO: it disables the jit server's
+// MinIO user, which makes MinIO refuse every session it vended at once.
+type disableParent struct{ w *world }
+
+func (d disableParent) Revoke(context.Context, vend.RevokeInput) error {
+	d.w.minio.DisableUser(d.w.t, d.w.parentKey)
+	return nil
 }
 
 const e2ePolicy = `
@@ -72,15 +84,52 @@ roles:
     default_duration: 30m
     max_duration: 1h
     reason_required: true
+  - name: idle
+    arn: arn:aws:iam::000000000000:role/idle
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 30m
+    max_duration: 1h
+    auto_approve: {groups: [developers]}
+    idle_timeout: 1m
+  - name: oncall
+    arn: arn:aws:iam::000000000000:role/oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true}
 `
+
+// activitySecret authenticates MinIO's audit webhook to the jit server.
+const activitySecret = "e2e-activity-secret-0123456789"
+
+// worldOptions change how a world's server runs.
+type worldOptions struct {
+	// revokeByDisablingParent makes a revoke disable the server's MinIO
+	// user: the honest stand-in for AWS's inline Deny (design.md §7), after
+	// which MinIO refuses every session that user vended.
+	revokeByDisablingParent bool
+}
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, worldOptions{})
+}
+
+func newWorldWith(t *testing.T, o worldOptions) *world {
+	t.Helper()
 	w := &world{t: t, dir: t.TempDir(), bucket: "jit-e2e"}
+	// The server's listener comes first: MinIO is started with its audit
+	// webhook pointing at it, so grant activity flows from the first call.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.idp = testenv.OIDC(t)
-	w.minio = testenv.MinIO(t)
+	w.minio = testenv.MinIOWithEnv(t, testenv.AuditWebhookEnv("http://"+ln.Addr().String()+"/v1/activity/minio", activitySecret))
 	w.minio.CreateBucket(t, w.bucket)
 	user := w.minio.AddUser(t, "readwrite")
+	w.parentKey = user.AccessKeyID
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 oidc: {issuer: %q, client_id: %q}
 store: {dsn: %q}
@@ -91,14 +140,11 @@ aws:
   secret_access_key: %s
   session_deny_actions: ["s3:*"]
 sweep_interval: 1s
+activity: {secret: %q, window: 1m}
 %s`, w.idp.Issuer(), w.idp.ClientID(), "sqlite://"+filepath.Join(w.dir, "jit.db"), w.minio.Region(), w.minio.Endpoint(),
-		user.AccessKeyID, user.SecretAccessKey, e2ePolicy)
+		user.AccessKeyID, user.SecretAccessKey, activitySecret, e2ePolicy)
 	path := filepath.Join(w.dir, "jit.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -108,8 +154,12 @@ sweep_interval: 1s
 		t.Fatal(err)
 	}
 	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln,
-			Logger: slog.New(slog.NewJSONHandler(logf, nil)), Reload: make(chan os.Signal)})
+		opts := serverapp.Options{ConfigPath: path, Listener: ln,
+			Logger: slog.New(slog.NewJSONHandler(logf, nil)), Reload: make(chan os.Signal)}
+		if o.revokeByDisablingParent {
+			opts.Revoker = disableParent{w}
+		}
+		done <- serverapp.Run(ctx, opts)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -45,6 +45,9 @@ type Options struct {
 	Now func() time.Time
 	// Reload delivers reload requests [SIGHUP].
 	Reload <-chan os.Signal
+	// Revoker, when set, replaces the one the config selects (tests: a
+	// stand-in that makes MinIO refuse revoked credentials).
+	Revoker vend.Revoker
 }
 
 // Run serves until ctx ends.
@@ -66,7 +69,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer st.Close()
 
-	srv, err := New(ctx, cfg, st, log, opts.Now)
+	srv, err := newServer(ctx, cfg, st, log, opts.Now, opts.Revoker)
 	if err != nil {
 		return err
 	}
@@ -132,6 +135,10 @@ func Run(ctx context.Context, opts Options) error {
 
 // New builds the server for cfg on an open store.
 func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, error) {
+	return newServer(ctx, cfg, st, log, now, nil)
+}
+
+func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time, revokerOverride vend.Revoker) (*server.Server, error) {
 	var creds aws.CredentialsProvider
 	if cfg.AWS.AccessKeyID != "" {
 		creds = credentials.NewStaticCredentialsProvider(cfg.AWS.AccessKeyID, cfg.AWS.SecretAccessKey.Reveal(), "")
@@ -151,6 +158,9 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}); err != nil {
 			return nil, fmt.Errorf("set up IAM revocation: %w", err)
 		}
+	}
+	if revokerOverride != nil {
+		revoker = revokerOverride
 	}
 	var sessionCap time.Duration
 	if cfg.AWS.RoleChaining {
