@@ -42,7 +42,16 @@ roles:
     approvers: {groups: [approvers]}
     approvals_required: 2
     max_duration: 1h
+  - name: oncall
+    arn: arn:aws:iam::123456789012:role/jit-oncall
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    max_duration: 1h
+    break_glass: {allowed: true}
 `
+
+// activitySecret authenticates test activity deliveries.
+const activitySecret = "webapprove-activity-secret-0123"
 
 // identities is one OIDC provider for the package, with device-flow ID
 // tokens made on first use (the requesters' side, as the CLI gets them).
@@ -107,6 +116,7 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 				t.Fatal(err)
 			}
 			o.Routes = web.Register
+			o.Activity = server.ActivityOptions{Secret: activitySecret}
 		},
 	})
 	e.url, e.srv = js.URL, js.Server
