@@ -132,6 +132,10 @@ func TestBench(t *testing.T) {
 		}
 	})
 
+	t.Run("activity", func(t *testing.T) {
+		rep.activity = r.runActivity(t, stores, quick)
+	})
+
 	out := os.Getenv("JIT_BENCH_OUT")
 	if out == "" {
 		out = "../../docs"

@@ -28,6 +28,8 @@ type report struct {
 	scale  []scaleRow
 	day    *daySummary
 	notes  []string
+	// activity is §7 (activity_test.go).
+	activity *activitySection
 }
 
 func newReport() *report { return &report{start: time.Now()} }
@@ -235,6 +237,10 @@ func (r *report) write(dir string) error {
 			}
 		}
 		p("\nReproduce: `make bench` (section \"day\"; `JIT_BENCH_QUICK=1` replays a shorter day).\n\n")
+	}
+
+	if r.activity != nil {
+		p("%s", r.activity.markdown())
 	}
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {

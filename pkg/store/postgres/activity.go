@@ -75,15 +75,31 @@ func (s *Store) RecordActivity(ctx context.Context, calls []store.Call) (int, er
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		n = 0
+		// One statement marks every id seen and returns the new ones.
+		evIDs := make([]string, len(sorted))
+		times := make([]int64, len(sorted))
+		for i, c := range sorted {
+			evIDs[i], times[i] = c.EventID, c.Time.UnixNano()
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO activity_seen (event_id, seen_at)
+			SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`, evIDs, times)
+		if err != nil {
+			return err
+		}
+		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		isNew := make(map[string]bool, len(fresh))
+		for _, id := range fresh {
+			isNew[id] = true
+		}
 		byGrant := map[string][]store.Call{}
 		for _, c := range sorted {
-			tag, err := tx.Exec(ctx, `INSERT INTO activity_seen (event_id, seen_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING`, c.EventID, c.Time.UnixNano())
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
+			if !isNew[c.EventID] {
 				continue
 			}
+			delete(isNew, c.EventID) // an id twice in one delivery counts once
 			byGrant[c.RequestID] = append(byGrant[c.RequestID], c)
 			n++
 		}
