@@ -210,7 +210,7 @@ func (r *rig) measureIngest(t *testing.T, kind string, grants int, combos [][2]i
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for time.Now().Before(stop) {
+				for k := 1; time.Now().Before(stop); k++ {
 					entries := make([]map[string]any, batch)
 					for j := range entries {
 						n := seq.Add(1)
@@ -224,7 +224,7 @@ func (r *rig) measureIngest(t *testing.T, kind string, grants int, combos [][2]i
 						body, _ = json.Marshal(entries)
 					}
 					sends := 1
-					if seq.Load()%10 == 0 {
+					if k%10 == 0 {
 						sends = 2 // a redelivery
 					}
 					for range sends {

@@ -38,23 +38,34 @@ func (s *Store) GrantForKey(ctx context.Context, accessKeyID string) (store.KeyG
 	return k, err
 }
 
-// lockAggregate reads a grant's aggregate and locks its row until the
-// transaction ends (creating an empty one first, so two replicas serialise
-// on it even for a grant's first calls).
-func lockAggregate(ctx context.Context, tx pgx.Tx, id string) (*store.Aggregate, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO grant_activity (request_id, window_start, body) VALUES ($1, 0, '{}') ON CONFLICT DO NOTHING`, id); err != nil {
+// lockAggregates reads the aggregates of ids (sorted) and locks their rows
+// until the transaction ends, creating empty ones first, in three
+// statements whatever the number of grants.
+func lockAggregates(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*store.Aggregate, error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO grant_activity (request_id, window_start, body)
+		SELECT id, 0, '{}' FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING`, ids); err != nil {
 		return nil, err
 	}
-	var body []byte
-	if err := tx.QueryRow(ctx, `SELECT body FROM grant_activity WHERE request_id = $1 FOR UPDATE`, id).Scan(&body); err != nil {
+	rows, err := tx.Query(ctx, `SELECT request_id, body FROM grant_activity WHERE request_id = ANY($1) ORDER BY request_id FOR UPDATE`, ids)
+	if err != nil {
 		return nil, err
 	}
-	a := &store.Aggregate{}
-	if err := json.Unmarshal(body, a); err != nil {
-		return nil, fmt.Errorf("decode activity of %s: %w", id, err)
+	defer rows.Close()
+	out := make(map[string]*store.Aggregate, len(ids))
+	for rows.Next() {
+		var id string
+		var body []byte
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, err
+		}
+		a := &store.Aggregate{}
+		if err := json.Unmarshal(body, a); err != nil {
+			return nil, fmt.Errorf("decode activity of %s: %w", id, err)
+		}
+		a.RequestID = id
+		out[id] = a
 	}
-	a.RequestID = id
-	return a, nil
+	return out, rows.Err()
 }
 
 func saveAggregate(ctx context.Context, tx pgx.Tx, a *store.Aggregate) error {
@@ -103,24 +114,37 @@ func (s *Store) RecordActivity(ctx context.Context, calls []store.Call) (int, er
 			byGrant[c.RequestID] = append(byGrant[c.RequestID], c)
 			n++
 		}
+		if len(byGrant) == 0 {
+			return nil
+		}
 		ids := make([]string, 0, len(byGrant))
 		for id := range byGrant {
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		for _, id := range ids {
-			a, err := lockAggregate(ctx, tx, id)
-			if err != nil {
-				return err
-			}
+		aggs, err := lockAggregates(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		bodies := make([]string, len(ids))
+		starts := make([]int64, len(ids))
+		for i, id := range ids {
+			a := aggs[id]
 			cs := byGrant[id]
 			slices.SortStableFunc(cs, func(a, b store.Call) int { return a.Time.Compare(b.Time) })
 			for _, c := range cs {
 				a.Merge(c)
 			}
-			if err := saveAggregate(ctx, tx, a); err != nil {
+			b, err := json.Marshal(a)
+			if err != nil {
 				return err
 			}
+			bodies[i], starts[i] = string(b), nanos(a.Window.Start)
+		}
+		_, err = tx.Exec(ctx, `UPDATE grant_activity g SET window_start = u.ws, body = u.body::json
+			FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(id, ws, body) WHERE g.request_id = u.id`, ids, starts, bodies)
+		if err != nil {
+			return err
 		}
 		return nil
 	})
