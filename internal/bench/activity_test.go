@@ -70,6 +70,7 @@ func (r *rig) startAuditRelay(t *testing.T) string {
 
 // activitySection holds the activity figures (docs/benchmarks.md §7).
 type activitySection struct {
+	at                 time.Time // when the section was measured
 	idleTimeout, sweep time.Duration
 	// Per grant: MinIO's time of the last call → the server's revoke, and
 	// the wall time from the last call's return to MinIO's first refusal.
@@ -94,7 +95,7 @@ type ingestPoint struct {
 // sweeper revokes each grant once idle, and the revoke disables its MinIO
 // parent user (perGrantVendor), after which MinIO refuses the credentials.
 func (r *rig) measureIdle(t *testing.T, n int) *activitySection {
-	sec := &activitySection{idleTimeout: time.Minute, sweep: time.Second}
+	sec := &activitySection{at: time.Now(), idleTimeout: time.Minute, sweep: time.Second}
 	v := newPerGrantVendor(t, r, n)
 	base := r.startServer(t, serverOpts{store: openStore(t, "sqlite"), vendor: v, revoker: v, sweep: sec.sweep, activity: true})
 	to := base + "/v1/activity/minio"
@@ -299,6 +300,9 @@ func (a *activitySection) markdown() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("## 7. Activity: last call → idle revoke, and ingestion throughput\n\n")
+	if !a.at.IsZero() {
+		p("Measured %s.\n\n", a.at.UTC().Format("2006-01-02 15:04 MST"))
+	}
 	if len(a.toRevoke) > 0 {
 		p("%d grants of a role with `idle_timeout: %s` (SQLite, `sweep_interval: %s`), each used once through MinIO (STS + S3). MinIO's audit webhook reported the calls to the server; each grant had its own MinIO parent user, disabled by the revoke (the stand-in for AWS's inline Deny, as in §4). *Last call → revoke* is on the server's clocks: MinIO's recorded time of the last call to the grant's revoke; *last call → MinIO refuses* is wall time from the last call's return to the first refused S3 call (polled every 250 ms).\n\n",
 			len(a.toRevoke), api.FormatDuration(a.idleTimeout), api.FormatDuration(a.sweep))
