@@ -55,8 +55,11 @@ func TestReopenKeepsStateAndContinuesTheChain(t *testing.T) {
 	defer db.Close()
 	var n int
 	var distinct, latest int
+	// Versions are not contiguous (each line of work has its own range), so
+	// compare with the migration files rather than the highest version.
+	files, _ := filepath.Glob("migrations/*.sql")
 	if err := db.QueryRow(`SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations`).Scan(&n, &distinct, &latest); err != nil ||
-		n != distinct || n != latest {
+		n != distinct || n != len(files) {
 		t.Fatalf("schema_migrations has %d rows for %d versions up to %d (err %v): want each migration recorded once",
 			n, distinct, latest, err)
 	}
