@@ -17,8 +17,10 @@ import (
 	"github.com/jit-access/jit/cmd/doctor"
 	"github.com/jit-access/jit/cmd/login"
 	"github.com/jit-access/jit/cmd/pick"
+	"github.com/jit-access/jit/cmd/report"
 	"github.com/jit-access/jit/cmd/request"
 	"github.com/jit-access/jit/cmd/requests"
+	"github.com/jit-access/jit/cmd/review"
 	"github.com/jit-access/jit/cmd/server"
 	"github.com/jit-access/jit/cmd/use"
 	"github.com/jit-access/jit/cmd/version"
@@ -88,6 +90,8 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		requests.NewCmdStatus(f, nil),
 		requests.NewCmdRequests(f, nil),
 		requests.NewCmdShow(f, nil),
+		review.NewCmdReview(f, nil),
+		report.NewCmdReport(f, nil),
 		credentialprocess.NewCmdCredentialProcess(f, nil),
 		use.NewCmdExec(f, nil),
 		use.NewCmdAssume(f, nil),

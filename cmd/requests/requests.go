@@ -33,6 +33,8 @@ type Options struct {
 	// WitnessDir, when set, makes status witness the server's audit log in
 	// the background (pkg/witness): a warning on inconsistency.
 	WitnessDir func() (string, error)
+	// Unused keeps only grants with no recorded activity.
+	Unused bool
 }
 
 func outputFlag(cmd *cobra.Command, o *string) {
@@ -142,8 +144,20 @@ func NewCmdRequests(f *cmdutil.Factory, runF func(context.Context, *Options) err
 	cmd.Flags().BoolVar(&all, "all", false, "every request (admins)")
 	cmd.Flags().StringSliceVar(&opts.States, "state", nil, "only these states (pending, approved, active, expired, denied, cancelled, revoked, timed_out)")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many")
+	cmd.Flags().BoolVar(&opts.Unused, "unused", false, "only grants whose credentials were never used (no recorded activity)")
 	outputFlag(cmd, &opts.Output)
 	return cmd
+}
+
+// unused keeps the grants with no recorded activity.
+func unused(reqs []api.Request) []api.Request {
+	var out []api.Request
+	for _, r := range reqs {
+		if !r.StartsAt.IsZero() && !r.Activity.Used() {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func api_(opts *Options) (*approval.Client, error) {
@@ -174,6 +188,9 @@ func ListRun(ctx context.Context, opts *Options) error {
 		page, err := client.List(ctx, opts.Scope, states(opts.States), cursor, min(opts.Limit-len(got), 200))
 		if err != nil {
 			return err
+		}
+		if opts.Unused {
+			page.Requests = unused(page.Requests)
 		}
 		got = append(got, page.Requests...)
 		if page.NextCursor == "" {
@@ -352,5 +369,43 @@ func ShowRun(ctx context.Context, opts *Options, id string) error {
 	if r.EndedBy != "" {
 		row("ended by", strings.TrimSpace(r.EndedBy+" "+r.EndReason))
 	}
+	if !r.StartsAt.IsZero() {
+		for _, l := range ActivityLines(r.Activity, now) {
+			row(l[0], l[1])
+		}
+	}
+	if r.ReviewRequired {
+		switch rv := r.Review; {
+		case rv == nil:
+			row("review", "waiting (jit review "+r.ID+")")
+		default:
+			row("review", strings.TrimSpace(fmt.Sprintf("%s by %s at %s %s", rv.Verdict, rv.By, at(rv.At), rv.Note)))
+		}
+	}
 	return tw.Flush()
+}
+
+// ActivityLines renders a grant's activity as label/value rows for
+// `jit show` and `jit review`.
+func ActivityLines(a *api.Activity, now time.Time) [][2]string {
+	if !a.Used() {
+		return [][2]string{{"activity", "none recorded (unused)"}}
+	}
+	calls := fmt.Sprintf("%d calls", a.Calls)
+	if a.Errors > 0 {
+		calls += fmt.Sprintf(", %d failed", a.Errors)
+	}
+	out := [][2]string{{"activity", calls}}
+	out = append(out, [2]string{"first use", a.FirstUse.Local().Format(time.DateTime)})
+	out = append(out, [2]string{"last use", fmt.Sprintf("%s (%s ago)", a.LastUse.Local().Format(time.DateTime), now.Sub(a.LastUse).Truncate(time.Second))})
+	var acts []string
+	for _, ac := range a.Actions {
+		acts = append(acts, fmt.Sprintf("%s ×%d", ac.Action, ac.Calls))
+	}
+	if a.OtherCalls > 0 {
+		acts = append(acts, fmt.Sprintf("other ×%d", a.OtherCalls))
+	}
+	out = append(out, [2]string{"actions", strings.Join(acts, ", ")})
+	out = append(out, [2]string{"services", strings.Join(a.Services(), ", ")})
+	return out
 }

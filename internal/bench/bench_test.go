@@ -140,6 +140,10 @@ func TestBench(t *testing.T) {
 		rep.auditLog = measureAuditLog(t, r, n, d, big)
 	})
 
+	t.Run("activity", func(t *testing.T) {
+		rep.activity = r.runActivity(t, stores, quick)
+	})
+
 	out := os.Getenv("JIT_BENCH_OUT")
 	if out == "" {
 		out = "../../docs"

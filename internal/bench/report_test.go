@@ -30,6 +30,8 @@ type report struct {
 	notes  []string
 	// auditLog is section 7 (auditlog_test.go).
 	auditLog *auditLogSection
+	// activity is §8 (activity_test.go).
+	activity *activitySection
 }
 
 func newReport() *report { return &report{start: time.Now()} }
@@ -241,6 +243,9 @@ func (r *report) write(dir string) error {
 
 	if r.auditLog != nil {
 		r.auditLog.markdownSection(p)
+	}
+	if r.activity != nil {
+		p("%s", r.activity.markdown())
 	}
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +57,14 @@ roles:
     approvers: {groups: [approvers]}
     max_duration: 1h
     break_glass: {allowed: true, max_duration: 30m}
+  - name: idle
+    arn: arn:aws:iam::000000000000:role/idle
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 30m
+    max_duration: 1h
+    auto_approve: {groups: [developers]}
+    idle_timeout: 1m
 `
 
 const bucket = "jit-bench"
@@ -68,13 +77,17 @@ type rig struct {
 	minio  *testenv.MinIOServer
 	parent testenv.MinIOUser // the jit server's own MinIO keys
 	hc     *http.Client
+	// auditTo is where MinIO's audit webhook entries are relayed (a jit
+	// server's /v1/activity/minio); nil drops them. MinIO is started once,
+	// so its webhook points at the rig's relay, not at a server.
+	auditTo atomic.Pointer[string]
 }
 
 func newRig(t *testing.T, users []devidp.User) *rig {
 	t.Helper()
 	r := &rig{tokens: map[string]string{}}
 	r.idp = testenv.OIDC(t, users...)
-	r.minio = testenv.MinIO(t)
+	r.minio = testenv.MinIOWithEnv(t, testenv.AuditWebhookEnv(r.startAuditRelay(t), benchActivitySecret))
 	r.minio.CreateBucket(t, bucket)
 	r.parent = r.minio.AddUser(t, "readwrite")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -186,10 +199,11 @@ func (r *rig) minioVendor(t *testing.T, parent testenv.MinIOUser) vend.Vendor {
 }
 
 type serverOpts struct {
-	store   store.Store
-	vendor  vend.Vendor
-	revoker vend.Revoker
-	sweep   time.Duration
+	store    store.Store
+	vendor   vend.Vendor
+	revoker  vend.Revoker
+	sweep    time.Duration
+	activity bool // accept activity with benchActivitySecret
 }
 
 // startServer runs a jit server with real token verification on 127.0.0.1.
@@ -207,6 +221,7 @@ func (r *rig) startServer(t *testing.T, o serverOpts) string {
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID(), ClockSkew: 30 * time.Second}),
 		Discovery: api.Discovery{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID()},
 		Logger:    slog.New(slog.DiscardHandler), RequestsPerMinute: 1e9, RequestBurst: 1 << 30, SweepInterval: o.sweep,
+		Activity: activityOptions(o.activity),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/serverapp"
 	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/pkg/vend"
 )
 
 var jitBin string
@@ -52,6 +53,17 @@ type world struct {
 	server string // URL
 	dir    string
 	bucket string
+	// parentKey is the jit server's own MinIO user (its STS caller).
+	parentKey string
+}
+
+// disableParent is a vend.Revoker for MinIO: it disables the jit server's
+// MinIO user, which makes MinIO refuse every session it vended at once.
+type disableParent struct{ w *world }
+
+func (d disableParent) Revoke(context.Context, vend.RevokeInput) error {
+	d.w.minio.DisableUser(d.w.t, d.w.parentKey)
+	return nil
 }
 
 const e2ePolicy = `
@@ -73,6 +85,14 @@ roles:
     default_duration: 30m
     max_duration: 1h
     reason_required: true
+  - name: idle
+    arn: arn:aws:iam::000000000000:role/idle
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 30m
+    max_duration: 1h
+    auto_approve: {groups: [developers]}
+    idle_timeout: 1m
   - name: oncall
     arn: arn:aws:iam::000000000000:role/oncall
     eligible: {groups: [developers]}
@@ -93,14 +113,31 @@ type idpPeer struct {
 	signIn func(ctx context.Context, verificationURIComplete, username string) error
 }
 
+// activitySecret authenticates MinIO's audit webhook to the jit server.
+const activitySecret = "e2e-activity-secret-0123456789"
+
+// worldOptions change how a world's server runs.
+type worldOptions struct {
+	// revokeByDisablingParent makes a revoke disable the server's MinIO
+	// user: the honest stand-in for AWS's inline Deny (design.md §7), after
+	// which MinIO refuses every session that user vended.
+	revokeByDisablingParent bool
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, worldOptions{})
+}
+
+// newWorldWith runs a world on pkg/devidp (zitadel) with options o.
+func newWorldWith(t *testing.T, o worldOptions) *world {
+	t.Helper()
 	idp := testenv.OIDC(t)
-	w := newWorldOn(t, idpPeer{issuer: idp.Issuer(), clientID: idp.ClientID(),
+	w := newWorldOnWith(t, idpPeer{issuer: idp.Issuer(), clientID: idp.ClientID(),
 		signIn: func(ctx context.Context, uri, username string) error {
 			p, _ := idp.User(username)
 			return idp.CompleteDevice(ctx, uri, username, p.Password, true)
-		}})
+		}}, o)
 	w.idp = idp
 	return w
 }
@@ -108,10 +145,22 @@ func newWorld(t *testing.T) *world {
 // newWorldOn runs MinIO and a jit server that trusts peer.
 func newWorldOn(t *testing.T, peer idpPeer) *world {
 	t.Helper()
+	return newWorldOnWith(t, peer, worldOptions{})
+}
+
+func newWorldOnWith(t *testing.T, peer idpPeer, o worldOptions) *world {
+	t.Helper()
 	w := &world{t: t, dir: t.TempDir(), bucket: "jit-e2e", peer: peer}
-	w.minio = testenv.MinIO(t)
+	// The server's listener comes first: MinIO is started with its audit
+	// webhook pointing at it, so grant activity flows from the first call.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.minio = testenv.MinIOWithEnv(t, testenv.AuditWebhookEnv("http://"+ln.Addr().String()+"/v1/activity/minio", activitySecret))
 	w.minio.CreateBucket(t, w.bucket)
 	user := w.minio.AddUser(t, "readwrite")
+	w.parentKey = user.AccessKeyID
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 oidc: {issuer: %q, client_id: %q%s}
 store: {dsn: %q}
@@ -122,14 +171,11 @@ aws:
   secret_access_key: %s
   session_deny_actions: ["s3:*"]
 sweep_interval: 1s
+activity: {secret: %q, window: 1m}
 %s`, peer.issuer, peer.clientID, peer.extraOIDC, "sqlite://"+filepath.Join(w.dir, "jit.db"), w.minio.Region(), w.minio.Endpoint(),
-		user.AccessKeyID, user.SecretAccessKey, e2ePolicy)
+		user.AccessKeyID, user.SecretAccessKey, activitySecret, e2ePolicy)
 	path := filepath.Join(w.dir, "jit.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -139,8 +185,12 @@ sweep_interval: 1s
 		t.Fatal(err)
 	}
 	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln,
-			Logger: slog.New(slog.NewJSONHandler(logf, nil)), Reload: make(chan os.Signal)})
+		opts := serverapp.Options{ConfigPath: path, Listener: ln,
+			Logger: slog.New(slog.NewJSONHandler(logf, nil)), Reload: make(chan os.Signal)}
+		if o.revokeByDisablingParent {
+			opts.Revoker = disableParent{w}
+		}
+		done <- serverapp.Run(ctx, opts)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -183,7 +183,7 @@ printf '%s\n' "${COMPREPLY[@]}"
 		}
 	}
 	slices.Sort(got)
-	if want := []string{"request", "requests", "revoke"}; !slices.Equal(got, want) {
+	if want := []string{"report", "request", "requests", "review", "revoke"}; !slices.Equal(got, want) {
 		t.Errorf("completing `jit re` offered %q, want %q\nraw output:\n%s\nstderr:\n%s", got, want, out, stderr.String())
 	}
 }

@@ -179,6 +179,13 @@ type Request struct {
 	EndReason string `json:"end_reason,omitempty"`
 	// VendCount counts credential fetches.
 	VendCount int `json:"vend_count,omitempty"`
+	// ReviewRequired marks a grant that needs a post-hoc review (break-glass,
+	// or a role with review: required); Review is the verdict once given.
+	ReviewRequired bool    `json:"review_required,omitempty"`
+	Review         *Review `json:"review,omitempty"`
+	// Activity is what the grant's credentials were used for; the server
+	// fills it in responses (it is kept apart from the request).
+	Activity *Activity `json:"activity,omitempty"`
 	// Version increases with every stored change.
 	Version int64 `json:"version"`
 	// PendingExtension is an extension waiting for approvers: one the

@@ -40,3 +40,11 @@ const (
 	TypeExtensionApproval  = "grant.extension_approval"
 	TypeExtensionDenied    = "grant.extension_denied"
 )
+
+// Event types of grant activity and review (docs/concepts.md).
+const (
+	TypeActivity         = "grant.activity"    // one grant's calls in one window, never one per call
+	TypeReviewed         = "grant.reviewed"    // a reviewer's verdict (ok or concern)
+	TypeActivityRejected = "activity.rejected" // an ingestion call failed authentication
+	ReasonIdle           = "idle"              // grant.revoked's detail "cause" when the idle timeout ended it
+)

@@ -70,6 +70,9 @@ type Config struct {
 	SweepInterval yamldoc.Duration `yaml:"sweep_interval" json:"sweep_interval"`
 	// Notify says whom to tell about requests (delivery is pkg/notify's).
 	Notify Notify `yaml:"notify" json:"notify"`
+	// Activity receives what grants did (MinIO's audit webhook, CloudTrail
+	// events through EventBridge); see docs/concepts.md "Activity".
+	Activity Activity `yaml:"activity" json:"activity"`
 	// Admins may view, cancel and revoke any request; here or in
 	// policy_file, not both.
 	Admins *policy.Subjects `yaml:"admins" json:"admins,omitempty"`
@@ -259,6 +262,8 @@ type AuditAnchor struct {
 	// AccessKeyID and SecretAccessKey; empty: the AWS SDK's default chain.
 	AccessKeyID     string `yaml:"access_key_id" json:"access_key_id,omitempty"`
 	SecretAccessKey Secret `yaml:"secret_access_key" json:"secret_access_key,omitempty"`
+	// SecretAccessKeyFile holds the secret key instead.
+	SecretAccessKeyFile string `yaml:"secret_access_key_file" json:"secret_access_key_file,omitempty"`
 	// RetentionDays of COMPLIANCE-mode retention on each checkpoint [365].
 	RetentionDays int `yaml:"retention_days" json:"retention_days,omitempty"`
 	// Interval between checks for a grown tree [1m].
@@ -351,6 +356,21 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // MarshalText redacts.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Activity configures activity ingestion at /v1/activity/{minio,cloudtrail}.
+type Activity struct {
+	// Secret authenticates senders: "Authorization: Bearer SECRET", or an
+	// X-Jit-Signature: sha256=HMAC-SHA256(SECRET, body). Empty: ingestion off.
+	Secret Secret `yaml:"secret" json:"secret,omitempty"`
+	// SecretFile holds the secret instead.
+	SecretFile string `yaml:"secret_file" json:"secret_file,omitempty"`
+	// Window is how often a grant's calls are written to the audit log as
+	// one grant.activity record [15m] (1m..24h); a grant's end writes its last.
+	Window yamldoc.Duration `yaml:"window" json:"window"`
+}
+
+// DefaultActivityWindow is activity.window's default.
+const DefaultActivityWindow = 15 * time.Minute
 
 // Load reads and validates the config file at path; a relative policy_file
 // is read next to it.
@@ -632,6 +652,14 @@ func (c *Config) validate(v *validator) {
 		c.Notify.RemindBefore = yamldoc.Duration(DefaultRemindBefore)
 	} else if d := c.Notify.RemindBefore.D(); d < time.Minute || d > 24*time.Hour {
 		v.errorf("notify.remind_before", "%s is outside 1m to 24h", d)
+	}
+	if c.Activity.Window == 0 {
+		c.Activity.Window = yamldoc.Duration(DefaultActivityWindow)
+	} else if d := c.Activity.Window.D(); d < time.Minute || d > 24*time.Hour {
+		v.errorf("activity.window", "%s is outside 1m to 24h", d)
+	}
+	if s := c.Activity.Secret; s != "" && len(s) < 16 {
+		v.errorf("activity.secret", "is too short to resist guessing; use at least 16 characters (openssl rand -hex 32)")
 	}
 }
 

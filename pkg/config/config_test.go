@@ -57,7 +57,7 @@ func TestDefaults(t *testing.T) {
 
 func TestParseErrorsNameTheLine(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"unknown key", "listne: :8080\n" + minimal, `jit.yaml:1:1: unknown key "listne" (expected one of: admins, audit, aws,`},
+		{"unknown key", "listne: :8080\n" + minimal, `jit.yaml:1:1: unknown key "listne" (expected one of: activity, admins, audit, aws,`},
 		{"unknown nested key", strings.Replace(minimal, "client_id:", "clientid:", 1), `jit.yaml:1:41: oidc: unknown key "clientid" (expected one of: client_id, clock_skew, groups_claim, issuer, max_token_lifetime, scopes, username_claim)`},
 		{"role max_duration", minimal + "  - name: ops\n    arn: arn:aws:iam::123456789012:role/ops\n    eligible: {groups: [ops]}\n    approvers: {groups: [approvers]}\n    max_duration: 2x\n",
 			`jit.yaml:12:19: roles[1].max_duration: "2x" is not a duration (use 15m, 1h, 12h)`},

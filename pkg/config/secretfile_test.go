@@ -31,6 +31,7 @@ func TestEverySecretCanComeFromAFile(t *testing.T) {
 	dir := writeSecrets(t, map[string]string{
 		"session": key + "\n", "akid": "AKIAFROMFILE\n", "sak": "secret-from-file\r\n", "hook": "hook-secret\n",
 		"bot": "xoxb-from-file", "signing": "signing-from-file\n", "pgpass": "p@ss:w/rd\n",
+		"activity": "activity-secret-from-file-0123\n", "anchor": "anchor-secret-from-file\n",
 	})
 	src := `public_url: https://jit.example.com
 web: {session_key_file: session}
@@ -40,6 +41,8 @@ aws: {access_key_id_file: akid, secret_access_key_file: ` + filepath.Join(dir, "
 notify:
   webhooks: [{url: https://hooks.example.com/jit, secret_file: hook}]
   slack: {bot_token_file: bot, signing_secret_file: signing, team_id: T0123ABCD, channel: "#jit", approve_in_slack_by_email: true}
+activity: {secret_file: activity}
+audit: {anchor: {bucket: jit-checkpoints, access_key_id: AKIAANCHOR, secret_access_key_file: anchor}}
 ` + roles
 	path := filepath.Join(dir, "jit.yaml")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
@@ -50,13 +53,15 @@ notify:
 		t.Fatal(err)
 	}
 	checks := map[string][2]string{
-		"web.session_key":             {c.Web.SessionKey.Reveal(), key},
-		"aws.access_key_id":           {c.AWS.AccessKeyID, "AKIAFROMFILE"},
-		"aws.secret_access_key":       {c.AWS.SecretAccessKey.Reveal(), "secret-from-file"},
-		"notify.webhooks[0].secret":   {c.Notify.Webhooks[0].Secret.Reveal(), "hook-secret"},
-		"notify.slack.bot_token":      {c.Notify.Slack.BotToken.Reveal(), "xoxb-from-file"},
-		"notify.slack.signing_secret": {c.Notify.Slack.SigningSecret.Reveal(), "signing-from-file"},
-		"store.dsn":                   {string(c.Store.DSN), "postgres://jit:p%40ss%3Aw%2Frd@db.example.com:5432/jit?sslmode=require"},
+		"web.session_key":                {c.Web.SessionKey.Reveal(), key},
+		"aws.access_key_id":              {c.AWS.AccessKeyID, "AKIAFROMFILE"},
+		"aws.secret_access_key":          {c.AWS.SecretAccessKey.Reveal(), "secret-from-file"},
+		"notify.webhooks[0].secret":      {c.Notify.Webhooks[0].Secret.Reveal(), "hook-secret"},
+		"notify.slack.bot_token":         {c.Notify.Slack.BotToken.Reveal(), "xoxb-from-file"},
+		"notify.slack.signing_secret":    {c.Notify.Slack.SigningSecret.Reveal(), "signing-from-file"},
+		"activity.secret":                {c.Activity.Secret.Reveal(), "activity-secret-from-file-0123"},
+		"audit.anchor.secret_access_key": {c.Audit.Anchor.SecretAccessKey.Reveal(), "anchor-secret-from-file"},
+		"store.dsn":                      {string(c.Store.DSN), "postgres://jit:p%40ss%3Aw%2Frd@db.example.com:5432/jit?sslmode=require"},
 	}
 	for k, got := range checks {
 		if got[0] != got[1] {

@@ -15,6 +15,9 @@ type ConfigInput struct {
 	AccessKeyID         string
 	SecretAccessKey     string
 	SweepInterval       time.Duration
+	// ActivitySecret, when set, turns activity ingestion on (MinIO's audit
+	// webhook posts to /v1/activity/minio with it).
+	ActivitySecret string
 }
 
 // DemoPolicy is the sandbox's policy: readonly is approved at once for
@@ -84,8 +87,18 @@ aws:
   session_deny_actions: ["s3:*"]
 
 sweep_interval: %s
-
+%s
 %s`, strconv.Quote(in.Listen), strconv.Quote(in.PublicURL), strconv.Quote(in.Issuer), strconv.Quote(in.ClientID),
 		strconv.Quote("sqlite://"+in.DBPath), strconv.Quote(in.Region), strconv.Quote(in.STSEndpoint),
-		strconv.Quote(in.AccessKeyID), strconv.Quote(in.SecretAccessKey), in.SweepInterval, DemoPolicy)
+		strconv.Quote(in.AccessKeyID), strconv.Quote(in.SecretAccessKey), in.SweepInterval, activityConfig(in.ActivitySecret), DemoPolicy)
+}
+
+// activityConfig is the activity block: MinIO's audit webhook authenticates
+// with the secret; grant.activity records are written every minute so the
+// sandbox's audit log shows them soon.
+func activityConfig(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n# MinIO posts every API call here (its audit webhook); see docs/concepts.md.\nactivity:\n  secret: %s\n  window: 1m\n", strconv.Quote(secret))
 }

@@ -8,6 +8,8 @@ package devenv
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -155,6 +157,10 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	sb.closers = append(sb.closers, sb.IdP.Close)
 	sb.IssuerURL, sb.ClientID, sb.Users = sb.IdP.Issuer(), sb.IdP.ClientID(), sb.IdP.Users()
 
+	activitySecret, err := randomSecret()
+	if err != nil {
+		return nil, err
+	}
 	var stsEndpoint, accessKey, secretKey string
 	switch {
 	case opts.NoMinIO:
@@ -165,7 +171,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 			bin, sb.MinIOMissing = minioproc.Find(opts.Getenv)
 		}
 		if sb.MinIOMissing == nil {
-			if err := sb.startMinIO(ctx, bin); err != nil {
+			if err := sb.startMinIO(ctx, bin, minioproc.AuditWebhookEnv(sb.ServerURL+"/v1/activity/minio", activitySecret)); err != nil {
 				return nil, err
 			}
 			stsEndpoint, accessKey, secretKey = sb.MinIOEndpoint, sb.minio.RootUser(), sb.minio.RootPassword()
@@ -186,7 +192,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		Issuer: sb.IssuerURL, ClientID: sb.ClientID,
 		DBPath:      filepath.Join(sb.StateDir, "jit.db"),
 		STSEndpoint: stsEndpoint, Region: sb.Region, AccessKeyID: accessKey, SecretAccessKey: secretKey,
-		SweepInterval: opts.SweepInterval,
+		SweepInterval: opts.SweepInterval, ActivitySecret: activitySecret,
 	})
 	if err := os.WriteFile(sb.ConfigPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("write %s: %w", sb.ConfigPath, err)
@@ -221,8 +227,8 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	return sb, nil
 }
 
-func (sb *Sandbox) startMinIO(ctx context.Context, bin string) error {
-	m, err := minioproc.Start(ctx, minioproc.Options{Binary: bin})
+func (sb *Sandbox) startMinIO(ctx context.Context, bin string, env []string) error {
+	m, err := minioproc.Start(ctx, minioproc.Options{Binary: bin, Env: env})
 	if err != nil {
 		return fmt.Errorf("%w (or run jit dev without MinIO: move the binary away)", err)
 	}
@@ -363,4 +369,14 @@ func (sb *Sandbox) Close() error {
 		sb.tempState = false
 	}
 	return errors.Join(errs...)
+}
+
+// randomSecret makes the sandbox's activity secret (MinIO's audit webhook
+// token), new for every run.
+func randomSecret() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("activity secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

@@ -127,6 +127,26 @@ func TestSandboxVendsReadonlyCredentialsThroughMinIO(t *testing.T) {
 		Body: strings.NewReader("x")}); err == nil {
 		t.Fatal("readonly credentials could write to the demo bucket")
 	}
+
+	// Out of the box, MinIO's audit webhook reports those calls to jit:
+	// the list and the refused put show as the grant's activity.
+	if cfg.Activity.Secret == "" {
+		t.Fatal("the sandbox config has no activity secret")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := alice.Get(ctx, req.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := got.Activity; a != nil && a.Calls >= 2 && a.Errors >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30s after two S3 calls the grant's activity is %+v", got.Activity)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // TestSandboxWithoutMinIOSaysRunMakeDeps: the sandbox runs without MinIO,

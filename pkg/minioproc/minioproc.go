@@ -105,6 +105,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// HTTPClient polls the readiness endpoint [10 s timeout].
 	HTTPClient *http.Client
+	// Env adds variables to the server's environment, e.g. its audit
+	// webhook (MINIO_AUDIT_WEBHOOK_ENABLE_jit=on, …_ENDPOINT_jit=URL).
+	Env []string
 }
 
 // Server is a running MinIO process. Stop ends it.
@@ -194,6 +197,7 @@ func (s *Server) start(ctx context.Context, opts Options, dir string) error {
 		"MINIO_CI_CD=on",
 		"HOME="+dir,
 	)
+	cmd.Env = append(cmd.Env, opts.Env...)
 	// minio logs to stdout or stderr depending on the message: read both.
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -356,4 +360,15 @@ func randomHex(n int) (string, error) {
 		return "", fmt.Errorf("random: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// AuditWebhookEnv is the environment that makes MinIO post one audit entry
+// per API call to url with "Authorization: Bearer token" (jit's activity
+// ingestion at /v1/activity/minio). MinIO sends the token verbatim.
+func AuditWebhookEnv(url, token string) []string {
+	return []string{
+		"MINIO_AUDIT_WEBHOOK_ENABLE_jit=on",
+		"MINIO_AUDIT_WEBHOOK_ENDPOINT_jit=" + url,
+		"MINIO_AUDIT_WEBHOOK_AUTH_TOKEN_jit=Bearer " + token,
+	}
 }

@@ -29,6 +29,10 @@ const (
 	// TypeRequestTimingOut tells approvers a pending request times out
 	// within notify.remind_before.
 	TypeRequestTimingOut = "request.timing_out"
+	// TypeReviewPending reminds approvers that a grant (break-glass, or of
+	// a role with review: required) still waits for its post-hoc review;
+	// repeated every ReminderOptions.ReviewEvery until a verdict.
+	TypeReviewPending = "grant.review_pending"
 )
 
 // PayloadSchema is the version of Payload; a change that breaks receivers

@@ -23,6 +23,9 @@ type ReminderOptions struct {
 	Logger   *slog.Logger
 	// Holder names this process in the "notify:reminders" lease [random].
 	Holder string
+	// ReviewEvery is how often a grant waiting for its review is reminded
+	// of, from its start [24h].
+	ReviewEvery time.Duration
 }
 
 // Reminder writes grant.ending_soon and request.timing_out to the audit
@@ -44,6 +47,9 @@ func NewReminder(o ReminderOptions) (*Reminder, error) {
 	}
 	if o.Interval <= 0 {
 		o.Interval = 30 * time.Second
+	}
+	if o.ReviewEvery <= 0 {
+		o.ReviewEvery = 24 * time.Hour
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -116,6 +122,56 @@ func (m *Reminder) Once(ctx context.Context) (int, error) {
 			return n, err
 		}
 		n++
+	}
+	k, err := m.reviewReminders(ctx, now)
+	return n + k, err
+}
+
+// maxReviewScan bounds the pages of granted requests one check reads.
+const maxReviewScan = 10
+
+// reviewReminders writes grant.review_pending for grants waiting for their
+// post-hoc review: once when the review becomes due (at once for
+// break-glass, at the grant's end otherwise), then every ReviewEvery,
+// until a verdict is recorded.
+func (m *Reminder) reviewReminders(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	f := store.Filter{States: []api.State{api.StateApproved, api.StateActive, api.StateExpired, api.StateRevoked}, Limit: 500}
+	for range maxReviewScan {
+		reqs, next, err := m.o.Store.List(ctx, f)
+		if err != nil {
+			return n, err
+		}
+		for _, r := range reqs {
+			if !r.ReviewRequired || r.Review != nil || r.StartsAt.IsZero() {
+				continue
+			}
+			if !r.BreakGlass && r.State.Granted() && now.Before(r.EndsAt) {
+				continue // reviewed once it has ended
+			}
+			round := fmt.Sprint(int64(now.Sub(r.StartsAt) / m.o.ReviewEvery))
+			done, err := m.reminded(ctx, r.ID, TypeReviewPending, round)
+			if err != nil {
+				return n, err
+			}
+			if done {
+				continue
+			}
+			kind := "grant"
+			if r.BreakGlass {
+				kind = "break-glass grant"
+			}
+			if err := m.o.Store.Append(ctx, store.Event{Time: now, Type: TypeReviewPending, Actor: "server", Subject: r.Requester,
+				Role: r.Role, RequestID: r.ID, Reason: fmt.Sprintf("%s %s waits for a review: jit review %s", kind, r.ID, r.ID),
+				Detail: map[string]string{"deadline": round}}); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
 	}
 	return n, nil
 }

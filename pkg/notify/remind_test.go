@@ -69,3 +69,57 @@ func TestRemindersGoOutOncePerDeadlineBeforeItPasses(t *testing.T) {
 	step(58*time.Minute, 0)
 	step(81*time.Minute, 1)
 }
+
+func TestReviewRemindersRepeatUntilAVerdict(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	now := t0
+	m, err := notify.NewReminder(notify.ReminderOptions{Store: st, Now: func() time.Time { return now }, ReviewEvery: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := storetest.NewRequest("req_bg", "dev@example.com", "oncall", t0)
+	bg.State, bg.BreakGlass, bg.ReviewRequired = api.StateApproved, true, true
+	bg.StartsAt, bg.EndsAt = t0, t0.Add(time.Hour)
+	plain := storetest.NewRequest("req_plain", "dev@example.com", "oncall", t0)
+	plain.State, plain.StartsAt, plain.EndsAt = api.StateExpired, t0, t0.Add(time.Hour)
+	for _, r := range []*api.Request{bg, plain} {
+		if err := st.Create(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		ev, _ := st.Audit(ctx, store.AuditFilter{Type: notify.TypeReviewPending})
+		for _, e := range ev {
+			if e.RequestID != bg.ID || !strings.Contains(e.Reason, "jit review req_bg") {
+				t.Fatalf("reminder %+v", e)
+			}
+		}
+		return len(ev)
+	}
+	step := func(at time.Duration, want int) {
+		t.Helper()
+		now = t0.Add(at)
+		if _, err := m.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != want {
+			t.Fatalf("at +%s: %d review reminders, want %d", at, n, want)
+		}
+	}
+	step(time.Minute, 1)  // break-glass: due at once
+	step(2*time.Hour, 1)  // not twice the same day
+	step(25*time.Hour, 2) // the next day again
+	if _, err := st.Update(ctx, bg.ID, func(r *api.Request) ([]store.Event, error) {
+		r.Review = &api.Review{By: "boss@example.com", Verdict: api.VerdictOK, At: now}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	step(49*time.Hour, 2) // reviewed: no more
+}

@@ -64,6 +64,12 @@ type RoleSpec struct {
 	MaxTotalDuration yamldoc.Duration `yaml:"max_total_duration"`
 	// SlackChannel gets this role's notifications (optional).
 	SlackChannel string `yaml:"slack_channel"`
+	// IdleTimeout revokes a grant with no activity for this long, counted
+	// from its start or its last call (optional; 1m..12h).
+	IdleTimeout yamldoc.Duration `yaml:"idle_timeout"`
+	// Review: required asks an approver to review every grant afterwards
+	// (break-glass grants are always reviewed).
+	Review string `yaml:"review"`
 }
 
 // AutoApproveSpec is a role's auto_approve block.
@@ -212,6 +218,8 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		MaxExtensions:      s.MaxExtensions,
 		MaxTotalDuration:   s.MaxTotalDuration.D(),
 		SlackChannel:       s.SlackChannel,
+		IdleTimeout:        s.IdleTimeout.D(),
+		ReviewRequired:     s.Review == "required",
 	}
 	switch {
 	case s.Name == "":
@@ -303,6 +311,15 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	}
 	if s.SlackChannel != "" && !compiled().slackChan.MatchString(s.SlackChannel) {
 		v.errorf(at("slack_channel"), "%q is not a Slack channel (\"#name\" or an id such as C0123ABCD)", s.SlackChannel)
+	}
+
+	if r.IdleTimeout != 0 && (r.IdleTimeout < time.Minute || r.IdleTimeout > MaxGrant) {
+		v.errorf(at("idle_timeout"), "%s is outside 1m to 12h", api.FormatDuration(r.IdleTimeout))
+	}
+	switch s.Review {
+	case "", "required", "none":
+	default:
+		v.errorf(at("review"), "%q is not a review setting; use required or none", s.Review)
 	}
 
 	// Fast paths.

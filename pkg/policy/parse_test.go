@@ -57,6 +57,9 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"bad slack channel", role + "    slack_channel: prod access\n", `roles[0].slack_channel: "prod access" is not a Slack channel`},
 		{"blank user", role + "    auto_approve: {users: [\" \"]}\n", `roles[0].auto_approve.users[0]: " " is not a user`},
 		{"two documents", role + "---\n" + role, `holds more than one YAML document`},
+		{"idle timeout too short", role + "    idle_timeout: 30s\n", `roles[0].idle_timeout: 30s is outside 1m to 12h`},
+		{"idle timeout too long", role + "    idle_timeout: 13h\n", `roles[0].idle_timeout: 13h is outside 1m to 12h`},
+		{"bad review", role + "    review: maybe\n", `roles[0].review: "maybe" is not a review setting; use required or none`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

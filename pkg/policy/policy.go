@@ -133,6 +133,10 @@ type Role struct {
 	// MaxTotalDuration caps a grant including its extensions.
 	MaxTotalDuration time.Duration
 	SlackChannel     string
+	// IdleTimeout, when set, revokes a grant with no activity for that long.
+	IdleTimeout time.Duration
+	// ReviewRequired asks for a post-hoc review of every grant of the role.
+	ReviewRequired bool
 }
 
 // Policy is the whole validated policy. Build it with Parse, Load or
@@ -487,3 +491,44 @@ func (p *Policy) CheckExtend(u api.User, req *api.Request, by time.Duration) err
 }
 
 // human renders a duration without trailing zero units: 4h, 1h30m, 45s.
+
+// NeedsReview says whether a grant of role, break-glass or not, waits for a
+// post-hoc review once granted.
+func (p *Policy) NeedsReview(role string, breakGlass bool) bool {
+	if breakGlass {
+		return true
+	}
+	r, ok := p.Role(role)
+	return ok && r.ReviewRequired
+}
+
+// CanReview says whether u may record a verdict on req: an approver of its
+// role who is not its requester, once the grant has started, if it needs a
+// review and has none yet.
+func (p *Policy) CanReview(u api.User, req *api.Request) error {
+	r, err := p.roleOf(req)
+	if err != nil {
+		return err
+	}
+	if req.MayBeRequestedBy(u) { // principal, or the same verified email
+		return &DeniedError{Reason: "a requester never reviews their own grant",
+			Hint: fmt.Sprintf("ask one of %s to review it", r.Approvers)}
+	}
+	if !r.Approvers.Match(u) {
+		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s, so may not review its grants", u.ID(), r.Name),
+			Hint: fmt.Sprintf("reviewers are the role's approvers: %s", r.Approvers)}
+	}
+	if !req.ReviewRequired {
+		return &ConflictError{Reason: fmt.Sprintf("request %s needs no review", req.ID),
+			Hint: "only break-glass grants and roles with review: required are reviewed"}
+	}
+	if req.StartsAt.IsZero() {
+		return &ConflictError{Reason: fmt.Sprintf("request %s is %s and was never granted", req.ID, req.State),
+			Hint: fmt.Sprintf("see it with: jit show %s", req.ID)}
+	}
+	if req.Review != nil {
+		return &ConflictError{Reason: fmt.Sprintf("request %s was already reviewed by %s (%s)", req.ID, req.Review.By, req.Review.Verdict),
+			Hint: fmt.Sprintf("see the timeline with: jit review %s", req.ID)}
+	}
+	return nil
+}

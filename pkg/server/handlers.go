@@ -49,6 +49,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, u api.User
 		BreakGlass: outcome.BreakGlass, PendingTimeout: p.PendingTimeout(in.Role), Why: outcome.Why,
 	}, now)
 	events = lifecycle.Stamp(events, u)
+	req.ReviewRequired = p.NeedsReview(req.Role, req.BreakGlass)
 	if err := s.opts.Store.Create(r.Context(), req, events); err != nil {
 		s.fail(w, r, u, err)
 		return
@@ -100,6 +101,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, u api.User) {
 			s.fail(w, r, u, err)
 			return
 		}
+		s.withActivity(r.Context(), req)
 		writeJSON(w, http.StatusOK, req)
 		return
 	}
@@ -125,6 +127,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, u api.User) {
 		case <-r.Context().Done():
 			return
 		}
+		s.withActivity(r.Context(), req)
 		writeJSON(w, http.StatusOK, req)
 		return
 	}
@@ -199,6 +202,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 		}
 		out.Requests = append(out.Requests, reqs[i])
 	}
+	ptrs := make([]*api.Request, len(out.Requests))
+	for i := range out.Requests {
+		ptrs[i] = &out.Requests[i]
+	}
+	s.withActivity(r.Context(), ptrs...)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -291,6 +299,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, u api.User
 			if req.VendCount > 0 {
 				s.enforceRevocation(context.WithoutCancel(r.Context()), *req, req.UpdatedAt)
 			}
+			s.flushActivity(context.WithoutCancel(r.Context()), req.ID)
 		})
 }
 
@@ -450,6 +459,15 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 		}
 		s.fail(w, r, u, err)
 		return
+	}
+	// Remember the key before handing it out, so that the first call made
+	// with it already maps to this grant (docs/concepts.md "Activity").
+	if act := s.activityStore(); act != nil {
+		if err := act.RememberKey(r.Context(), store.KeyGrant{AccessKeyID: creds.AccessKeyID, RequestID: req.ID,
+			Requester: req.Requester, Role: req.Role}, now); err != nil {
+			s.fail(w, r, u, err)
+			return
+		}
 	}
 	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]store.Event, error) {
 		events, err := lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,11 @@ func (r *statusRecorder) Flush() {
 func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now() // latency metric only, not logic
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		limit := int64(maxBody)
+		if strings.HasPrefix(route, "POST /v1/activity/") {
+			limit = maxActivityBody // batched deliveries; bounded again by event count
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		h(rec, r)
 		s.metrics.httpSeconds.With(route, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())

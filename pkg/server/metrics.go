@@ -18,6 +18,8 @@ type serverMetrics struct {
 	authFailed  *metrics.Counter
 	waiting     *metrics.Gauge
 	sweepLag    *metrics.Histogram
+	activity    *metrics.CounterVec
+	idleLag     *metrics.Histogram
 }
 
 func newMetrics(now func() time.Time) *serverMetrics {
@@ -33,6 +35,9 @@ func newMetrics(now func() time.Time) *serverMetrics {
 		waiting:    r.NewGauge("jit_waiting_clients", "Clients long-polling for a decision."),
 		sweepLag: r.NewHistogram("jit_sweep_lag_seconds", "How long after its end a grant or pending request was swept.",
 			[]float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30}),
+		idleLag: r.NewHistogram("jit_idle_revoke_lag_seconds", "How long after its idle timeout passed an idle grant was revoked.",
+			[]float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30}),
+		activity: r.NewCounterVec("jit_activity_events_total", "API calls of grants recorded from activity deliveries, by source.", "source"),
 	}
 	r.NewGaugeFunc("go_goroutines", "Number of goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
 	r.NewGaugeFunc("jit_uptime_seconds", "Seconds since the server started.", func() float64 { return now().Sub(started).Seconds() })

@@ -70,6 +70,8 @@ type Options struct {
 	// CheckpointKey, when set, signs audit checkpoints: the log's tree head
 	// that clients witness (GET /v1/audit/checkpoint).
 	CheckpointKey *audit.Key
+	// Activity configures activity ingestion and the grant.activity window.
+	Activity ActivityOptions
 }
 
 // Server is the approval endpoint. Create it with New.
@@ -86,6 +88,7 @@ type Server struct {
 	authFails *authFailures
 	// checkpoints is nil without Options.CheckpointKey.
 	checkpoints *checkpointer
+	keys        keyCache
 }
 
 // New checks the options and builds a server.
@@ -119,6 +122,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.AuthFailureWindow <= 0 {
 		opts.AuthFailureWindow = time.Minute
+	}
+	if opts.Activity.Window <= 0 {
+		opts.Activity.Window = 15 * time.Minute
 	}
 	if opts.NewID == nil {
 		opts.NewID = func() string { return "req_" + strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String()) }
@@ -237,6 +243,12 @@ func (s *Server) Handler() http.Handler {
 	authed("GET /v1/audit/checkpoint", s.handleAuditCheckpoint)
 	authed("GET /v1/audit/proof/inclusion", s.handleAuditInclusion)
 	authed("GET /v1/audit/proof/consistency", s.handleAuditConsistency)
+	route("POST /v1/activity/minio", s.ingest("minio", s.parseMinIO))
+	route("POST /v1/activity/cloudtrail", s.ingest("cloudtrail", s.parseCloudTrail))
+	authed("GET /v1/reviews", s.handleReviews)
+	authed("GET /v1/requests/{id}/timeline", s.handleTimeline)
+	authed("POST /v1/requests/{id}/review", s.handleReview)
+	authed("GET /v1/report", s.handleReport)
 	if s.opts.Routes != nil {
 		s.opts.Routes(mux)
 	}

@@ -45,6 +45,9 @@ type Options struct {
 	Now func() time.Time
 	// Reload delivers reload requests [SIGHUP].
 	Reload <-chan os.Signal
+	// Revoker, when set, replaces the one the config selects (tests: a
+	// stand-in that makes MinIO refuse revoked credentials).
+	Revoker vend.Revoker
 }
 
 // Run serves until ctx ends.
@@ -72,7 +75,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	srv, lv, err := newServer(ctx, cfg, st, log, opts.Now)
+	srv, lv, err := newServer(ctx, cfg, st, log, opts.Now, opts.Revoker)
 	if err != nil {
 		return err
 	}
@@ -148,12 +151,12 @@ func Run(ctx context.Context, opts Options) error {
 
 // New builds the server for cfg on an open store.
 func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, error) {
-	srv, _, err := newServer(ctx, cfg, st, log, now)
+	srv, _, err := newServer(ctx, cfg, st, log, now, nil)
 	return srv, err
 }
 
 // newServer builds the server and what a reload may swap in it.
-func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, *live, error) {
+func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time, revokerOverride vend.Revoker) (*server.Server, *live, error) {
 	lv := &live{start: cfg, now: now}
 	creds := lv.awsProvider(cfg)
 	vendor, err := vend.NewSTS(vend.STSConfig{
@@ -186,6 +189,9 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 			return nil, nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
 		}
 		revoker = iamRevoker
+	}
+	if revokerOverride != nil {
+		revoker = revokerOverride
 	}
 	var sessionCap time.Duration
 	if cfg.AWS.RoleChaining {
@@ -252,6 +258,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		AuthFailuresPerMinute: float64(cfg.RateLimit.FailedAuthPerMinute),
 		AuthFailureBurst:      cfg.RateLimit.FailedAuthBurst,
 		CheckpointKey:         checkpointKey,
+		Activity:              server.ActivityOptions{Secret: cfg.Activity.Secret.Reveal(), Window: cfg.Activity.Window.D()},
 	})
 	if err != nil {
 		return nil, nil, err

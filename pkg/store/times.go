@@ -30,6 +30,16 @@ func NormalizeTimes(r *api.Request) {
 		}
 		r.PendingExtension = &x
 	}
+	if r.Review != nil {
+		rv := *r.Review
+		rv.At = utc(rv.At)
+		r.Review = &rv
+	}
+	if r.Activity != nil {
+		a := *r.Activity
+		a.FirstUse, a.LastUse = utc(a.FirstUse), utc(a.LastUse)
+		r.Activity = &a
+	}
 }
 
 func utc(t time.Time) time.Time {

@@ -55,10 +55,17 @@ type MinIOServer struct {
 // when minio is missing.
 func MinIO(t testing.TB) *MinIOServer {
 	t.Helper()
+	return MinIOWithEnv(t, nil)
+}
+
+// MinIOWithEnv is MinIO with extra server environment, such as its audit
+// webhook (see AuditWebhookEnv).
+func MinIOWithEnv(t testing.TB, env []string) *MinIOServer {
+	t.Helper()
 	bin := findTool(t, "minio", minioModule)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*startTimeout)
 	defer cancel()
-	proc, err := minioproc.Start(ctx, minioproc.Options{Binary: bin, DataDir: t.TempDir(), StartTimeout: startTimeout})
+	proc, err := minioproc.Start(ctx, minioproc.Options{Binary: bin, DataDir: t.TempDir(), StartTimeout: startTimeout, Env: env})
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -204,4 +211,11 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("testenv: random: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// AuditWebhookEnv is the environment that makes MinIO post one audit entry
+// per API call to url with "Authorization: Bearer token" (jit's activity
+// ingestion at /v1/activity/minio).
+func AuditWebhookEnv(url, token string) []string {
+	return minioproc.AuditWebhookEnv(url, token)
 }

@@ -29,7 +29,7 @@ func (i roleItem) FilterValue() string {
 func (i roleItem) state(now time.Time) string {
 	switch {
 	case i.grant != nil && i.grant.Remaining(now) > 0:
-		return "active · " + left(i.grant.Remaining(now)) + " left"
+		return "active · " + left(i.grant.Remaining(now)) + " left" + usage(i.grant.Activity, now)
 	case i.pending != nil:
 		return fmt.Sprintf("pending · %d/%d approvals", len(i.pending.Approvals), i.pending.ApprovalsNeeded)
 	case i.role.AutoApproved:
@@ -39,6 +39,15 @@ func (i roleItem) state(now time.Time) string {
 	default:
 		return "needs approval"
 	}
+}
+
+// usage is a grant's recorded activity for a row: " · 12 calls, last 2m03s
+// ago"; empty when nothing was recorded.
+func usage(a *api.Activity, now time.Time) string {
+	if !a.Used() {
+		return ""
+	}
+	return fmt.Sprintf(" · %d calls, last %s ago", a.Calls, left(max(0, now.Sub(a.LastUse))))
 }
 
 func (i roleItem) live(now time.Time) bool { return i.grant != nil && i.grant.Remaining(now) > 0 }
@@ -133,6 +142,7 @@ func (d reviewDelegate) Render(w io.Writer, m list.Model, index int, it list.Ite
 	if r.BreakGlass {
 		line1 += d.st.bad.Render(" · break-glass")
 	}
+	line1 += usage(r.Activity, d.now())
 	line2 := "    " + r.Reason
 	if r.Ticket != "" {
 		line2 += " [" + r.Ticket + "]"

@@ -278,3 +278,23 @@ func TestApproverTabDenyNeedsReason(t *testing.T) {
 		t.Errorf("tab from review goes to %d", m.screen)
 	}
 }
+
+func TestLiveGrantAndReviewRowsShowRecordedActivity(t *testing.T) {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(t.Context(), Options{Backend: &stubBackend{}, Now: func() time.Time { return base }, Renderer: r})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 24})
+	used := &api.Activity{Calls: 12, LastUse: base.Add(-2 * time.Minute)}
+	m.Update(loadedMsg{roles: unitRoles[:2], mine: []api.Request{
+		{ID: "req_9", Role: "readonly", State: api.StateActive, EndsAt: base.Add(10 * time.Minute), Activity: used},
+	}})
+	if v := m.View(); !strings.Contains(v, "12 calls, last 2m00s ago") {
+		t.Fatalf("the live grant's row lacks its activity:\n%s", v)
+	}
+	m.Update(reviewMsg{reqs: []api.Request{{ID: "req_7", Requester: "alice@example.com", Role: "prod-admin", State: api.StatePending,
+		ApprovalsNeeded: 1, CreatedAt: base, Activity: &api.Activity{Calls: 3, LastUse: base}}}})
+	press(m, "tab")
+	if v := m.View(); !strings.Contains(v, "3 calls, last 0s ago") {
+		t.Fatalf("the review row lacks the request's activity:\n%s", v)
+	}
+}

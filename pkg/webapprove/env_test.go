@@ -53,6 +53,9 @@ roles:
     max_total_duration: 2h
 `
 
+// activitySecret authenticates test activity deliveries.
+const activitySecret = "webapprove-activity-secret-0123"
+
 // identities is one OIDC provider for the package, with device-flow ID
 // tokens made on first use (the requesters' side, as the CLI gets them).
 type identities struct {
@@ -116,6 +119,7 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 				t.Fatal(err)
 			}
 			o.Routes = web.Register
+			o.Activity = server.ActivityOptions{Secret: activitySecret}
 		},
 	})
 	e.url, e.srv = js.URL, js.Server

@@ -417,8 +417,13 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request, apiH http.Handle
 		h.apiFailed(w, r, code, e, PathPrefix)
 		return
 	}
+	var reviews api.RequestList
+	if code, e := h.call(r, apiH, s, http.MethodGet, "/v1/reviews", nil, &reviews); e != nil {
+		h.apiFailed(w, r, code, e, PathPrefix)
+		return
+	}
 	h.render(w, http.StatusOK, "queue", pageData{Title: "Requests waiting for you", Me: me, CSRF: s.CSRF,
-		Requests: list.Requests, Now: h.opts.Now(), SignedInUntil: time.Unix(s.Expires, 0)})
+		Requests: list.Requests, Reviews: reviews.Requests, Now: h.opts.Now(), SignedInUntil: time.Unix(s.Expires, 0)})
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request, apiH http.Handler) {
@@ -447,6 +452,7 @@ func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, apiH http.Han
 	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: &req, Now: h.opts.Now(),
 		Explanation: p.Explain(me, req.Role), Error: problem, SignedInUntil: time.Unix(s.Expires, 0),
 		Own: req.MayBeRequestedBy(me), Pending: req.State == api.StatePending}
+	d.Reviewable = p.CanReview(me, &req) == nil
 	if req.State.Granted() && req.PendingExtension != nil {
 		// The decision is on the waiting extension (same form, same API).
 		d.Pending = true
@@ -492,12 +498,22 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, apiH http.Handl
 		verb = "approve"
 	case "deny":
 		verb = "deny"
+	case "review-ok", "review-concern":
+		verb = "review"
 	default:
 		h.showWith(w, r, apiH, http.StatusBadRequest, "Choose approve or deny.")
 		return
 	}
+	var body any = api.DecisionBody{Comment: comment}
+	if verb == "review" {
+		verdict := api.VerdictOK
+		if r.PostForm.Get("action") == "review-concern" {
+			verdict = api.VerdictConcern
+		}
+		body = api.ReviewBody{Verdict: verdict, Note: comment}
+	}
 	var req api.Request
-	code, e := h.call(r, apiH, s, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/"+verb, api.DecisionBody{Comment: comment}, &req)
+	code, e := h.call(r, apiH, s, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/"+verb, body, &req)
 	if e != nil {
 		if code == http.StatusUnauthorized {
 			h.apiFailed(w, r, code, e, here)
@@ -613,6 +629,8 @@ type pageData struct {
 	Own           bool
 	Pending       bool
 	Standing      string // why the policy would refuse this user's approval
+	Reviews       []api.Request
+	Reviewable    bool // the user may record a post-hoc review verdict
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d pageData) {

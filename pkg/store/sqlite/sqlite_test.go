@@ -31,3 +31,7 @@ func BenchmarkCycle(b *testing.B) {
 	defer s.Close()
 	storetest.BenchCycle(b, s)
 }
+
+func TestActivitySuite(t *testing.T) {
+	storetest.RunActivity(t, func(t *testing.T) store.Store { return open(t) })
+}

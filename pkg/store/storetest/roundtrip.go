@@ -46,6 +46,12 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		RequesterIssuer:  "https://idp.example.com",
 		RequesterSubject: "u-älice",
 		RequesterEmail:   "ä.lice+jit@example.com",
+		ReviewRequired:   true,
+		Review:           &api.Review{By: "frank@example.com", Verdict: api.VerdictConcern, Note: "no ticket ✓", At: at(4*time.Hour + 3)},
+		// The server keeps activity apart and fills it in responses; a
+		// body that carries it must still round-trip.
+		Activity: &api.Activity{Calls: 3, Errors: 1, FirstUse: at(5 * time.Minute), LastUse: at(6*time.Minute + 11),
+			Actions: []api.ActionCount{{Action: "s3:GetObject", Calls: 2}, {Action: "iam:CreateUser", Calls: 1}}, OtherCalls: 4},
 	}
 }
 
@@ -75,6 +81,17 @@ func inUTC(r *api.Request) *api.Request {
 			x.Approvals[i].At = x.Approvals[i].At.UTC()
 		}
 		c.PendingExtension = &x
+	}
+	if r.Review != nil {
+		rv := *r.Review
+		rv.At = rv.At.UTC()
+		c.Review = &rv
+	}
+	if r.Activity != nil {
+		a := *r.Activity
+		a.Actions = append([]api.ActionCount(nil), a.Actions...)
+		a.FirstUse, a.LastUse = a.FirstUse.UTC(), a.LastUse.UTC()
+		c.Activity = &a
 	}
 	return &c
 }
