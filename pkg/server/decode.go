@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/jit-access/jit/pkg/api"
 )
@@ -74,12 +75,14 @@ func checkDuplicateKeys(data []byte) error {
 				if !ok {
 					return nil
 				}
-				// encoding/json matches field names case-insensitively, so
-				// "role" and "Role" fill the same field.
-				if seen[strings.ToLower(key)] {
+				// encoding/json matches field names with Unicode case
+				// folding, so "role", "Role" and "rolE" fill one field, and
+				// so do "reason" and "rea\u017fon" (ſ folds to s).
+				folded := foldKey(key)
+				if seen[folded] {
 					return fmt.Errorf("duplicate key %q in %s", key, path)
 				}
-				seen[strings.ToLower(key)] = true
+				seen[folded] = true
 				if err := walk(path + "." + key); err != nil {
 					return err
 				}
@@ -96,4 +99,18 @@ func checkDuplicateKeys(data []byte) error {
 		return nil
 	}
 	return walk("the body")
+}
+
+// foldKey maps key to one representative of its case-folding class: every
+// rune becomes the smallest rune of its unicode.SimpleFold orbit, so two keys
+// have the same foldKey exactly when bytes.EqualFold (which encoding/json
+// uses to match field names) says they are equal.
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
 }

@@ -56,3 +56,26 @@ func TestDecodeBodyLimit(t *testing.T) {
 		t.Fatalf("decode(huge) = %v, want the body limit", err)
 	}
 }
+
+// TestDuplicateKeyByUnicodeCaseFoldRefused: encoding/json matches a key to
+// a field with Unicode case folding, where "ſ" (U+017F) folds to "s" and
+// "K" (U+212A, Kelvin) to "k". strings.ToLower keeps them, so
+// {"reason":"a","rea\u017fon":"b"} passed the duplicate check and the last
+// one silently won.
+func TestDuplicateKeyByUnicodeCaseFoldRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"role":"r","reason":"shown","rea\u017fon":"acted on"}`,
+		`{"role":"r","reason":"shown","reaſon":"acted on"}`,
+		`{"role":"r","ticket":"T-1","tic\u212aet":"T-2"}`,
+		`{"role":"r","re\u0061son":"a","reason":"b"}`,
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/v1/requests", strings.NewReader(body))
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		var v api.CreateRequest
+		err := decode(r, &v)
+		if err == nil || !strings.Contains(err.Error(), "duplicate key") {
+			t.Errorf("decode(%s) = %v (reason %q ticket %q), want a duplicate key refusal", body, err, v.Reason, v.Ticket)
+		}
+	}
+}
