@@ -55,13 +55,13 @@ func newAuthFailures(perMinute float64, burst int, window time.Duration) *authFa
 }
 
 // clientAddress is the address failures are counted against: the TCP peer
-// (jit trusts no forwarding header).
+// (jit trusts no forwarding header), an IPv6 peer by its /64 (clientKey).
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return clientKey(r.RemoteAddr)
 	}
-	return host
+	return clientKey(host)
 }
 
 func (a *authFailures) limiter(addr string) *rate.Limiter {
@@ -113,6 +113,9 @@ func (a *authFailures) note(addr string, now time.Time) {
 	}
 	if now.After(a.last) {
 		a.last = now
+	}
+	if _, ok := a.byAddr[addr]; !ok && len(a.byAddr) >= maxTrackedAddresses {
+		addr = "others" // bounded memory: past the cap, new addresses count together
 	}
 	a.byAddr[addr]++
 }
@@ -198,4 +201,19 @@ func (s *Server) authFailureLoop(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// clientKey is the unit failures are limited by: an IPv4 address, or an
+// IPv6 /64 (one host or site usually holds a whole /64, so counting its
+// 2^64 addresses one by one would never limit it, and would fill the
+// tracked-address table for everyone).
+func clientKey(host string) string {
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }

@@ -52,7 +52,72 @@ func TestAuthFailuresBoundMemoryAndListedAddresses(t *testing.T) {
 		t.Fatal("an untracked address escaped the overflow limiter")
 	}
 	ev, _ := a.summary(now, true)
-	if !strings.HasSuffix(ev.Detail["addresses"], fmt.Sprintf("+%d more", maxTrackedAddresses+6-maxListedAddresses)) {
-		t.Fatalf("addresses %q", ev.Detail["addresses"][len(ev.Detail["addresses"])-40:])
+	// Past the cap, the 5 new addresses and 192.0.2.1 count together as "others".
+	if !strings.HasPrefix(ev.Detail["addresses"], "others=6,") ||
+		!strings.HasSuffix(ev.Detail["addresses"], fmt.Sprintf("+%d more", maxTrackedAddresses+1-maxListedAddresses)) {
+		t.Fatalf("addresses %q … %q", ev.Detail["addresses"][:40], ev.Detail["addresses"][len(ev.Detail["addresses"])-40:])
+	}
+}
+
+// TestAuthFailuresFromOneIPv6SlashSixtyFourShareALimiter: a host that owns an
+// IPv6 /64 (the usual smallest allocation) has 2^64 addresses. Counted per
+// address, it was never limited, and it filled the tracked-address table so
+// that every new client shared the spent overflow limiter: a lockout of
+// everyone by one host. Failures are counted per /64.
+func TestAuthFailuresFromOneIPv6SlashSixtyFourShareALimiter(t *testing.T) {
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	a := newAuthFailures(60, 2, time.Minute)
+	blocked := 0
+	for i := range maxTrackedAddresses + 100 {
+		addr := clientKey(fmt.Sprintf("2001:db8:1:2:%x:%x::1", i>>16, i&0xffff))
+		if _, b := a.blocked(addr, now); b {
+			blocked++
+			continue
+		}
+		a.failed(addr, "junk", now)
+	}
+	if blocked < maxTrackedAddresses {
+		t.Fatalf("one /64 was refused only %d of %d times", blocked, maxTrackedAddresses+100)
+	}
+	if len(a.limiters) != 1 {
+		t.Fatalf("one /64 holds %d limiters", len(a.limiters))
+	}
+	if _, b := a.blocked(clientKey("2001:db8:9::1"), now); b {
+		t.Fatal("another /64 is locked out by the flood")
+	}
+	if _, b := a.blocked(clientKey("192.0.2.7"), now); b {
+		t.Fatal("an IPv4 client is locked out by the flood")
+	}
+	for _, tc := range [][2]string{
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:DB8:1:2:ffff::9", "2001:db8:1:2::/64"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"192.0.2.1", "192.0.2.1"},
+		{"not-an-ip", "not-an-ip"},
+	} {
+		if got := clientKey(tc[0]); got != tc[1] {
+			t.Errorf("clientKey(%s) = %s, want %s", tc[0], got, tc[1])
+		}
+	}
+}
+
+// TestAuthFailuresCountedAddressesBounded: the per-window address counts
+// grew with every new address until the summary was written, so a flood
+// from many addresses (an IPv6 range, a botnet) grew memory without bound
+// for a whole window. Past maxTrackedAddresses, new addresses are counted
+// together.
+func TestAuthFailuresCountedAddressesBounded(t *testing.T) {
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	a := newAuthFailures(600, 1000, time.Minute)
+	n := 3 * maxTrackedAddresses
+	for i := range n {
+		a.failed(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "x", now)
+	}
+	if len(a.byAddr) > maxTrackedAddresses+1 {
+		t.Fatalf("%d addresses counted in memory for one window", len(a.byAddr))
+	}
+	ev, _ := a.summary(now, true)
+	if ev.Detail["failures"] != fmt.Sprint(n) || !strings.Contains(ev.Reason, fmt.Sprintf("%d failed", n)) {
+		t.Fatalf("summary lost failures: %+v", ev)
 	}
 }
