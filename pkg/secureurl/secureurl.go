@@ -6,8 +6,10 @@ package secureurl
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // InsecureError says a URL would carry tokens in clear text over a network.
@@ -43,4 +45,35 @@ func Loopback(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// maxRedirects is Go's own default limit.
+const maxRedirects = 10
+
+// CheckRedirect is an http.Client.CheckRedirect that applies Check to every
+// redirect target: an https URL that redirects to plain http off loopback
+// would otherwise carry the request (Go keeps the Authorization header when
+// the host stays the same, and a 307/308 resends the body) in clear text.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if _, err := Check("redirect target", req.URL.String()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Guard returns hc (a new client with timeout when nil) with CheckRedirect
+// set, unless it already has its own policy.
+func Guard(hc *http.Client, timeout time.Duration) *http.Client {
+	if hc == nil {
+		return &http.Client{Timeout: timeout, CheckRedirect: CheckRedirect}
+	}
+	if hc.CheckRedirect != nil {
+		return hc
+	}
+	c := *hc
+	c.CheckRedirect = CheckRedirect
+	return &c
 }

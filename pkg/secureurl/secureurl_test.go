@@ -2,6 +2,7 @@ package secureurl
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,10 @@ func TestCheckRefusesPlainHTTPOffLoopback(t *testing.T) {
 		{"http://128.0.0.1", true, false},
 		{"http://localhost.example.com", true, false},
 		{"http://127.0.0.1.nip.io", true, false},
+		{"HTTP://jit.example.com", true, false},
+		{"http://localhost@jit.example.com", true, false},
+		{"http://localhost:80@jit.example.com/", true, false},
+		{"http://127.1", true, false},
 		{"ftp://jit.example.com", false, true},
 		{"jit.example.com", false, true},
 		{"", false, true},
@@ -46,5 +51,27 @@ func TestCheckRefusesPlainHTTPOffLoopback(t *testing.T) {
 				t.Errorf("Check(%q) = %v, want ok", tc.url, err)
 			}
 		}
+	}
+}
+
+func TestCheckRedirectRefusesPlainHTTPTargetOffLoopback(t *testing.T) {
+	for target, ok := range map[string]bool{
+		"https://jit.example.com/v1/whoami": true,
+		"http://127.0.0.1:8080/v1/whoami":   true,
+		"http://jit.example.com/v1/whoami":  false,
+		"HTTP://jit.example.com/v1/whoami":  false,
+	} {
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckRedirect(req, []*http.Request{req})
+		if ok != (err == nil) {
+			t.Errorf("CheckRedirect(%s) = %v, want ok %v", target, err, ok)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://jit.example.com/", nil)
+	if err := CheckRedirect(req, make([]*http.Request, maxRedirects)); err == nil {
+		t.Error("an 11th redirect was followed")
 	}
 }
