@@ -36,11 +36,12 @@ func Check(what, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// Loopback reports whether host (no port) is this machine: localhost (and
-// names under .localhost, RFC 6761), 127.0.0.0/8 or ::1.
+// Loopback reports whether host (no port) is this machine: localhost,
+// 127.0.0.0/8 or ::1. Names under .localhost (RFC 6761) do not count: Go's
+// resolver asks the network's DNS for them.
 func Loopback(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	if h == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(h)

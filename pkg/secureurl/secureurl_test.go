@@ -20,7 +20,6 @@ func TestCheckRefusesPlainHTTPOffLoopback(t *testing.T) {
 		{"http://[::1]:9000", false, false},
 		{"http://localhost:8080", false, false},
 		{"http://LOCALHOST.", false, false},
-		{"http://jit.localhost", false, false},
 		{"http://jit.example.com", true, false},
 		{"http://10.0.0.5:8080", true, false},
 		{"http://[::ffff:8.8.8.8]", true, false},
@@ -73,5 +72,18 @@ func TestCheckRedirectRefusesPlainHTTPTargetOffLoopback(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "https://jit.example.com/", nil)
 	if err := CheckRedirect(req, make([]*http.Request, maxRedirects)); err == nil {
 		t.Error("an 11th redirect was followed")
+	}
+}
+
+// TestDotLocalhostNameIsNotLoopback: names under .localhost counted as
+// loopback (RFC 6761), but Go's resolver does not special-case them: it
+// asks /etc/hosts, then the network's DNS, so whoever answers DNS for
+// "jit.localhost" received the token over plain http. Only "localhost"
+// itself (from /etc/hosts) and loopback IP literals count.
+func TestDotLocalhostNameIsNotLoopback(t *testing.T) {
+	for _, raw := range []string{"http://jit.localhost", "http://jit.localhost.:8080", "http://a.b.LOCALHOST"} {
+		if _, err := Check("server URL", raw); !errors.As(err, new(*InsecureError)) {
+			t.Errorf("Check(%q) = %v, want refused", raw, err)
+		}
 	}
 }
