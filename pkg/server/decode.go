@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -45,6 +46,10 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// maxBodyDepth bounds how deeply a body's objects and arrays may nest; the
+// API's own bodies are two levels deep.
+const maxBodyDepth = 16
+
 func badBody(err error) error {
 	return &api.Error{Code: api.CodeInvalid, Message: "bad JSON body: " + err.Error(),
 		Hint: "send exactly one JSON object with each key once (see docs/api.md)"}
@@ -52,16 +57,24 @@ func badBody(err error) error {
 
 // checkDuplicateKeys walks the first JSON value in data token by token and
 // refuses an object that names a key twice (ignoring case, as the
-// decoder does), at any depth. Syntax errors are
-// left to the decoder that runs next.
+// decoder does), at any depth, and nesting deeper than maxBodyDepth. The
+// path in an error is built only then, so the walk stays linear. Syntax
+// errors are left to the decoder that runs next.
 func checkDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var walk func(path string) error
-	walk = func(path string) error {
+	var path []string // the keys and indexes above the value being walked
+	where := func() string { return "the body" + strings.Join(path, "") }
+	var walk func() error
+	walk = func() error {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil // a syntax error: json.Decoder.Decode reports it
+		}
+		if tok == json.Delim('{') || tok == json.Delim('[') {
+			if len(path) >= maxBodyDepth {
+				return fmt.Errorf("%s is nested deeper than %d levels", where(), maxBodyDepth)
+			}
 		}
 		switch tok {
 		case json.Delim('{'):
@@ -80,17 +93,23 @@ func checkDuplicateKeys(data []byte) error {
 				// so do "reason" and "rea\u017fon" (ſ folds to s).
 				folded := foldKey(key)
 				if seen[folded] {
-					return fmt.Errorf("duplicate key %q in %s", key, path)
+					return fmt.Errorf("duplicate key %q in %s", key, where())
 				}
 				seen[folded] = true
-				if err := walk(path + "." + key); err != nil {
+				path = append(path, "."+key)
+				err = walk()
+				path = path[:len(path)-1]
+				if err != nil {
 					return err
 				}
 			}
 			_, _ = dec.Token() // '}'
 		case json.Delim('['):
 			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				path = append(path, "["+strconv.Itoa(i)+"]")
+				err := walk()
+				path = path[:len(path)-1]
+				if err != nil {
 					return err
 				}
 			}
@@ -98,7 +117,7 @@ func checkDuplicateKeys(data []byte) error {
 		}
 		return nil
 	}
-	return walk("the body")
+	return walk()
 }
 
 // foldKey maps key to one representative of its case-folding class: every
