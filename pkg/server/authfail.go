@@ -40,8 +40,9 @@ type authFailures struct {
 	window time.Duration
 
 	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
-	start    time.Time // first failure of the open window; zero: none
+	limiters map[string]*rate.Limiter // per address (clientKey)
+	sites    map[string]*rate.Limiter // per site once limiters is full (siteKey)
+	start    time.Time                // first failure of the open window; zero: none
 	last     time.Time
 	count    int // failures answered 401
 	limited  int // tries refused with 429 without checking the token
@@ -51,7 +52,7 @@ type authFailures struct {
 
 func newAuthFailures(perMinute float64, burst int, window time.Duration) *authFailures {
 	return &authFailures{rate: rate.Limit(perMinute / 60), burst: burst, window: window,
-		limiters: map[string]*rate.Limiter{}, byAddr: map[string]int{}}
+		limiters: map[string]*rate.Limiter{}, sites: map[string]*rate.Limiter{}, byAddr: map[string]int{}}
 }
 
 // clientAddress is the address failures are counted against: the TCP peer
@@ -64,19 +65,36 @@ func clientAddress(r *http.Request) string {
 	return clientKey(host)
 }
 
+// limiter returns addr's limiter, making it when needed. Past
+// maxTrackedAddresses, a new address shares its site's limiter (IPv6 /48,
+// IPv4 /24), so a flood from one site, once it fills the table, limits that
+// site and not everyone; past as many sites, the rest share one.
 func (a *authFailures) limiter(addr string) *rate.Limiter {
-	lim, ok := a.limiters[addr]
-	if !ok {
-		if len(a.limiters) >= maxTrackedAddresses {
-			addr = "*"
-			if lim, ok = a.limiters[addr]; ok {
-				return lim
-			}
-		}
-		lim = rate.NewLimiter(a.rate, a.burst)
+	if lim, ok := a.lookup(addr); ok {
+		return lim
+	}
+	lim := rate.NewLimiter(a.rate, a.burst)
+	switch {
+	case len(a.limiters) < maxTrackedAddresses:
 		a.limiters[addr] = lim
+	case len(a.sites) < maxTrackedAddresses:
+		a.sites[siteKey(addr)] = lim
+	default:
+		a.sites["*"] = lim
 	}
 	return lim
+}
+
+// lookup finds the limiter that counts addr, if there is one yet.
+func (a *authFailures) lookup(addr string) (*rate.Limiter, bool) {
+	if lim, ok := a.limiters[addr]; ok || len(a.limiters) < maxTrackedAddresses {
+		return lim, ok
+	}
+	if lim, ok := a.sites[siteKey(addr)]; ok || len(a.sites) < maxTrackedAddresses {
+		return lim, ok
+	}
+	lim, ok := a.sites["*"]
+	return lim, ok
 }
 
 // blocked reports whether addr has used up its failures at now and, if so,
@@ -84,10 +102,7 @@ func (a *authFailures) limiter(addr string) *rate.Limiter {
 func (a *authFailures) blocked(addr string, now time.Time) (time.Duration, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	lim, ok := a.limiters[addr]
-	if !ok && len(a.limiters) >= maxTrackedAddresses {
-		lim, ok = a.limiters["*"] // an untracked address shares the overflow limiter
-	}
+	lim, ok := a.lookup(addr)
 	if !ok || lim.TokensAt(now) >= 1 {
 		return 0, false
 	}
@@ -126,9 +141,11 @@ func (a *authFailures) summary(now time.Time, force bool) (store.Event, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// Forget limiters that have refilled: they hold nothing.
-	for addr, lim := range a.limiters {
-		if lim.TokensAt(now) >= float64(a.burst) {
-			delete(a.limiters, addr)
+	for _, m := range []map[string]*rate.Limiter{a.limiters, a.sites} {
+		for addr, lim := range m {
+			if lim.TokensAt(now) >= float64(a.burst) {
+				delete(m, addr)
+			}
 		}
 	}
 	if a.start.IsZero() || (!force && now.Before(a.start.Add(a.window))) {
@@ -200,6 +217,23 @@ func (s *Server) authFailureLoop(ctx context.Context) error {
 				s.log.Warn("write the failed-authentication summary", "err", err)
 			}
 		}
+	}
+}
+
+// siteKey is the site a clientKey belongs to: an IPv6 /48 (a site's usual
+// allocation, free from tunnel brokers) or an IPv4 /24.
+func siteKey(key string) string {
+	ip, _, err := net.ParseCIDR(key)
+	if err != nil {
+		ip = net.ParseIP(key)
+	}
+	switch {
+	case ip == nil:
+		return "*"
+	case ip.To4() != nil:
+		return (&net.IPNet{IP: ip.To4().Mask(net.CIDRMask(24, 32)), Mask: net.CIDRMask(24, 32)}).String()
+	default:
+		return (&net.IPNet{IP: ip.Mask(net.CIDRMask(48, 128)), Mask: net.CIDRMask(48, 128)}).String()
 	}
 }
 
