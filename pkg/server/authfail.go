@@ -23,7 +23,9 @@ import (
 // hash-chained audit log (and, through it, the webhooks), failures are
 // limited per client address and summarised: the log gets one auth.failed
 // record per window with the count, the first and last time and the
-// addresses, not one record per try.
+// addresses, not one record per try. The limit applies to failures only,
+// after the token was checked: an address many users share (a load
+// balancer, a NAT) is never locked out for its valid tokens.
 
 // maxListedAddresses bounds the addresses named in one summary record.
 const maxListedAddresses = 20
@@ -45,7 +47,7 @@ type authFailures struct {
 	start    time.Time                // first failure of the open window; zero: none
 	last     time.Time
 	count    int // failures answered 401
-	limited  int // tries refused with 429 without checking the token
+	limited  int // failed tries answered 429 (the address is over its limit)
 	byAddr   map[string]int
 	lastWhy  string
 }
