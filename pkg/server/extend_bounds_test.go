@@ -194,3 +194,23 @@ func TestBreakGlassStretchAttemptsAroundAWaitingExtensionHold(t *testing.T) {
 		t.Fatalf("after the attempts: %s ends %s, want revoked ending %s", got.State, got.EndsAt, end)
 	}
 }
+
+// TestExtendByOverflowingDurationRefused: duration_seconds past what a
+// time.Duration holds wrapped around: 18446744074 s (584 years) became a
+// 0.29 s extension that still used up one of the grant's extensions, and
+// other values wrapped to whatever fit the limits. It is now a 400.
+func TestExtendByOverflowingDurationRefused(t *testing.T) {
+	e := newEnv(t)
+	g := e.create("alice", api.CreateRequest{Role: "readonly", Reason: "logs", DurationSeconds: 900})
+	for _, secs := range []string{"18446744074", "9223372037", "9223372036854775807"} {
+		code, ae := e.rawCall("alice", "/v1/requests/"+g.ID+"/extend", `{"duration_seconds":`+secs+`,"reason":"x"}`)
+		if code != http.StatusBadRequest {
+			t.Errorf("extend by %s s: HTTP %d %+v, want 400", secs, code, ae)
+		}
+	}
+	var now api.Request
+	e.call("alice", "GET", "/v1/requests/"+g.ID, nil, &now)
+	if now.Extensions != 0 || !now.EndsAt.Equal(g.EndsAt) {
+		t.Fatalf("after refused extensions: %d extension(s), ends %s (was %s)", now.Extensions, now.EndsAt, g.EndsAt)
+	}
+}
