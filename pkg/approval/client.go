@@ -38,10 +38,8 @@ func New(baseURL string, hc *http.Client, token TokenFunc) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return &Client{base: u, http: hc, token: token}, nil
+	// …and so do redirects.
+	return &Client{base: u, http: secureurl.Guard(hc, 30*time.Second), token: token}, nil
 }
 
 // URL is the server's base URL.

@@ -59,7 +59,9 @@ func New(io *iostreams.IOStreams) *Factory {
 		return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
 	})
 	f.HTTPClient = sync.OnceValue(func() *http.Client {
-		return &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport}
+		// Every CLI call (server, IdP, refresh) refuses a redirect to plain
+		// http off loopback.
+		return &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport, CheckRedirect: secureurl.CheckRedirect}
 	})
 	f.Browser = sync.OnceValue(func() browser.Opener { return browser.New(f.IO.ErrOut, f.Env) })
 	f.ConfigPath = func() (string, error) { return cliconfig.Path(f.Env) }

@@ -74,11 +74,8 @@ func (c *Client) now() time.Time {
 }
 
 func (c *Client) httpContext(ctx context.Context) context.Context {
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return oidc.ClientContext(ctx, hc)
+	// Redirects to plain http off loopback are refused like the issuer.
+	return oidc.ClientContext(ctx, secureurl.Guard(c.HTTPClient, 30*time.Second))
 }
 
 func (c *Client) scopes() []string {

@@ -2,6 +2,7 @@ package secureurl
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -19,13 +20,16 @@ func TestCheckRefusesPlainHTTPOffLoopback(t *testing.T) {
 		{"http://[::1]:9000", false, false},
 		{"http://localhost:8080", false, false},
 		{"http://LOCALHOST.", false, false},
-		{"http://jit.localhost", false, false},
 		{"http://jit.example.com", true, false},
 		{"http://10.0.0.5:8080", true, false},
 		{"http://[::ffff:8.8.8.8]", true, false},
 		{"http://128.0.0.1", true, false},
 		{"http://localhost.example.com", true, false},
 		{"http://127.0.0.1.nip.io", true, false},
+		{"HTTP://jit.example.com", true, false},
+		{"http://localhost@jit.example.com", true, false},
+		{"http://localhost:80@jit.example.com/", true, false},
+		{"http://127.1", true, false},
 		{"ftp://jit.example.com", false, true},
 		{"jit.example.com", false, true},
 		{"", false, true},
@@ -45,6 +49,41 @@ func TestCheckRefusesPlainHTTPOffLoopback(t *testing.T) {
 			if err != nil {
 				t.Errorf("Check(%q) = %v, want ok", tc.url, err)
 			}
+		}
+	}
+}
+
+func TestCheckRedirectRefusesPlainHTTPTargetOffLoopback(t *testing.T) {
+	for target, ok := range map[string]bool{
+		"https://jit.example.com/v1/whoami": true,
+		"http://127.0.0.1:8080/v1/whoami":   true,
+		"http://jit.example.com/v1/whoami":  false,
+		"HTTP://jit.example.com/v1/whoami":  false,
+	} {
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckRedirect(req, []*http.Request{req})
+		if ok != (err == nil) {
+			t.Errorf("CheckRedirect(%s) = %v, want ok %v", target, err, ok)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://jit.example.com/", nil)
+	if err := CheckRedirect(req, make([]*http.Request, maxRedirects)); err == nil {
+		t.Error("an 11th redirect was followed")
+	}
+}
+
+// TestDotLocalhostNameIsNotLoopback: names under .localhost counted as
+// loopback (RFC 6761), but Go's resolver does not special-case them: it
+// asks /etc/hosts, then the network's DNS, so whoever answers DNS for
+// "jit.localhost" received the token over plain http. Only "localhost"
+// itself (from /etc/hosts) and loopback IP literals count.
+func TestDotLocalhostNameIsNotLoopback(t *testing.T) {
+	for _, raw := range []string{"http://jit.localhost", "http://jit.localhost.:8080", "http://a.b.LOCALHOST"} {
+		if _, err := Check("server URL", raw); !errors.As(err, new(*InsecureError)) {
+			t.Errorf("Check(%q) = %v, want refused", raw, err)
 		}
 	}
 }

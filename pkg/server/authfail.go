@@ -23,7 +23,9 @@ import (
 // hash-chained audit log (and, through it, the webhooks), failures are
 // limited per client address and summarised: the log gets one auth.failed
 // record per window with the count, the first and last time and the
-// addresses, not one record per try.
+// addresses, not one record per try. The limit applies to failures only,
+// after the token was checked: an address many users share (a load
+// balancer, a NAT) is never locked out for its valid tokens.
 
 // maxListedAddresses bounds the addresses named in one summary record.
 const maxListedAddresses = 20
@@ -40,43 +42,61 @@ type authFailures struct {
 	window time.Duration
 
 	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
-	start    time.Time // first failure of the open window; zero: none
+	limiters map[string]*rate.Limiter // per address (clientKey)
+	sites    map[string]*rate.Limiter // per site once limiters is full (siteKey)
+	start    time.Time                // first failure of the open window; zero: none
 	last     time.Time
 	count    int // failures answered 401
-	limited  int // tries refused with 429 without checking the token
+	limited  int // failed tries answered 429 (the address is over its limit)
 	byAddr   map[string]int
 	lastWhy  string
 }
 
 func newAuthFailures(perMinute float64, burst int, window time.Duration) *authFailures {
 	return &authFailures{rate: rate.Limit(perMinute / 60), burst: burst, window: window,
-		limiters: map[string]*rate.Limiter{}, byAddr: map[string]int{}}
+		limiters: map[string]*rate.Limiter{}, sites: map[string]*rate.Limiter{}, byAddr: map[string]int{}}
 }
 
 // clientAddress is the address failures are counted against: the TCP peer
-// (jit trusts no forwarding header).
+// (jit trusts no forwarding header), an IPv6 peer by its /64 (clientKey).
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return clientKey(r.RemoteAddr)
 	}
-	return host
+	return clientKey(host)
 }
 
+// limiter returns addr's limiter, making it when needed. Past
+// maxTrackedAddresses, a new address shares its site's limiter (IPv6 /48,
+// IPv4 /24), so a flood from one site, once it fills the table, limits that
+// site and not everyone; past as many sites, the rest share one.
 func (a *authFailures) limiter(addr string) *rate.Limiter {
-	lim, ok := a.limiters[addr]
-	if !ok {
-		if len(a.limiters) >= maxTrackedAddresses {
-			addr = "*"
-			if lim, ok = a.limiters[addr]; ok {
-				return lim
-			}
-		}
-		lim = rate.NewLimiter(a.rate, a.burst)
+	if lim, ok := a.lookup(addr); ok {
+		return lim
+	}
+	lim := rate.NewLimiter(a.rate, a.burst)
+	switch {
+	case len(a.limiters) < maxTrackedAddresses:
 		a.limiters[addr] = lim
+	case len(a.sites) < maxTrackedAddresses:
+		a.sites[siteKey(addr)] = lim
+	default:
+		a.sites["*"] = lim
 	}
 	return lim
+}
+
+// lookup finds the limiter that counts addr, if there is one yet.
+func (a *authFailures) lookup(addr string) (*rate.Limiter, bool) {
+	if lim, ok := a.limiters[addr]; ok || len(a.limiters) < maxTrackedAddresses {
+		return lim, ok
+	}
+	if lim, ok := a.sites[siteKey(addr)]; ok || len(a.sites) < maxTrackedAddresses {
+		return lim, ok
+	}
+	lim, ok := a.sites["*"]
+	return lim, ok
 }
 
 // blocked reports whether addr has used up its failures at now and, if so,
@@ -84,10 +104,7 @@ func (a *authFailures) limiter(addr string) *rate.Limiter {
 func (a *authFailures) blocked(addr string, now time.Time) (time.Duration, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	lim, ok := a.limiters[addr]
-	if !ok && len(a.limiters) >= maxTrackedAddresses {
-		lim, ok = a.limiters["*"] // an untracked address shares the overflow limiter
-	}
+	lim, ok := a.lookup(addr)
 	if !ok || lim.TokensAt(now) >= 1 {
 		return 0, false
 	}
@@ -114,6 +131,9 @@ func (a *authFailures) note(addr string, now time.Time) {
 	if now.After(a.last) {
 		a.last = now
 	}
+	if _, ok := a.byAddr[addr]; !ok && len(a.byAddr) >= maxTrackedAddresses {
+		addr = "others" // bounded memory: past the cap, new addresses count together
+	}
 	a.byAddr[addr]++
 }
 
@@ -123,9 +143,11 @@ func (a *authFailures) summary(now time.Time, force bool) (store.Event, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// Forget limiters that have refilled: they hold nothing.
-	for addr, lim := range a.limiters {
-		if lim.TokensAt(now) >= float64(a.burst) {
-			delete(a.limiters, addr)
+	for _, m := range []map[string]*rate.Limiter{a.limiters, a.sites} {
+		for addr, lim := range m {
+			if lim.TokensAt(now) >= float64(a.burst) {
+				delete(m, addr)
+			}
 		}
 	}
 	if a.start.IsZero() || (!force && now.Before(a.start.Add(a.window))) {
@@ -198,4 +220,36 @@ func (s *Server) authFailureLoop(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// siteKey is the site a clientKey belongs to: an IPv6 /48 (a site's usual
+// allocation, free from tunnel brokers) or an IPv4 /24.
+func siteKey(key string) string {
+	ip, _, err := net.ParseCIDR(key)
+	if err != nil {
+		ip = net.ParseIP(key)
+	}
+	switch {
+	case ip == nil:
+		return "*"
+	case ip.To4() != nil:
+		return (&net.IPNet{IP: ip.To4().Mask(net.CIDRMask(24, 32)), Mask: net.CIDRMask(24, 32)}).String()
+	default:
+		return (&net.IPNet{IP: ip.Mask(net.CIDRMask(48, 128)), Mask: net.CIDRMask(48, 128)}).String()
+	}
+}
+
+// clientKey is the unit failures are limited by: an IPv4 address, or an
+// IPv6 /64 (one host or site usually holds a whole /64, so counting its
+// 2^64 addresses one by one would never limit it, and would fill the
+// tracked-address table for everyone).
+func clientKey(host string) string {
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }

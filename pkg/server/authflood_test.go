@@ -28,7 +28,7 @@ func authFailures(t *testing.T, st store.Store) []string {
 // TestJunkBearerFloodWritesOneSummaryNotOneRecordPerTry: 50 requests with a
 // junk bearer token used to append 50 hash-chained auth.failed records (and
 // as many webhooks). Now the address is limited (401 for its first 20
-// failures, then 429 with Retry-After, the token unchecked) and the audit
+// failures, then 429 with Retry-After) and the audit
 // log gets one summary per window from the server's loop, none per try.
 func TestJunkBearerFloodWritesOneSummaryNotOneRecordPerTry(t *testing.T) {
 	e := newEnvWith(t, func(o *server.Options) {
@@ -106,5 +106,35 @@ func TestFailedAuthSummaryIsFlushedOnShutdown(t *testing.T) {
 	d := events[0].Detail
 	if d["failures"] != "3" || d["first"] == "" || d["last"] == "" || d["addresses"] != "127.0.0.1=3" || d["last_reason"] == "" {
 		t.Fatalf("summary detail %v", d)
+	}
+}
+
+// TestValidTokenFromAddressFloodedWithJunkIsServed: the limit was checked
+// before the token, so junk from one address locked out everyone who shares
+// it — every user when jit runs behind a load balancer (the documented HA
+// setup: the TCP peer is the balancer), or an office behind one NAT. Twenty
+// junk tokens a few times a minute kept them all out, break-glass included.
+// A valid token is now always served; only failures are limited.
+func TestValidTokenFromAddressFloodedWithJunkIsServed(t *testing.T) {
+	e := newEnv(t)
+	junk := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJldmUifQ.c2ln"
+	limited := 0
+	for range 30 {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", e.url+"/v1/roles", nil)
+		req.Header.Set("Authorization", "Bearer "+junk)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("the junk flood was never limited")
+	}
+	if code := e.call("alice", "GET", "/v1/whoami", nil, nil); code != http.StatusOK {
+		t.Fatalf("alice, signed in, from the flooded address: HTTP %d, want 200", code)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/jit-access/jit/pkg/api"
 )
@@ -44,6 +46,10 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// maxBodyDepth bounds how deeply a body's objects and arrays may nest; the
+// API's own bodies are two levels deep.
+const maxBodyDepth = 16
+
 func badBody(err error) error {
 	return &api.Error{Code: api.CodeInvalid, Message: "bad JSON body: " + err.Error(),
 		Hint: "send exactly one JSON object with each key once (see docs/api.md)"}
@@ -51,16 +57,24 @@ func badBody(err error) error {
 
 // checkDuplicateKeys walks the first JSON value in data token by token and
 // refuses an object that names a key twice (ignoring case, as the
-// decoder does), at any depth. Syntax errors are
-// left to the decoder that runs next.
+// decoder does), at any depth, and nesting deeper than maxBodyDepth. The
+// path in an error is built only then, so the walk stays linear. Syntax
+// errors are left to the decoder that runs next.
 func checkDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var walk func(path string) error
-	walk = func(path string) error {
+	var path []string // the keys and indexes above the value being walked
+	where := func() string { return "the body" + strings.Join(path, "") }
+	var walk func() error
+	walk = func() error {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil // a syntax error: json.Decoder.Decode reports it
+		}
+		if tok == json.Delim('{') || tok == json.Delim('[') {
+			if len(path) >= maxBodyDepth {
+				return fmt.Errorf("%s is nested deeper than %d levels", where(), maxBodyDepth)
+			}
 		}
 		switch tok {
 		case json.Delim('{'):
@@ -74,20 +88,28 @@ func checkDuplicateKeys(data []byte) error {
 				if !ok {
 					return nil
 				}
-				// encoding/json matches field names case-insensitively, so
-				// "role" and "Role" fill the same field.
-				if seen[strings.ToLower(key)] {
-					return fmt.Errorf("duplicate key %q in %s", key, path)
+				// encoding/json matches field names with Unicode case
+				// folding, so "role", "Role" and "rolE" fill one field, and
+				// so do "reason" and "rea\u017fon" (ſ folds to s).
+				folded := foldKey(key)
+				if seen[folded] {
+					return fmt.Errorf("duplicate key %q in %s", key, where())
 				}
-				seen[strings.ToLower(key)] = true
-				if err := walk(path + "." + key); err != nil {
+				seen[folded] = true
+				path = append(path, "."+key)
+				err = walk()
+				path = path[:len(path)-1]
+				if err != nil {
 					return err
 				}
 			}
 			_, _ = dec.Token() // '}'
 		case json.Delim('['):
 			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				path = append(path, "["+strconv.Itoa(i)+"]")
+				err := walk()
+				path = path[:len(path)-1]
+				if err != nil {
 					return err
 				}
 			}
@@ -95,5 +117,19 @@ func checkDuplicateKeys(data []byte) error {
 		}
 		return nil
 	}
-	return walk("the body")
+	return walk()
+}
+
+// foldKey maps key to one representative of its case-folding class: every
+// rune becomes the smallest rune of its unicode.SimpleFold orbit, so two keys
+// have the same foldKey exactly when bytes.EqualFold (which encoding/json
+// uses to match field names) says they are equal.
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
 }

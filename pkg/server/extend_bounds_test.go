@@ -159,3 +159,58 @@ func TestAutoApprovedGrantCannotBeStretchedAloneBeyondAutoApproveMax(t *testing.
 		t.Fatalf("approver-given grant extended: HTTP %d %+v", code, r)
 	}
 }
+
+// TestBreakGlassStretchAttemptsAroundAWaitingExtensionHold tries the ways
+// around an extension that waits for approvers: topping up alone while it
+// waits (only up to the break-glass limit), a second small one past the
+// limit, and approving it after the grant was revoked. None moves the end
+// without an approver.
+func TestBreakGlassStretchAttemptsAroundAWaitingExtensionHold(t *testing.T) {
+	e := newEnv(t)
+	bg := e.create("alice", api.CreateRequest{Role: "oncall", BreakGlass: true, Reason: "site down", DurationSeconds: 1200})
+	if code, r, ae := e.extend("alice", bg.ID, time.Hour); code != http.StatusAccepted || r.PendingExtension == nil {
+		t.Fatalf("extend past the limit: HTTP %d %+v %+v", code, r, ae)
+	}
+	// Alone, up to the limit (20m + 10m = 30m), even while one waits.
+	code, r, ae := e.extend("alice", bg.ID, 10*time.Minute)
+	if code != http.StatusOK || !r.EndsAt.Equal(bg.EndsAt.Add(10*time.Minute)) {
+		t.Fatalf("top-up within the limit: HTTP %d %+v %+v", code, r, ae)
+	}
+	end := r.EndsAt
+	// One minute more is past it: refused while the other waits.
+	if code, _, ae := e.extend("alice", bg.ID, time.Minute); code != http.StatusConflict {
+		t.Fatalf("a small extension past the limit while one waits: HTTP %d %+v", code, ae)
+	}
+	// Revoked before an approver agrees: the approval finds nothing to extend.
+	if code := e.call("alice", "POST", "/v1/requests/"+bg.ID+"/revoke", api.DecisionBody{Comment: "done"}, nil); code != http.StatusOK {
+		t.Fatalf("revoke: HTTP %d", code)
+	}
+	if code, _ := e.errorOf("bob", "POST", "/v1/requests/"+bg.ID+"/approve", api.DecisionBody{Comment: "ok"}); code/100 == 2 {
+		t.Fatalf("approving the extension of a revoked grant: HTTP %d", code)
+	}
+	var got api.Request
+	e.call("alice", "GET", "/v1/requests/"+bg.ID, nil, &got)
+	if !got.EndsAt.Equal(end) || got.State != api.StateRevoked {
+		t.Fatalf("after the attempts: %s ends %s, want revoked ending %s", got.State, got.EndsAt, end)
+	}
+}
+
+// TestExtendByOverflowingDurationRefused: duration_seconds past what a
+// time.Duration holds wrapped around: 18446744074 s (584 years) became a
+// 0.29 s extension that still used up one of the grant's extensions, and
+// other values wrapped to whatever fit the limits. It is now a 400.
+func TestExtendByOverflowingDurationRefused(t *testing.T) {
+	e := newEnv(t)
+	g := e.create("alice", api.CreateRequest{Role: "readonly", Reason: "logs", DurationSeconds: 900})
+	for _, secs := range []string{"18446744074", "9223372037", "9223372036854775807"} {
+		code, ae := e.rawCall("alice", "/v1/requests/"+g.ID+"/extend", `{"duration_seconds":`+secs+`,"reason":"x"}`)
+		if code != http.StatusBadRequest {
+			t.Errorf("extend by %s s: HTTP %d %+v, want 400", secs, code, ae)
+		}
+	}
+	var now api.Request
+	e.call("alice", "GET", "/v1/requests/"+g.ID, nil, &now)
+	if now.Extensions != 0 || !now.EndsAt.Equal(g.EndsAt) {
+		t.Fatalf("after refused extensions: %d extension(s), ends %s (was %s)", now.Extensions, now.EndsAt, g.EndsAt)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -374,6 +375,12 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User
 	id := r.PathValue("id")
 	if _, err := s.visible(r.Context(), id, u); err != nil {
 		s.fail(w, r, u, err)
+		return
+	}
+	if body.DurationSeconds > int64(math.MaxInt64/time.Second) {
+		// time.Duration would wrap around to some other, small value.
+		s.fail(w, r, u, &policy.InvalidError{Field: "duration", Reason: "the extension is longer than any grant can be",
+			Hint: "ask for --by 30m, for example"})
 		return
 	}
 	by := time.Duration(body.DurationSeconds) * time.Second

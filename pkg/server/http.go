@@ -57,14 +57,6 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 // authenticate verifies the bearer token; failures are 401 and audited.
 func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, api.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		addr := clientAddress(r)
-		if wait, blocked := s.authFails.blocked(addr, s.now()); blocked {
-			s.metrics.authFailed.Inc()
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
-			writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many failed authentications from " + addr,
-				Hint: "wait and sign in again: jit login"}, http.StatusTooManyRequests)
-			return
-		}
 		raw, err := bearer(r)
 		var u api.User
 		if err == nil {
@@ -78,6 +70,16 @@ func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, api.Use
 				return
 			}
 			s.metrics.authFailed.Inc()
+			// Only failures are limited, after the token was checked: a
+			// valid token is served even from an address others flood
+			// (a load balancer or NAT that many users share).
+			addr := clientAddress(r)
+			if wait, blocked := s.authFails.blocked(addr, s.now()); blocked {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+				writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many failed authentications from " + addr,
+					Hint: "wait and sign in again: jit login"}, http.StatusTooManyRequests)
+				return
+			}
 			s.log.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 			// Counted, not audited one by one: the audit log gets one
 			// summary per window (authfail.go).

@@ -61,7 +61,8 @@ type Options struct {
 	Events func(store.Event)
 	// AuthFailuresPerMinute and AuthFailureBurst limit failed
 	// authentications per client address [10/min, burst 20]; past them the
-	// address gets 429 with Retry-After without its token being checked.
+	// address's failed tries get 429 with Retry-After (a valid token is
+	// always served).
 	AuthFailuresPerMinute float64
 	AuthFailureBurst      int
 	// AuthFailureWindow is how often failed authentications are written to

@@ -3,15 +3,16 @@ package vend_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jit-access/jit/pkg/vend"
 )
 
-func sha256Hex8(s string) string {
+func sha256Hex16(s string) string {
 	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:8]
+	return hex.EncodeToString(sum[:])[:16]
 }
 
 // Before: both became "j-rg@example.com", so CloudTrail could not tell
@@ -21,7 +22,7 @@ func TestSourceIdentityOfUmlautNamesDoesNotCollide(t *testing.T) {
 	if jorg == jurg {
 		t.Fatalf("jörg and jürg both map to %q", jorg)
 	}
-	if want := "jorg@example.com-" + sha256Hex8("jörg@example.com"); jorg != want {
+	if want := "jorg@example.com-" + sha256Hex16("jörg@example.com"); jorg != want {
 		t.Fatalf("SourceIdentity(jörg@…) = %q, want %q (transliterated, then the hash of the original)", jorg, want)
 	}
 	// Nor does either collide with the ASCII spelling a different person may own.
@@ -42,8 +43,8 @@ func TestSourceIdentityOfLongNamesSharingA64CharPrefixDoesNotCollide(t *testing.
 		t.Fatalf("both map to %q", a)
 	}
 	for _, got := range []string{a, b} {
-		if len(got) != 64 || !strings.HasPrefix(got, strings.Repeat("a", 55)+"-") {
-			t.Fatalf("%q: want 55 characters of the name, '-' and 8 hex digits", got)
+		if len(got) != 64 || !strings.HasPrefix(got, strings.Repeat("a", 47)+"-") {
+			t.Fatalf("%q: want 47 characters of the name, '-' and 16 hex digits", got)
 		}
 	}
 }
@@ -52,18 +53,38 @@ func TestSourceIdentityMapping(t *testing.T) {
 	for user, want := range map[string]string{
 		"alice@example.com":       "alice@example.com", // ASCII-clean and short: as is
 		"a.b+c=d,e_f-g@x.example": "a.b+c=d,e_f-g@x.example",
-		"Straße@example.com":      "Strasse@example.com-" + sha256Hex8("Straße@example.com"),
-		"Ærøskøbing":              "AEroskobing-" + sha256Hex8("Ærøskøbing"),
-		"ｆｕｌｌ":                    "full-" + sha256Hex8("ｆｕｌｌ"), // NFKD folds full-width letters
-		"日本":                      "---" + sha256Hex8("日本"),
-		"a":                       "a-" + sha256Hex8("a"), // under STS's 2 characters
-		"":                        "-" + sha256Hex8(""),
+		"Straße@example.com":      "Strasse@example.com-" + sha256Hex16("Straße@example.com"),
+		"Ærøskøbing":              "AEroskobing-" + sha256Hex16("Ærøskøbing"),
+		"ｆｕｌｌ":                    "full-" + sha256Hex16("ｆｕｌｌ"), // NFKD folds full-width letters
+		"日本":                      "---" + sha256Hex16("日本"),
+		"a":                       "a-" + sha256Hex16("a"), // under STS's 2 characters
+		"":                        "-" + sha256Hex16(""),
 		// A clean name that looks like a mapped one is mapped too, so that
 		// nobody can pick a name equal to someone else's mapped value.
-		"jorg@example.com-" + sha256Hex8("jörg@example.com"): "jorg@example.com-" + sha256Hex8("jörg@example.com") + "-" + sha256Hex8("jorg@example.com-"+sha256Hex8("jörg@example.com")),
+		"jorg@example.com-" + sha256Hex16("jörg@example.com"): "jorg@example.com-" + sha256Hex16("jörg@example.com") + "-" + sha256Hex16("jorg@example.com-"+sha256Hex16("jörg@example.com")),
 	} {
 		if got := vend.SourceIdentity(user); got != want {
 			t.Errorf("SourceIdentity(%q) = %q, want %q", user, got, want)
 		}
+	}
+}
+
+// TestSourceIdentityBirthdayCollisionOfChosenNamesNotFound: with 8 hex
+// digits (32 bits) of hash, anyone who can pick names at the IdP finds two
+// that map to one SourceIdentity after about 2^16 tries (milliseconds):
+// CloudTrail then cannot tell the two apart and a revocation Deny on one
+// hits the other. With 16 hex digits (64 bits) a search of 2^18 names finds
+// none, and hitting a given victim's value takes about 2^64 tries.
+func TestSourceIdentityBirthdayCollisionOfChosenNamesNotFound(t *testing.T) {
+	seen := make(map[string]string, 1<<18)
+	for i := range 1 << 18 {
+		// Two CJK characters each become '-': every name has the same
+		// transliteration, only the hash tells them apart.
+		name := fmt.Sprintf("%c%c@example.com", rune(0x4e00+i>>9), rune(0x4e00+i&511))
+		id := vend.SourceIdentity(name)
+		if other, ok := seen[id]; ok {
+			t.Fatalf("%q and %q both map to %q", other, name, id)
+		}
+		seen[id] = name
 	}
 }

@@ -186,19 +186,21 @@ func RoleSessionName(user string) string { return stsIdentifier(user) }
 // value (docs/aws-setup.md#what-cloudtrail-shows):
 //
 //   - a user already in that form, 2 to 64 characters long, and not ending
-//     in "-" and 8 lowercase hex digits, is kept as is;
+//     in "-" and 16 lowercase hex digits, is kept as is;
 //   - anyone else is transliterated (NFKD, marks dropped, ß→ss, æ→ae, ø→o,
-//     …; any other character becomes '-'), cut to 55 characters, and given
-//     the suffix "-" + the first 8 hex digits of the SHA-256 of the full
+//     …; any other character becomes '-'), cut to 47 characters, and given
+//     the suffix "-" + the first 16 hex digits of the SHA-256 of the full
 //     user, so jörg@… and jürg@… (both "jorg"/"jurg" with different
 //     hashes), or two long names sharing their first 64 characters, differ.
 //
 // Kept values cannot end like a hashed one, so the two kinds never meet.
 func SourceIdentity(user string) string { return stsIdentifier(user) }
 
-const identityHashLen = 8 // hex digits of SHA-256 appended when the mapping loses information
+// 16 hex digits (64 bits): with 8, two chosen names that transliterate
+// alike (all non-Latin) collided after about 2^16 tries.
+const identityHashLen = 16 // hex digits of SHA-256 appended when the mapping loses information
 
-var hashSuffixRE = regexp.MustCompile(`-[0-9a-f]{8}$`)
+var hashSuffixRE = regexp.MustCompile(`-[0-9a-f]{16}$`)
 
 func stsIdentifier(s string) string {
 	if len(s) >= 2 && len(s) <= maxSessionNameLength && isSTSIdentifier(s) && !hashSuffixRE.MatchString(s) {

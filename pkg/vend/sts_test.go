@@ -345,8 +345,8 @@ func TestAssumeRoleWireFormat(t *testing.T) {
 	for k, w := range map[string]string{
 		"Action":            "AssumeRole",
 		"RoleArn":           testRoleARN,
-		"RoleSessionName":   "Zoe-O-Brien--zoe@example.com--" + sha256Hex8("Zoë O'Brien <zoe@example.com>"),
-		"SourceIdentity":    "Zoe-O-Brien--zoe@example.com--" + sha256Hex8("Zoë O'Brien <zoe@example.com>"),
+		"RoleSessionName":   "Zoe-O-Brien--zoe@example.com--" + sha256Hex16("Zoë O'Brien <zoe@example.com>"),
+		"SourceIdentity":    "Zoe-O-Brien--zoe@example.com--" + sha256Hex16("Zoë O'Brien <zoe@example.com>"),
 		"DurationSeconds":   "900",
 		"Tags.member.1.Key": "jit-request-id", "Tags.member.1.Value": "01JREQ",
 		"Tags.member.2.Key": "jit-user", "Tags.member.2.Value": "Zo_ O_Brien _zoe@example.com_",
@@ -509,7 +509,7 @@ func FuzzSanitisers(f *testing.F) {
 			if got == user && (!stsIdentifierRE.MatchString(user) || hashSuffixRE.MatchString(user)) {
 				t.Fatalf("%s(%q) kept a name that must be mapped", name, user)
 			}
-			if got != user && !strings.HasSuffix(got, "-"+sha256Hex8(user)) {
+			if got != user && !strings.HasSuffix(got, "-"+sha256Hex16(user)) {
 				t.Fatalf("%s(%q) = %q changed the name without the hash of the original", name, user, got)
 			}
 		}

@@ -77,7 +77,9 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 	// The replay key is what the signature covers — the timestamp and the
 	// body — not the signature header, which verifies in any hex case. It
 	// is kept in the store, so every replica refuses a replay.
-	first, err := s.o.Store.FirstUse(r.Context(), ReplayKey(ts, body), time.Unix(ts, 0).Add(Window), now)
+	// The key outlives the window by another window: a replica whose clock
+	// runs behind still accepts ts after one on time has pruned the key.
+	first, err := s.o.Store.FirstUse(r.Context(), ReplayKey(ts, body), time.Unix(ts, 0).Add(2*Window), now)
 	if err != nil {
 		s.o.Logger.Error("slack interactivity: replay check failed", "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)

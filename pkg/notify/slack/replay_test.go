@@ -122,3 +122,36 @@ func TestSlackMessageShowsAnExtensionWaitingForApprovers(t *testing.T) {
 		}
 	}
 }
+
+// TestInteractivityReplayAfterAnotherReplicaPrunedItsKeyRefused: a replay
+// key was kept only until timestamp+5m, the very end of the window. A
+// replica whose clock runs a little behind still accepts the timestamp
+// after a replica with the right time has pruned the key (any later press
+// prunes), so the replay went through there. Keys now outlive the window
+// by another window (replica clocks that agree within 5 minutes).
+func TestInteractivityReplayAfterAnotherReplicaPrunedItsKeyRefused(t *testing.T) {
+	_, _, st, _ := setup(t, nil)
+	// The Slack library checks timestamps against the real clock too: the
+	// press is stamped near the end of its real window, the replicas'
+	// injected clocks do the rest.
+	t0 := time.Now().Add(-slack.Window + 15*time.Second).Truncate(time.Second)
+	nowA, nowB := time.Now(), time.Now()
+	_, _, _, a := setupOn(t, st, func(o *slack.Options) { o.Now = func() time.Time { return nowA } })
+	_, _, _, b := setupOn(t, st, func(o *slack.Options) { o.Now = func() time.Time { return nowB } })
+	payload := pressPayload(t, "", slack.ActionApprove, "req_01", "U1")
+	if resp, body := call(t, a.URL, signingSecret, t0, payload, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the press: %d %s", resp.StatusCode, body)
+	}
+	// Replica A, on time, takes another press just after the window:
+	// that prunes what has expired.
+	nowA = t0.Add(slack.Window + time.Second)
+	other := pressPayload(t, "", slack.ActionDeny, "req_02", "U1")
+	if resp, body := call(t, a.URL, signingSecret, time.Now(), other, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a later press: %d %s", resp.StatusCode, body)
+	}
+	// Replica B's clock is two minutes behind: t0 is inside its window.
+	nowB = nowA.Add(-2 * time.Minute)
+	if resp, _ := call(t, b.URL, signingSecret, t0, payload, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("replay to a replica two minutes behind after the key was pruned: HTTP %d, want 401", resp.StatusCode)
+	}
+}
