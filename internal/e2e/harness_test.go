@@ -38,6 +38,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: build jit:", err)
 		os.Exit(1)
 	}
+	// The slim credential_process binary, beside jit as every package ships it.
+	slim := exec.Command("go", "build", "-o", filepath.Join(dir, "jit-credential-process"), "../../cmd/jit-credential-process")
+	slim.Stdout, slim.Stderr = os.Stderr, os.Stderr
+	if err := slim.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build jit-credential-process:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
