@@ -91,14 +91,14 @@ func TestAWSCLIAndBoto3UseAnApprovedGrantUntilItEnds(t *testing.T) {
 	if out, errOut, code := aws("s3", "ls", "s3://"+w.bucket); code != 0 {
 		t.Fatalf("aws s3 ls with a grant: exit %d %s %s", code, out, errOut)
 	}
+	// The profile an older jit wrote serves the same grant.
+	if out, errOut, code := alice.run(awsCLI, "--profile", "legacy-admin", "--endpoint-url", w.minio.Endpoint(), "--region", w.minio.Region(), "s3", "ls", "s3://"+w.bucket); code != 0 {
+		t.Fatalf("aws s3 ls through an old-style profile: exit %d %s %s", code, out, errOut)
+	}
 	src := filepath.Join(w.dir, "hello.txt")
 	os.WriteFile(src, []byte("hello from jit"), 0o600)
 	if out, errOut, code := aws("s3", "cp", src, "s3://"+w.bucket+"/hello.txt"); code != 0 {
 		t.Fatalf("aws s3 cp: exit %d %s %s", code, out, errOut)
-	}
-	// The profile an older jit wrote serves the same grant.
-	if out, errOut, code := alice.run(awsCLI, "--profile", "legacy-admin", "--endpoint-url", w.minio.Endpoint(), "--region", w.minio.Region(), "s3", "ls", "s3://"+w.bucket); code != 0 {
-		t.Fatalf("aws s3 ls through an old-style profile: exit %d %s %s", code, out, errOut)
 	}
 	// boto3 through the same profile.
 	py := `import boto3,sys

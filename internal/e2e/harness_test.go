@@ -79,6 +79,15 @@ roles:
     default_duration: 30m
     max_duration: 1h
     reason_required: true
+  - name: longjob
+    arn: arn:aws:iam::000000000000:role/longjob
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 15m
+    max_duration: 1h
+    max_extensions: 3
+    max_total_duration: 2h
+    auto_approve: {groups: [developers]}
 `
 
 func newWorld(t *testing.T) *world {
