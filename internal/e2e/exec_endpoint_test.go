@@ -25,7 +25,8 @@ c = s.client("s3", endpoint_url=ep, region_name=region)
 while not os.path.exists(stop):
     try:
         c.list_objects_v2(Bucket=bucket)
-        key = s.get_credentials().get_frozen_credentials().access_key
+        cr = s.get_credentials()
+        key = cr.get_frozen_credentials().access_key + " " + str(getattr(cr, "_expiry_time", ""))
     except Exception as e:
         print("ERR", str(e).replace("\n", " "), flush=True)
         r = subprocess.run(["/usr/bin/aws", "s3", "ls", "s3://" + bucket, "--endpoint-url", ep, "--region", region], capture_output=True, text=True)
@@ -101,21 +102,26 @@ func TestExecEndpointKeepsAChildWorkingAcrossAReVendAndStopsItOnRevoke(t *testin
 	if l := next(); !strings.HasPrefix(l, "uri http://127.0.0.1:") {
 		t.Fatalf("child's first line %q: want the loopback endpoint", l)
 	}
-	if l := next(); !strings.HasPrefix(l, "ok ") {
-		t.Fatalf("first call: %q", l)
+	first := next()
+	if !strings.HasPrefix(first, "ok ") {
+		t.Fatalf("first call: %q", first)
 	}
 	// Extend past the first credentials' end (they end with the 20 s grant).
 	alice.must("extend", req.ID, "--for", "40s", "--reason", "job still running")
-	keys := map[string]bool{}
+	firstKey, _, _ := strings.Cut(strings.TrimPrefix(first, "ok "), " ")
+	keys := map[string]bool{firstKey: true}
+	seen := []string{first}
 	for time.Now().Before(firstEnd.Add(5 * time.Second)) {
 		l := next()
+		seen = append(seen, time.Now().Format("15:04:05.000 ")+l)
 		if !strings.HasPrefix(l, "ok ") {
 			t.Fatalf("the child failed inside the extended grant: %q\njit stderr:\n%s", l, stderr.String())
 		}
-		keys[strings.TrimPrefix(l, "ok ")] = true
+		key, _, _ := strings.Cut(strings.TrimPrefix(l, "ok "), " ")
+		keys[key] = true
 	}
 	if len(keys) < 2 {
-		t.Fatalf("the child used %d access key(s) across the first credentials' end; want a re-vend", len(keys))
+		t.Fatalf("the child used %d access key(s) across the first credentials' end (%s); want a re-vend\n%s", len(keys), firstEnd, strings.Join(seen, "\n"))
 	}
 	if !alice.hasCachedCredentials(t, "longjob") {
 		t.Fatal("no cached credentials while the grant lives")
