@@ -111,7 +111,9 @@ func (r *Registry) NewCounter(name, help string) *Counter {
 }
 
 // With returns the counter for the label values.
-func (cv *CounterVec) With(values ...string) *Counter { return &Counter{cv.v.WithLabelValues(values...)} }
+func (cv *CounterVec) With(values ...string) *Counter {
+	return &Counter{cv.v.WithLabelValues(values...)}
+}
 
 // Gauge goes up and down.
 type Gauge struct{ g prometheus.Gauge }
