@@ -3,20 +3,19 @@
 // `jit credential-process` does, in a binary that links only the credential
 // path (pkg/credpath), so the AWS SDKs, which start it before almost every API
 // call near a grant's end, pay little more than a process start.
+//
+// It installs no signal handler: an interrupted call just dies (the kernel
+// drops its lock), and not starting the signal-handling machinery is part of
+// being cheap to start.
 package main
 
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/jit-access/jit/pkg/credpath"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := credpath.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(credpath.Main(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }

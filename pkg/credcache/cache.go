@@ -250,6 +250,12 @@ func (c *Cache) call(ctx context.Context, op string, fn func() error) error {
 			return err
 		}
 	}
+	if c.backend == BackendKeyctl {
+		// A system call on an in-kernel key: it cannot hang on another
+		// process, so it runs inline. Sparing the goroutine (and the thread
+		// it tends to start) is measurable on credential_process's path.
+		return fn()
+	}
 	done := make(chan error, 1)
 	abandoned := make(chan struct{})
 	go func() {
