@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jit-access/jit/pkg/cmdutil"
-	"github.com/jit-access/jit/pkg/credpath"
+	"github.com/jit-access/jit/pkg/credprocess"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
 )
@@ -55,10 +55,10 @@ command to run. It never prompts and never opens a browser.`,
 	return cmd
 }
 
-// Run prints the credentials or fails with a message on stderr. It runs the
-// same code as the slim jit-credential-process binary (pkg/credpath), so a
-// profile written by an older jit (credential_process = jit credential-process
-// --role X) keeps working after an upgrade.
+// Run prints the credentials or fails with a message on stderr. It is also
+// the slim jit-credential-process's miss path (that binary serves cache hits
+// and hands every miss to this command), and what profiles written by an
+// older jit (credential_process = jit credential-process --role X) run.
 func Run(ctx context.Context, opts *Options) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -66,5 +66,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return credpath.Print(ctx, s, opts.Role, opts.IO.Out)
+	c, err := s.Credentials(ctx, opts.Role)
+	if err != nil {
+		return err
+	}
+	return credprocess.Write(opts.IO.Out, credprocess.FromCredentials(c))
 }

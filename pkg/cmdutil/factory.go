@@ -132,5 +132,5 @@ func (f *Factory) newSession() (*session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return credpath.NewSession(server, cache, f.HTTPClient(), f.Now), nil
+	return session.New(server, cache, f.HTTPClient(), f.Now), nil
 }

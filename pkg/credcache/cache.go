@@ -353,6 +353,39 @@ func Fresh(creds api.Credentials, now time.Time, window time.Duration) bool {
 	return !exp.IsZero() && now.Add(window).Before(exp)
 }
 
+// MinRemaining is the least lifetime credentials must have to be served.
+// credential_process writes Expiration in whole seconds and the SDKs check
+// it after starting jit, so credentials in their last seconds would reach an
+// SDK already expired (botocore: "the refreshed credentials are still
+// expired"); in those seconds jit says the grant has ended instead.
+const MinRemaining = 5 * time.Second
+
+// DefaultRefreshWindow: credentials whose STS session ends this soon are
+// re-vended when the grant outlives them.
+const DefaultRefreshWindow = 5 * time.Minute
+
+// Servable reports whether cached credentials may be served at now as they
+// are: at least MinRemaining before their expiry, and not so close to an STS
+// expiry that the grant outlives that a fresh vend is due (refreshWindow;
+// 0 means DefaultRefreshWindow). It is the whole cache-hit rule, shared by
+// the session and the slim credential_process.
+func Servable(c api.Credentials, now time.Time, refreshWindow time.Duration) bool {
+	if !now.Add(MinRemaining).Before(c.Expiration) {
+		return false
+	}
+	if refreshWindow == 0 {
+		refreshWindow = DefaultRefreshWindow
+	}
+	stsEnds := c.STSExpiration
+	if stsEnds.IsZero() {
+		stsEnds = c.Expiration
+	}
+	if c.GrantEndsAt.After(stsEnds) && !now.Add(refreshWindow).Before(stsEnds) {
+		return false // the grant goes on: vend a longer session now
+	}
+	return true
+}
+
 // expired reports whether creds are unusable at now.
 func expired(creds api.Credentials, now time.Time) bool { return !Fresh(creds, now, 0) }
 

@@ -1,15 +1,14 @@
-// Package credpath is the credential_process path on its own: from the
-// command line and environment to the role's credentials JSON on stdout, and
-// from an error to the message and exit code jit uses. Both the slim
-// `jit-credential-process` binary and `jit credential-process` run it, so an
-// old profile and a new one behave the same.
+// Package credpath is the slim credential_process: from the command line and
+// environment to the role's cached credentials as credential_process JSON on
+// stdout. It serves cache hits itself and hands every miss (nothing cached,
+// expired, due for a re-vend, unreadable) to the full `jit credential-process`
+// beside it, which takes the lock, refreshes the login and re-vends — so the
+// approval client, the OIDC refresh and net/http are linked only there.
 //
-// It imports only what that path needs: the CLI config file, the keyring
-// cache and its lock, the credential_process contract and the session (whose
-// approval client and OIDC refresh run only on a cache miss). It must never
-// import cobra, the server, the stores, the IdP sandbox, the TUI or an AWS SDK
-// service package: every package linked here runs its init on every call an
-// AWS SDK makes near a grant's end (TestCredentialPathStaysSlim).
+// It must never import cobra, net/http, the session, the server, the stores,
+// the IdP sandbox, the TUI or an AWS SDK service package: every package
+// linked here runs its init on every call an AWS SDK makes near a grant's end
+// (TestCredentialPathStaysSlim).
 package credpath
 
 import (
@@ -18,16 +17,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/cliconfig"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/credprocess"
-	"github.com/jit-access/jit/pkg/session"
 )
 
 // BinaryName is the slim binary shipped beside jit.
@@ -69,7 +64,6 @@ type Settings struct {
 	// Passphrase answers the file keyring's passphrase prompt (nil: only
 	// JIT_FILE_PASSPHRASE, never a prompt).
 	Passphrase func(prompt string) (string, error)
-	HTTPClient *http.Client
 }
 
 // LoadConfig reads the CLI config file named by the environment.
@@ -95,7 +89,7 @@ func ServerURL(flagValue string, getenv func(string) string, cfg *cliconfig.Conf
 }
 
 // OpenCache opens the keyring backend picked by flag, JIT_KEYRING_BACKEND or
-// the config (else the OS default).
+// the config (else the OS default). jit's Factory opens it the same way.
 func OpenCache(s Settings, cfg *cliconfig.Config) (*credcache.Cache, error) {
 	backend := s.Keyring
 	if backend == "" {
@@ -127,41 +121,20 @@ func OpenCache(s Settings, cfg *cliconfig.Config) (*credcache.Cache, error) {
 	return c, nil
 }
 
-// NewSession is the session on server with cache: silent OIDC refresh and the
-// cross-process lock that makes a burst of callers vend once.
-func NewSession(server string, cache *credcache.Cache, hc *http.Client, now func() time.Time) *session.Session {
-	prefix := credcache.ServerHash(server) + "-"
-	return &session.Session{
-		Server:     server,
-		Cache:      cache,
-		HTTPClient: hc,
-		Refresh:    session.OIDCRefresher(hc, now),
-		Lock: func(ctx context.Context, name string, timeout time.Duration) (func(), error) {
-			return credcache.Acquire(ctx, prefix+name, timeout)
-		},
-		Now: now,
-	}
-}
-
-// Print writes role's credentials as the credential_process document.
-func Print(ctx context.Context, s *session.Session, role string, w io.Writer) error {
-	c, err := s.Credentials(ctx, role)
-	if err != nil {
-		return err
-	}
-	return credprocess.Write(w, credprocess.FromCredentials(c))
-}
+// Delegate runs the full `jit credential-process` with args (this call's own
+// flags) and returns its exit code; on unix it replaces this process.
+type Delegate func(args []string) int
 
 // Main is the slim binary: `jit-credential-process --role ROLE [--server URL]
 // [--keyring NAME] [--timeout D]`. It returns the exit code.
-func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, miss Delegate) int {
 	fs := flag.NewFlagSet(BinaryName, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "", "the jit role")
 	server := fs.String("server", "", "jit server URL (default: $JIT_SERVER, then the config file)")
 	keyring := fs.String("keyring", "", "keyring backend (default: $JIT_KEYRING_BACKEND, config, OS default)")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
-	fs.Bool("debug", false, "accepted for compatibility with jit credential-process")
+	fs.Bool("debug", false, "passed on to jit credential-process on a cache miss")
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
@@ -171,26 +144,41 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	st := Settings{Getenv: getenv, Now: time.Now, Server: *server, Keyring: *keyring,
-		HTTPClient: &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport}}
-	return Report(Run(ctx, st, *role, stdout), stderr)
+	st := Settings{Getenv: getenv, Now: time.Now, Server: *server, Keyring: *keyring}
+	hit, err := Cached(ctx, st, *role, stdout)
+	switch {
+	case err != nil:
+		return Report(err, stderr)
+	case hit:
+		return ExitOK
+	}
+	return miss(args)
 }
 
-// Run resolves the settings, opens the keyring and prints the credentials.
-func Run(ctx context.Context, st Settings, role string, stdout io.Writer) error {
+// Cached prints role's credentials when the keyring holds servable ones and
+// reports whether it did. Anything else (a miss) is for the full path; only
+// a broken setup (no server, no keyring) is an error here.
+func Cached(ctx context.Context, st Settings, role string, stdout io.Writer) (bool, error) {
 	cfg, err := LoadConfig(st.Getenv)
 	if err != nil {
-		return err
+		return false, err
 	}
 	server, err := ServerURL(st.Server, st.Getenv, cfg)
 	if err != nil {
-		return noServer(err)
+		return false, noServer(err)
 	}
 	cache, err := OpenCache(st, cfg)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return Print(ctx, NewSession(server, cache, st.HTTPClient, st.Now), role, stdout)
+	c, ok, err := cache.GetCredentials(ctx, server, role)
+	if err != nil || !ok || !credcache.Servable(c, st.Now(), 0) {
+		return false, nil // the full path reads it again under the lock
+	}
+	if err := credprocess.Write(stdout, credprocess.FromCredentials(c)); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func noServer(err error) error {
@@ -207,37 +195,10 @@ func Report(err error, w io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	var (
-		hint    *Hinted
-		server  *approval.ServerError
-		unreach *approval.UnreachableError
-		noGrant *session.NoGrantError
-	)
-	switch {
-	case errors.As(err, &hint):
+	var hint *Hinted
+	if errors.As(err, &hint) {
 		fmt.Fprintf(w, "jit: %s\nTry: %s\n", hint.Err, hint.Hint)
 		return hint.Code
-	case errors.As(err, &noGrant):
-		fmt.Fprintf(w, "jit: %s\nTry: jit request %s --reason \"...\" --for 1h\n", noGrant, noGrant.Role)
-		return ExitNoGrant
-	case errors.Is(err, session.ErrLoginRequired):
-		fmt.Fprintf(w, "jit: %s\nTry: jit login\n", err)
-		return ExitLoginRequired
-	case errors.As(err, &unreach):
-		fmt.Fprintf(w, "jit: %s\nTry: check the URL and your network; jit doctor\n", unreach)
-		return ExitUnreachable
-	case errors.As(err, &server):
-		fmt.Fprintf(w, "jit: %s\n", server.Body.Message)
-		if server.Body.Hint != "" {
-			fmt.Fprintf(w, "Try: %s\n", server.Body.Hint)
-		}
-		switch server.Body.Code {
-		case api.CodeUnauthenticated:
-			return ExitLoginRequired
-		case api.CodeForbidden:
-			return ExitDenied
-		}
-		return ExitError
 	}
 	fmt.Fprintf(w, "jit: %s\n", err)
 	return ExitError

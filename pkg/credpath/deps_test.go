@@ -28,6 +28,15 @@ var heavy = []string{
 	"github.com/chromedp/",
 	"github.com/prometheus/",
 	"github.com/spf13/cobra",
+	// The miss path (login refresh, approval client, HTTP) runs in the full
+	// jit, exec'd: a cache hit must not pay for linking it.
+	"net/http",
+	"crypto/tls",
+	"golang.org/x/oauth2",
+	"github.com/coreos/go-oidc",
+	"github.com/jit-access/jit/pkg/session",
+	"github.com/jit-access/jit/pkg/approval",
+	"github.com/jit-access/jit/pkg/oidcclient",
 }
 
 // heavyIn lists the packages of deps that match a heavy prefix.
