@@ -159,7 +159,7 @@ func benchSlimProcess(t *testing.T, b *strings.Builder, dir string, bins fastBin
 		fmt.Fprintf(b, "| %s | %.2f | %.2f | %.2f | %.2f |\n", r.name, r.median(), quantile(r.samples, 0.9), r.median()/floor, r.median()/av)
 	}
 	kcRatio, fileRatio := res[1].median()/floor, res[3].median()/av
-	fmt.Fprintf(b, "\nTargets: keyctl ≤ 1.3× the floor: %.2f× (%s); file backend ≤ 1.0× aws-vault: %.2f× (%s).",
+	fmt.Fprintf(b, "\nTargets: keyctl ≤ 1.3× the floor: %.3f× (%s); file backend ≤ 1.0× aws-vault: %.3f× (%s).",
 		kcRatio, verdict(kcRatio <= 1.3), fileRatio, verdict(fileRatio <= 1.0))
 	if !ss {
 		fmt.Fprintf(b, " Secret Service was not measured in this run (no D-Bus session with an unlocked gnome-keyring; `make bench` opens one).")
