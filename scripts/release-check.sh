@@ -76,6 +76,13 @@ listing=$(tar -tzf "${archive}")
 for want in LICENSE README.md completions/jit.bash completions/_jit completions/jit.fish completions/jit.ps1 docs/man/jit.1; do
 	grep -qx "${want}" <<<"${listing}" || die "${archive} lacks ${want}"
 done
+# jit configure aws writes the path of jit-credential-process, beside jit.
+grep -qx jit-credential-process <<<"${listing}" || die "${archive} lacks jit-credential-process"
+deb=$(find dist -maxdepth 1 -name 'jit_*_amd64.deb' | head -n 1)
+if [[ -n "${deb}" ]] && command -v dpkg-deb >/dev/null; then
+	deb_listing=$(dpkg-deb -c "${deb}")
+	grep -q ' ./usr/bin/jit-credential-process$' <<<"${deb_listing}" || die "${deb} lacks /usr/bin/jit-credential-process"
+fi
 bin=$(find dist -path '*linux_amd64*' -type f -name jit | head -n 1)
 [[ -x "${bin}" ]] || die "no linux/amd64 jit binary in dist/"
 version=$("${bin}" version)

@@ -43,7 +43,11 @@ func NewCmdConfigure(f *cmdutil.Factory, runF func(context.Context, *Options) er
 $AWS_CONFIG_FILE), inside a block between marker comments that jit owns. Every
 byte outside the block stays as it was; running it again changes nothing unless
 your roles changed. A profile name you already use outside the block is an error:
-pick a --prefix.`,
+pick a --prefix.
+
+Each profile runs the absolute path of jit-credential-process, the small binary
+shipped beside jit (or jit credential-process when it is missing). Run this
+again after moving jit; jit doctor says when a profile's path is stale.`,
 		Example: "  jit configure aws --dry-run\n  jit configure aws --prefix jit- --region eu-west-1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,17 +79,20 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// The absolute path of the slim jit-credential-process beside this jit
+	// (it starts at a plain Go program's cost), else this jit itself.
 	exe, err := opts.Executable()
 	if err != nil {
-		exe = "jit"
+		exe = ""
 	}
+	exe, direct := awsconfig.Locate(exe)
 	profiles := make([]awsconfig.Profile, 0, len(roles))
 	for _, r := range roles {
 		region := r.Region
 		if region == "" {
 			region = opts.Region
 		}
-		profiles = append(profiles, awsconfig.Profile{Name: r.Name, Role: r.Name, Region: region, Server: s.Server, CredentialProcess: exe})
+		profiles = append(profiles, awsconfig.Profile{Name: r.Name, Role: r.Name, Region: region, Server: s.Server, CredentialProcess: exe, Direct: direct})
 	}
 	profiles = awsconfig.Prefixed(opts.Prefix, profiles)
 	path := opts.Path

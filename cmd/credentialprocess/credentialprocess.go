@@ -55,7 +55,10 @@ command to run. It never prompts and never opens a browser.`,
 	return cmd
 }
 
-// Run prints the credentials or fails with a message on stderr.
+// Run prints the credentials or fails with a message on stderr. It is also
+// the slim jit-credential-process's miss path (that binary serves cache hits
+// and hands every miss to this command), and what profiles written by an
+// older jit (credential_process = jit credential-process --role X) run.
 func Run(ctx context.Context, opts *Options) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()

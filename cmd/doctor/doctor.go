@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,9 +139,13 @@ func run(ctx context.Context, f *cmdutil.Factory) []check {
 		return out
 	}
 	exe, _ := f.Executable()
+	exe, direct := awsconfig.Locate(exe)
 	profiles := make([]awsconfig.Profile, 0, len(roles))
 	for _, r := range roles {
-		profiles = append(profiles, awsconfig.Profile{Name: r.Name, Role: r.Name, Region: r.Region, Server: server, CredentialProcess: exe})
+		profiles = append(profiles, awsconfig.Profile{Name: r.Name, Role: r.Name, Region: r.Region, Server: server, CredentialProcess: exe, Direct: direct})
+	}
+	if stale := staleProfiles(data, exe); stale != "" {
+		add("aws-path", false, "%s: %s (run jit configure aws)", path, stale)
 	}
 	if _, changed, err := awsconfig.Plan(data, profiles); err != nil || changed {
 		add("aws", false, "%s does not match your roles (run jit configure aws --dry-run to see how)", path)
@@ -182,4 +187,25 @@ func firstOr(s []string, def string) string {
 		return def
 	}
 	return s[0]
+}
+
+// staleProfiles names the jit profiles whose credential_process program is
+// missing, not executable, or not the one beside this jit ("" when none).
+func staleProfiles(data []byte, want string) string {
+	programs, err := awsconfig.Programs(data)
+	if err != nil {
+		return ""
+	}
+	names := make([]string, 0, len(programs))
+	for name := range programs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var msgs []string
+	for _, name := range names {
+		if msg := awsconfig.StaleProgram(programs[name], want); msg != "" {
+			msgs = append(msgs, "profile "+name+" "+msg)
+		}
+	}
+	return strings.Join(msgs, "; ")
 }

@@ -35,6 +35,8 @@ type Options struct {
 	WitnessDir func() (string, error)
 	// Unused keeps only grants with no recorded activity.
 	Unused bool
+	// Watch (jit status --watch) follows the live grants until they end.
+	Watch bool
 }
 
 func outputFlag(cmd *cobra.Command, o *string) {
@@ -232,7 +234,16 @@ func table(w io.Writer, reqs []api.Request, now time.Time) error {
 
 // NewCmdStatus builds `jit status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	return newListing(f, "status", "Show your live grants with time left, and your pending requests", StatusRun, runF)
+	var watch bool
+	withWatch := func(run func(context.Context, *Options) error) func(context.Context, *Options) error {
+		return func(ctx context.Context, o *Options) error { o.Watch = watch; return run(ctx, o) }
+	}
+	if runF != nil {
+		runF = withWatch(runF)
+	}
+	cmd := newListing(f, "status", "Show your live grants with time left, and your pending requests", withWatch(StatusRun), runF)
+	cmd.Flags().BoolVar(&watch, "watch", false, "stay and follow your live grants: when one is revoked or ends, say so and wipe its cached credentials at once")
+	return cmd
 }
 
 // StatusRun shows live grants and pending requests, and wipes this
@@ -284,7 +295,10 @@ func StatusRun(ctx context.Context, opts *Options) error {
 		fmt.Fprintln(opts.IO.ErrOut, "No live grants and no pending requests. Ask with: jit request ROLE --reason TEXT")
 		return nil
 	}
-	return table(opts.IO.Out, shown, now)
+	if err := table(opts.IO.Out, shown, now); err != nil || !opts.Watch {
+		return err
+	}
+	return watchGrants(ctx, opts, s, shown)
 }
 
 // dur renders a duration in seconds for people.

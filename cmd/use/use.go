@@ -36,6 +36,9 @@ type Options struct {
 	Region  string
 	Command []string
 	Shell   string
+	// EnvCredentials puts static keys in the child's environment (the old
+	// behaviour) instead of serving them from a local endpoint.
+	EnvCredentials bool
 	// Console
 	PrintURL      bool
 	FederationURL string
@@ -52,10 +55,18 @@ func NewCmdExec(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	cmd := &cobra.Command{
 		Use:   "exec ROLE [-- CMD [ARGS...]]",
 		Short: "Run a command (default: your shell) with a live grant's credentials",
-		Long: `Run a command with the role's credentials in AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
-region). The credentials come from the keyring, re-vended if needed while the
-grant lives. exec refuses to run inside another jit exec.`,
+		Long: `Run a command with the role's credentials, served to it by a local endpoint:
+the child gets AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1:PORT/...,
+a random port) and a random AWS_CONTAINER_AUTHORIZATION_TOKEN, which every AWS
+SDK and the AWS CLI read, and no static keys. The endpoint re-vends across STS
+expiry while the grant lives, so a long job keeps working when the grant is
+extended, and it watches the grant: once it is revoked or ends, the endpoint
+refuses with jit's message and the cached credentials are wiped.
+
+--env-credentials puts AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION in the environment instead
+(for tools that read only those); they stop working at the grant's end.
+exec refuses to run inside another jit exec.`,
 		Example:           "  jit exec prod-admin -- aws s3 ls\n  jit exec prod-admin   # a shell",
 		GroupID:           "use",
 		Args:              cobra.MinimumNArgs(1),
@@ -72,6 +83,7 @@ grant lives. exec refuses to run inside another jit exec.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Region, "region", "", "AWS region to set (default: the role's)")
+	cmd.Flags().BoolVar(&opts.EnvCredentials, "env-credentials", false, "put static keys in the environment instead of serving them from a local endpoint")
 	return cmd
 }
 
@@ -111,7 +123,16 @@ func ExecRun(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Starting %s with %s until %s; exit to drop it.\n", sh, opts.Role, c.Expiration.Local().Format("15:04"))
 	}
 	child := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	child.Env = awsenv.Environ(opts.Environ(), c, region)
+	if opts.EnvCredentials {
+		child.Env = awsenv.Environ(opts.Environ(), c, region)
+	} else {
+		ep, err := startEndpoint(ctx, opts, c)
+		if err != nil {
+			return err
+		}
+		defer ep.close()
+		child.Env = awsenv.EndpointEnviron(opts.Environ(), ep.srv.Env(), opts.Role, region)
+	}
 	child.Stdin, child.Stdout, child.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
 	child.Cancel = func() error { return child.Process.Signal(os.Interrupt) }
 	child.WaitDelay = 5 * time.Second

@@ -77,6 +77,7 @@ func (r *report) write(dir string) error {
 	for _, n := range r.notes {
 		p("> %s\n\n", n)
 	}
+	p("The slim credential_process that `jit configure aws` writes, the boto3 client through credential_process vs `jit exec`'s endpoint, and revoke → endpoint refusal are in [benchmarks-fast-path.md](benchmarks-fast-path.md) (TestBenchFastPath, same `make bench`).\n\n")
 
 	// --- 1 credential-process ---
 	if s := r.procs; s != nil {

@@ -15,7 +15,7 @@ export PATH="${JIT_TOOLS_BIN:-${HOME:-/root}/.cache/jit-tools/bin}:${PATH}:/usr/
 
 run_suite() {
 	say "go test -run TestBench ./internal/bench (about 8 minutes)"
-	JIT_BENCH=1 go test -count=1 -run '^TestBench$' -v -timeout 30m ./internal/bench
+	JIT_BENCH=1 go test -count=1 -run '^TestBench(FastPath)?$' -v -timeout 30m ./internal/bench
 }
 
 if [[ "${1:-}" == "--in-session" ]]; then

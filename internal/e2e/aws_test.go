@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"encoding/json"
+	"fmt"
 	"github.com/99designs/keyring"
 	"os"
 
@@ -37,8 +38,15 @@ func TestAWSCLIAndBoto3UseAnApprovedGrantUntilItEnds(t *testing.T) {
 
 	alice.must("configure", "aws")
 	cfg, _ := os.ReadFile(filepath.Join(w.dir, "alice", "aws-config"))
-	if !strings.Contains(string(cfg), "[profile admin]") || !strings.Contains(string(cfg), "credential-process --role admin") {
-		t.Fatalf("aws config:\n%s", cfg)
+	// The profile runs the slim binary beside jit, by its absolute path.
+	slim := filepath.Join(filepath.Dir(jitBin), "jit-credential-process")
+	if !strings.Contains(string(cfg), "[profile admin]") || !strings.Contains(string(cfg), "credential_process = "+slim+" --role admin") {
+		t.Fatalf("aws config does not run %s:\n%s", slim, cfg)
+	}
+	// A profile an older jit wrote (jit on PATH, its subcommand) keeps working.
+	legacy := fmt.Sprintf("\n[profile legacy-admin]\ncredential_process = %s credential-process --role admin --server %s\n", jitBin, w.server)
+	if err := os.WriteFile(filepath.Join(w.dir, "alice", "aws-config"), append(cfg, legacy...), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if again, errOut, _ := alice.run("configure", "aws"); again != "" || !strings.Contains(errOut, "up to date") {
 		t.Fatalf("second configure changed something: %q %q", again, errOut)
@@ -82,6 +90,10 @@ func TestAWSCLIAndBoto3UseAnApprovedGrantUntilItEnds(t *testing.T) {
 	// The AWS CLI now lists and puts through credential_process.
 	if out, errOut, code := aws("s3", "ls", "s3://"+w.bucket); code != 0 {
 		t.Fatalf("aws s3 ls with a grant: exit %d %s %s", code, out, errOut)
+	}
+	// The profile an older jit wrote serves the same grant.
+	if out, errOut, code := alice.run(awsCLI, "--profile", "legacy-admin", "--endpoint-url", w.minio.Endpoint(), "--region", w.minio.Region(), "s3", "ls", "s3://"+w.bucket); code != 0 {
+		t.Fatalf("aws s3 ls through an old-style profile: exit %d %s %s", code, out, errOut)
 	}
 	src := filepath.Join(w.dir, "hello.txt")
 	os.WriteFile(src, []byte("hello from jit"), 0o600)

@@ -39,6 +39,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: build jit:", err)
 		os.Exit(1)
 	}
+	// The slim credential_process binary, beside jit as every package ships it.
+	slim := exec.Command("go", "build", "-o", filepath.Join(dir, "jit-credential-process"), "../../cmd/jit-credential-process")
+	slim.Stdout, slim.Stderr = os.Stderr, os.Stderr
+	if err := slim.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build jit-credential-process:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -101,6 +108,15 @@ roles:
     break_glass: {allowed: true, max_duration: 30m}
     max_extensions: 2
     max_total_duration: 2h
+  - name: longjob
+    arn: arn:aws:iam::000000000000:role/longjob
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    default_duration: 15m
+    max_duration: 1h
+    max_extensions: 3
+    max_total_duration: 2h
+    auto_approve: {groups: [developers]}
 `
 
 // idpPeer is the OIDC provider a world's server trusts and its users sign

@@ -50,6 +50,9 @@ type Profile struct {
 	// CredentialProcess is the path of the jit executable the AWS SDKs run
 	// (usually os.Executable()); "jit" (found on PATH) when empty.
 	CredentialProcess string
+	// Direct means CredentialProcess is the slim jit-credential-process
+	// binary, run without the `credential-process` subcommand (see Locate).
+	Direct bool
 }
 
 // Command is the credential_process command line for p.
@@ -59,6 +62,9 @@ func (p Profile) Command() string {
 		exe = "jit"
 	}
 	cmd := quoteArg(exe) + " credential-process --role " + p.Role
+	if p.Direct {
+		cmd = quoteArg(exe) + " --role " + p.Role
+	}
 	if p.Server != "" {
 		cmd += " --server " + p.Server
 	}

@@ -105,3 +105,39 @@ func Exports(shell string, c api.Credentials, region string) (string, error) {
 func posixQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// EndpointCleared are removed from a child served by a credentials endpoint:
+// static keys would win over the endpoint in every SDK's chain, and another
+// container-credentials setting would fight it.
+var EndpointCleared = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+}
+
+// EndpointEnviron returns base for a child that fetches role's credentials
+// from a local endpoint: endpoint's variables (the URI and token), the role
+// marker and the region set; static keys and clashing settings removed.
+func EndpointEnviron(base []string, endpoint [][2]string, role, region string) []string {
+	drop := map[string]bool{RoleVar: true}
+	for _, k := range append(append([]string{}, Cleared...), EndpointCleared...) {
+		drop[k] = true
+	}
+	vars := append(append([][2]string{}, endpoint...), [2]string{RoleVar, role})
+	if region != "" {
+		vars = append(vars, [2]string{"AWS_REGION", region}, [2]string{"AWS_DEFAULT_REGION", region})
+	}
+	for _, kv := range vars {
+		drop[kv[0]] = true
+	}
+	out := make([]string, 0, len(base)+len(vars))
+	for _, e := range base {
+		k, _, _ := strings.Cut(e, "=")
+		if !drop[k] {
+			out = append(out, e)
+		}
+	}
+	for _, kv := range vars {
+		out = append(out, kv[0]+"="+kv[1])
+	}
+	return out
+}

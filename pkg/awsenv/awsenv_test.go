@@ -57,3 +57,26 @@ func TestExportsForEveryShell(t *testing.T) {
 		t.Error("unknown shell accepted")
 	}
 }
+
+func TestEndpointEnvironCarriesNoStaticKeys(t *testing.T) {
+	base := []string{"PATH=/bin", "AWS_ACCESS_KEY_ID=AKIAOLD", "AWS_SECRET_ACCESS_KEY=old", "AWS_SESSION_TOKEN=old",
+		"AWS_PROFILE=other", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/x", "JIT_ROLE=stale"}
+	got := EndpointEnviron(base, [][2]string{{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds/x"}, {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok"}}, "prod", "eu-west-1")
+	env := map[string]string{}
+	for _, kv := range got {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, dup := env[k]; dup {
+			t.Errorf("%s set twice", k)
+		}
+		env[k] = v
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		if _, ok := env[k]; ok {
+			t.Errorf("%s left in the child's environment", k)
+		}
+	}
+	if env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] != "http://127.0.0.1:1/creds/x" || env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] != "tok" ||
+		env["JIT_ROLE"] != "prod" || env["AWS_REGION"] != "eu-west-1" || env["PATH"] != "/bin" {
+		t.Errorf("env = %v", env)
+	}
+}

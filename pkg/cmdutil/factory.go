@@ -1,7 +1,6 @@
 package cmdutil
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/jit-access/jit/pkg/browser"
 	"github.com/jit-access/jit/pkg/cliconfig"
 	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/credpath"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/secureurl"
 	"github.com/jit-access/jit/pkg/session"
@@ -113,29 +113,12 @@ func (f *Factory) openCache() (*credcache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend := f.Flags.Keyring
-	if backend == "" {
-		backend = f.Env("JIT_KEYRING_BACKEND")
+	c, err := credpath.OpenCache(credpath.Settings{Getenv: f.Env, Now: f.Now, Keyring: f.Flags.Keyring, Passphrase: f.filePassphrase}, cfg)
+	var hinted *credpath.Hinted
+	if errors.As(err, &hinted) {
+		return nil, WithHint(hinted.Err, hinted.Code, "%s", hinted.Hint)
 	}
-	if backend == "" {
-		backend = cfg.Keyring
-	}
-	dir := f.Env("JIT_KEYRING_FILE_DIR")
-	if dir == "" {
-		dir = cfg.KeyringFileDir
-	}
-	c, err := credcache.Open(credcache.Config{
-		Backend:        backend,
-		FileDir:        dir,
-		FilePassphrase: f.filePassphrase,
-		CallTimeout:    cfg.KeyringTimeout,
-		Now:            f.Now,
-	})
-	if err != nil {
-		return nil, WithHint(fmt.Errorf("open keyring: %w", err), ExitError,
-			"pick a backend with --keyring or JIT_KEYRING_BACKEND (keyctl, secret-service, file, pass …); see jit doctor")
-	}
-	return c, nil
+	return c, err
 }
 
 // filePassphrase comes from JIT_FILE_PASSPHRASE or, on a real terminal
@@ -178,15 +161,5 @@ func (f *Factory) newSession() (*session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := credcache.ServerHash(server) + "-"
-	return &session.Session{
-		Server:     server,
-		Cache:      cache,
-		HTTPClient: f.HTTPClient(),
-		Refresh:    session.OIDCRefresher(f.HTTPClient(), f.Now),
-		Lock: func(ctx context.Context, name string, timeout time.Duration) (func(), error) {
-			return credcache.Acquire(ctx, prefix+name, timeout)
-		},
-		Now: f.Now,
-	}, nil
+	return session.New(server, cache, f.HTTPClient(), f.Now), nil
 }

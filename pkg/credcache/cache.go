@@ -250,6 +250,12 @@ func (c *Cache) call(ctx context.Context, op string, fn func() error) error {
 			return err
 		}
 	}
+	if c.backend == BackendKeyctl {
+		// A system call on an in-kernel key: it cannot hang on another
+		// process, so it runs inline. Sparing the goroutine (and the thread
+		// it tends to start) is measurable on credential_process's path.
+		return fn()
+	}
 	done := make(chan error, 1)
 	abandoned := make(chan struct{})
 	go func() {
@@ -345,6 +351,39 @@ func (c *Cache) keys(ctx context.Context, prefix string) ([]string, error) {
 func Fresh(creds api.Credentials, now time.Time, window time.Duration) bool {
 	exp := credprocess.EffectiveExpiry(creds)
 	return !exp.IsZero() && now.Add(window).Before(exp)
+}
+
+// MinRemaining is the least lifetime credentials must have to be served.
+// credential_process writes Expiration in whole seconds and the SDKs check
+// it after starting jit, so credentials in their last seconds would reach an
+// SDK already expired (botocore: "the refreshed credentials are still
+// expired"); in those seconds jit says the grant has ended instead.
+const MinRemaining = 5 * time.Second
+
+// DefaultRefreshWindow: credentials whose STS session ends this soon are
+// re-vended when the grant outlives them.
+const DefaultRefreshWindow = 5 * time.Minute
+
+// Servable reports whether cached credentials may be served at now as they
+// are: at least MinRemaining before their expiry, and not so close to an STS
+// expiry that the grant outlives that a fresh vend is due (refreshWindow;
+// 0 means DefaultRefreshWindow). It is the whole cache-hit rule, shared by
+// the session and the slim credential_process.
+func Servable(c api.Credentials, now time.Time, refreshWindow time.Duration) bool {
+	if !now.Add(MinRemaining).Before(c.Expiration) {
+		return false
+	}
+	if refreshWindow == 0 {
+		refreshWindow = DefaultRefreshWindow
+	}
+	stsEnds := c.STSExpiration
+	if stsEnds.IsZero() {
+		stsEnds = c.Expiration
+	}
+	if c.GrantEndsAt.After(stsEnds) && !now.Add(refreshWindow).Before(stsEnds) {
+		return false // the grant goes on: vend a longer session now
+	}
+	return true
 }
 
 // expired reports whether creds are unusable at now.

@@ -131,32 +131,14 @@ func (s *Session) lock(ctx context.Context, name string) (func(), error) {
 	return s.Lock(ctx, name, timeout)
 }
 
-// MinRemaining is the least lifetime credentials must have to be served.
-// credential_process writes Expiration in whole seconds and the SDKs check
-// it after starting jit, so credentials in their last seconds would reach an
-// SDK already expired (botocore: "the refreshed credentials are still
-// expired"); in those seconds jit says the grant has ended instead.
-const MinRemaining = 5 * time.Second
+// MinRemaining is the least lifetime credentials must have to be served
+// (see credcache.MinRemaining).
+const MinRemaining = credcache.MinRemaining
 
-// usable reports whether cached credentials may be served at now: at least
-// MinRemaining before their expiry, and not so close to an STS expiry that
-// the grant outlives that a fresh vend is due.
+// usable reports whether cached credentials may be served at now: the rule
+// is credcache.Servable, shared with the slim credential_process.
 func (s *Session) usable(c api.Credentials, now time.Time) bool {
-	if !now.Add(MinRemaining).Before(c.Expiration) {
-		return false
-	}
-	window := s.RefreshWindow
-	if window == 0 {
-		window = 5 * time.Minute
-	}
-	stsEnds := c.STSExpiration
-	if stsEnds.IsZero() {
-		stsEnds = c.Expiration
-	}
-	if c.GrantEndsAt.After(stsEnds) && !now.Add(window).Before(stsEnds) {
-		return false // the grant goes on: vend a longer session now
-	}
-	return true
+	return credcache.Servable(c, now, s.RefreshWindow)
 }
 
 // Cached returns credentials for role from the keyring only: no network.

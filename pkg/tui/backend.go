@@ -102,7 +102,13 @@ func (b *SessionBackend) WaitChange(ctx context.Context, id string, seen int64) 
 	if poll <= 0 {
 		poll = 30 * time.Second
 	}
-	return c.WaitChange(ctx, id, seen, poll)
+	r, err := c.WaitChange(ctx, id, seen, poll)
+	if err == nil {
+		// A revoked or ended grant's credentials go at once, not at the
+		// next credential_process call.
+		_, _ = b.Session.WipeIfEnded(ctx, r)
+	}
+	return r, err
 }
 
 // Approve implements Backend.

@@ -89,6 +89,11 @@ type (
 		role string
 		err  error
 	}
+	// grantMsg is one long-poll on a grant whose credentials are cached.
+	grantMsg struct {
+		req *api.Request
+		err error
+	}
 	decidedMsg struct {
 		approve bool
 		req     *api.Request
@@ -262,6 +267,14 @@ func (m *Model) waitCmd(r *api.Request) tea.Cmd {
 	}
 }
 
+func (m *Model) watchGrantCmd(r *api.Request) tea.Cmd {
+	ctx, be, id, seen := m.ctx, m.be, r.ID, r.Version
+	return func() tea.Msg {
+		next, err := be.WaitChange(ctx, id, seen)
+		return grantMsg{req: next, err: err}
+	}
+}
+
 func (m *Model) credsCmd(role string) tea.Cmd {
 	ctx, be := m.ctx, m.be
 	return func() tea.Msg {
@@ -332,8 +345,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case credsMsg:
 		if m.req != nil && msg.role == m.req.Role {
 			m.creds, m.credsErr = msg.err == nil, msg.err
+			if msg.err == nil && m.req.State.Granted() {
+				// Follow the grant while the picker runs: a revoke wipes
+				// its cached credentials at once (SessionBackend.WaitChange).
+				return m, tea.Batch(m.load(), m.watchGrantCmd(m.req))
+			}
 		}
 		return m, m.load()
+	case grantMsg:
+		if msg.err != nil || msg.req == nil {
+			return m, nil // not watching any more; the credentials still end with the grant
+		}
+		if msg.req.State != api.StatePending && msg.req.Remaining(m.now()) <= 0 {
+			m.notice = fmt.Sprintf("Your grant %s for %s is %s; its cached credentials are wiped.", msg.req.ID, msg.req.Role, msg.req.State)
+			return m, m.load()
+		}
+		return m, m.watchGrantCmd(msg.req)
 	case decidedMsg:
 		if msg.err != nil {
 			m.decideNote = errLine(msg.err)

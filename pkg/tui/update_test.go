@@ -298,3 +298,23 @@ func TestLiveGrantAndReviewRowsShowRecordedActivity(t *testing.T) {
 		t.Fatalf("the review row lacks the request's activity:\n%s", v)
 	}
 }
+
+func TestPickerFollowsAGrantAndSaysWhenItIsRevoked(t *testing.T) {
+	m, _ := unitModel(t, nil)
+	granted := &api.Request{ID: "req_9", Role: "readonly", State: api.StateActive, EndsAt: time.Now().Add(time.Hour), Version: 2}
+	m.req = granted
+	_, cmd := m.Update(credsMsg{role: "readonly"})
+	if cmd == nil {
+		t.Fatal("no command after the credentials arrived; want the grant watched")
+	}
+	// Still live after a long-poll: keep watching, no notice.
+	if _, cmd := m.Update(grantMsg{req: granted}); cmd == nil || m.notice != "" {
+		t.Fatalf("live grant: cmd %v, notice %q", cmd, m.notice)
+	}
+	revoked := *granted
+	revoked.State, revoked.Version = api.StateRevoked, 3
+	m.Update(grantMsg{req: &revoked})
+	if !strings.Contains(m.notice, "req_9 for readonly is revoked; its cached credentials are wiped") {
+		t.Errorf("notice = %q", m.notice)
+	}
+}

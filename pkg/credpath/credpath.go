@@ -1,0 +1,205 @@
+// Package credpath is the slim credential_process: from the command line and
+// environment to the role's cached credentials as credential_process JSON on
+// stdout. It serves cache hits itself and hands every miss (nothing cached,
+// expired, due for a re-vend, unreadable) to the full `jit credential-process`
+// beside it, which takes the lock, refreshes the login and re-vends — so the
+// approval client, the OIDC refresh and net/http are linked only there.
+//
+// It must never import cobra, net/http, the session, the server, the stores,
+// the IdP sandbox, the TUI or an AWS SDK service package: every package
+// linked here runs its init on every call an AWS SDK makes near a grant's end
+// (TestCredentialPathStaysSlim).
+package credpath
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jit-access/jit/pkg/cliconfig"
+	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/credprocess"
+)
+
+// BinaryName is the slim binary shipped beside jit.
+const BinaryName = "jit-credential-process"
+
+// Exit codes: the same numbers as cmdutil's documented table (a test keeps
+// them equal), repeated here so this path does not link cobra.
+const (
+	ExitOK            = 0
+	ExitError         = 1
+	ExitUsage         = 3
+	ExitLoginRequired = 4
+	ExitDenied        = 5
+	ExitNoGrant       = 6
+	ExitUnreachable   = 9
+)
+
+// ErrNoServer: no --server, no JIT_SERVER and none in the config file.
+var ErrNoServer = errors.New("no jit server configured")
+
+// Hinted is an error with the next step for a person and an exit code.
+type Hinted struct {
+	Err  error
+	Hint string
+	Code int
+}
+
+func (e *Hinted) Error() string { return e.Err.Error() }
+func (e *Hinted) Unwrap() error { return e.Err }
+
+// Settings are where the path finds its server and keyring: flags first,
+// then environment, then the config file.
+type Settings struct {
+	Getenv func(string) string
+	Now    func() time.Time
+	// Server and Keyring are the --server and --keyring flags ("" = unset).
+	Server  string
+	Keyring string
+	// Passphrase answers the file keyring's passphrase prompt (nil: only
+	// JIT_FILE_PASSPHRASE, never a prompt).
+	Passphrase func(prompt string) (string, error)
+}
+
+// LoadConfig reads the CLI config file named by the environment.
+func LoadConfig(getenv func(string) string) (*cliconfig.Config, error) {
+	path, err := cliconfig.Path(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cliconfig.Load(path)
+}
+
+// ServerURL resolves the server: flag, then JIT_SERVER, then the config.
+func ServerURL(flagValue string, getenv func(string) string, cfg *cliconfig.Config) (string, error) {
+	switch {
+	case flagValue != "":
+		return strings.TrimRight(flagValue, "/"), nil
+	case getenv("JIT_SERVER") != "":
+		return strings.TrimRight(getenv("JIT_SERVER"), "/"), nil
+	case cfg != nil && cfg.Server != "":
+		return strings.TrimRight(cfg.Server, "/"), nil
+	}
+	return "", ErrNoServer
+}
+
+// OpenCache opens the keyring backend picked by flag, JIT_KEYRING_BACKEND or
+// the config (else the OS default). jit's Factory opens it the same way.
+func OpenCache(s Settings, cfg *cliconfig.Config) (*credcache.Cache, error) {
+	backend := s.Keyring
+	if backend == "" {
+		backend = s.Getenv("JIT_KEYRING_BACKEND")
+	}
+	if backend == "" {
+		backend = cfg.Keyring
+	}
+	dir := s.Getenv("JIT_KEYRING_FILE_DIR")
+	if dir == "" {
+		dir = cfg.KeyringFileDir
+	}
+	pass := s.Passphrase
+	if pass == nil {
+		pass = func(string) (string, error) {
+			if p := s.Getenv("JIT_FILE_PASSPHRASE"); p != "" {
+				return p, nil
+			}
+			return "", credcache.ErrNoPassphrase
+		}
+	}
+	c, err := credcache.Open(credcache.Config{
+		Backend: backend, FileDir: dir, FilePassphrase: pass, CallTimeout: cfg.KeyringTimeout, Now: s.Now,
+	})
+	if err != nil {
+		return nil, &Hinted{Err: fmt.Errorf("open keyring: %w", err), Code: ExitError,
+			Hint: "pick a backend with --keyring or JIT_KEYRING_BACKEND (keyctl, secret-service, file, pass …); see jit doctor"}
+	}
+	return c, nil
+}
+
+// Delegate runs the full `jit credential-process` with args (this call's own
+// flags) and returns its exit code; on unix it replaces this process.
+type Delegate func(args []string) int
+
+// Main is the slim binary: `jit-credential-process --role ROLE [--server URL]
+// [--keyring NAME] [--timeout D]`. It returns the exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, miss Delegate) int {
+	fs := flag.NewFlagSet(BinaryName, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "", "the jit role")
+	server := fs.String("server", "", "jit server URL (default: $JIT_SERVER, then the config file)")
+	keyring := fs.String("keyring", "", "keyring backend (default: $JIT_KEYRING_BACKEND, config, OS default)")
+	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
+	fs.Bool("debug", false, "passed on to jit credential-process on a cache miss")
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	if *role == "" || fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "jit: --role is required and nothing else\nTry: %s --role ROLE\n", BinaryName)
+		return ExitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	st := Settings{Getenv: getenv, Now: time.Now, Server: *server, Keyring: *keyring}
+	hit, err := Cached(ctx, st, *role, stdout)
+	switch {
+	case err != nil:
+		return Report(err, stderr)
+	case hit:
+		return ExitOK
+	}
+	return miss(args)
+}
+
+// Cached prints role's credentials when the keyring holds servable ones and
+// reports whether it did. Anything else (a miss) is for the full path; only
+// a broken setup (no server, no keyring) is an error here.
+func Cached(ctx context.Context, st Settings, role string, stdout io.Writer) (bool, error) {
+	cfg, err := LoadConfig(st.Getenv)
+	if err != nil {
+		return false, err
+	}
+	server, err := ServerURL(st.Server, st.Getenv, cfg)
+	if err != nil {
+		return false, noServer(err)
+	}
+	cache, err := OpenCache(st, cfg)
+	if err != nil {
+		return false, err
+	}
+	c, ok, err := cache.GetCredentials(ctx, server, role)
+	if err != nil || !ok || !credcache.Servable(c, st.Now(), 0) {
+		return false, nil // the full path reads it again under the lock
+	}
+	if err := credprocess.Write(stdout, credprocess.FromCredentials(c)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func noServer(err error) error {
+	if errors.Is(err, ErrNoServer) {
+		return &Hinted{Err: err, Code: ExitLoginRequired, Hint: "run: jit login --server https://jit.example.com (or set JIT_SERVER)"}
+	}
+	return err
+}
+
+// Report writes err for a person the way jit does and returns the exit code.
+// The credential_process contract wants a message on stderr and a non-zero
+// exit; never a secret (no error here carries one).
+func Report(err error, w io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var hint *Hinted
+	if errors.As(err, &hint) {
+		fmt.Fprintf(w, "jit: %s\nTry: %s\n", hint.Err, hint.Hint)
+		return hint.Code
+	}
+	fmt.Fprintf(w, "jit: %s\n", err)
+	return ExitError
+}

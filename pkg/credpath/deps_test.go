@@ -1,0 +1,99 @@
+package credpath
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// heavy are packages whose init (or size) the credential path must never pay
+// for: the stores, the IdP sandbox, the server's metrics, AWS service clients
+// and their endpoint tables, the TUI, the browser driver and the CLI's command
+// tree. A prefix ending in "/" matches the package and everything below it.
+var heavy = []string{
+	"modernc.org/sqlite",
+	"modernc.org/libc",
+	"github.com/jackc/pgx/",
+	"github.com/zitadel/",
+	"github.com/jit-access/jit/pkg/devidp",
+	"github.com/jit-access/jit/pkg/testenv",
+	"github.com/jit-access/jit/pkg/server",
+	"github.com/jit-access/jit/pkg/store",
+	"github.com/jit-access/jit/pkg/tui",
+	"github.com/jit-access/jit/pkg/vend",
+	"github.com/jit-access/jit/pkg/cmdutil",
+	"github.com/aws/aws-sdk-go-v2/service/",
+	"github.com/aws/aws-sdk-go-v2/internal/endpoints",
+	"github.com/charmbracelet/",
+	"github.com/chromedp/",
+	"github.com/prometheus/",
+	"github.com/spf13/cobra",
+	// The miss path (login refresh, approval client, HTTP) runs in the full
+	// jit, exec'd: a cache hit must not pay for linking it.
+	"net/http",
+	"crypto/tls",
+	"golang.org/x/oauth2",
+	"github.com/coreos/go-oidc",
+	"github.com/jit-access/jit/pkg/session",
+	"github.com/jit-access/jit/pkg/approval",
+	"github.com/jit-access/jit/pkg/oidcclient",
+}
+
+// heavyIn lists the packages of deps that match a heavy prefix.
+func heavyIn(deps []string) []string {
+	var bad []string
+	for _, d := range deps {
+		for _, h := range heavy {
+			if d == strings.TrimSuffix(h, "/") || strings.HasPrefix(d, h) || (!strings.HasSuffix(h, "/") && strings.HasPrefix(d, h+"/")) {
+				bad = append(bad, d)
+				break
+			}
+		}
+	}
+	return bad
+}
+
+func goListDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, stderr)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestCredentialPathStaysSlim fails when a heavy package enters the import
+// graph of what `jit configure aws` writes as credential_process: every
+// package there runs its init on each call an AWS SDK makes.
+func TestCredentialPathStaysSlim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	for _, pkg := range []string{"github.com/jit-access/jit/cmd/jit-credential-process", "github.com/jit-access/jit/pkg/credpath"} {
+		deps := goListDeps(t, pkg)
+		if len(deps) < 10 {
+			t.Fatalf("go list -deps %s gave %d packages; the check would prove nothing", pkg, len(deps))
+		}
+		if bad := heavyIn(deps); len(bad) > 0 {
+			t.Errorf("%s links heavy packages it must not: %s", pkg, strings.Join(bad, ", "))
+		}
+	}
+}
+
+// TestHeavyPackageCheckCatchesTheFatBinary proves the check bites: jit itself
+// links the server, SQLite, pgx and the IdP sandbox, and each must be named.
+func TestHeavyPackageCheckCatchesTheFatBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	bad := strings.Join(heavyIn(goListDeps(t, "github.com/jit-access/jit")), " ")
+	for _, want := range []string{"modernc.org/sqlite", "github.com/jackc/pgx/v5", "github.com/zitadel/oidc/v3/pkg/op", "github.com/jit-access/jit/pkg/devidp", "github.com/aws/aws-sdk-go-v2/service/sts"} {
+		if !strings.Contains(bad, want) {
+			t.Errorf("the heavy-package check did not flag %s in jit's own graph", want)
+		}
+	}
+}
