@@ -24,6 +24,21 @@ func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
 		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }
 
+// waitForAll waits until the output read in this call holds every text
+// (each WaitFor consumes what it reads, so two waits could miss a text
+// drawn in the frame the first one read).
+func waitForAll(t *testing.T, tm *teatest.TestModel, texts ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, text := range texts {
+			if !bytes.Contains(b, []byte(text)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
 func keys(tm *teatest.TestModel, ks ...tea.KeyType) {
 	for _, k := range ks {
 		tm.Send(tea.KeyMsg{Type: k})
@@ -156,7 +171,9 @@ func TestApproverApproves(t *testing.T) {
 	waitFor(t, tm, "comment:")
 	tm.Type("ok, watch the error rate")
 	keys(tm, tea.KeyEnter)
-	waitFor(t, tm, "Approved alice")
+	// The review list reloads after the approval; under load the reload
+	// lands after the notice, so wait for both before the golden.
+	waitForAll(t, tm, "Approved alice", "Nothing waits for your review")
 	fm := final(t, tm)
 	teatest.RequireEqualOutput(t, []byte(fm.View()))
 	got, err := srv.client(t, "alice").Get(t.Context(), "req_0001")
