@@ -1,0 +1,105 @@
+package server_test
+
+// Regression tests for the second attack review (docs/security.md, "Attacks
+// and what stops them").
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/devidp"
+	"github.com/jit-access/jit/pkg/server"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/testenv"
+)
+
+// kelvinPolicy names kate and sam by email: names with letters that
+// Unicode case folding reaches from other code points (K KELVIN SIGN,
+// ſ LATIN SMALL LETTER LONG S).
+const kelvinPolicy = `
+admins: {groups: [admins]}
+roles:
+  - name: kate-only
+    arn: arn:aws:iam::123456789012:role/jit-kate
+    eligible: {users: [kate@example.com]}
+    approvers: {users: [sam]}
+    max_duration: 1h
+`
+
+func TestPolicyUserMatchedByUnicodeFoldingLookalikeRefused(t *testing.T) {
+	// The IdP vouches for "\u212aate@example.com" (KELVIN SIGN, not k):
+	// another mailbox than kate's, which strings.EqualFold took for hers.
+	fakeKate := devidp.User{Username: "fakekate", Password: "fakekate-password", Email: "\u212aate@example.com",
+		Claims: map[string]any{"email_verified": true, "preferred_username": "fakekate"}}
+	kate := devidp.User{Username: "kate", Password: "kate-password", Email: "kate@example.com",
+		Claims: map[string]any{"preferred_username": "kate"}}
+	idp := testenv.OIDC(t, append(devidp.DefaultUsers(), fakeKate, kate)...)
+
+	js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: kelvinPolicy})
+	e := &idEnv{&env{t: t, url: js.URL, srv: js.Server, store: js.Store, idp: idp, tokens: map[string]string{}, logs: &syncBuffer{}}}
+	e.login("fakekate", "fakekate")
+	e.login("kate", "kate")
+	code, ae := e.errorOf("fakekate", "POST", "/v1/requests", api.CreateRequest{Role: "kate-only", Reason: "r"})
+	if code != http.StatusForbidden {
+		t.Fatalf("a token for \\u212aate@example.com requested kate's role: HTTP %d %+v", code, ae)
+	}
+	// kate herself (any ASCII case) still matches.
+	e.create("kate", api.CreateRequest{Role: "kate-only", Reason: "r"})
+
+	// Legacy rows: a request stored before principals with requester
+	// kate@example.com is not fakekate's.
+	legacy := &api.Request{ID: "req-legacy-kate", Role: "kate-only", Requester: "kate@example.com", Reason: "old", State: api.StatePending}
+	legacy.CreatedAt = time.Now()
+	legacy.UpdatedAt = legacy.CreatedAt
+	if err := js.Store.Create(context.Background(), legacy, []store.Event{{Time: legacy.CreatedAt, Type: audit.TypeRequestCreated, RequestID: legacy.ID, Actor: legacy.Requester}}); err != nil {
+		t.Fatal(err)
+	}
+	var mine api.RequestList
+	if code := e.call("fakekate", "GET", "/v1/requests?scope=mine", nil, &mine); code != http.StatusOK {
+		t.Fatalf("list mine: HTTP %d", code)
+	}
+	for _, r := range mine.Requests {
+		if r.ID == legacy.ID {
+			t.Fatalf("kate's legacy request is listed as fakekate's: %+v", mine.Requests)
+		}
+	}
+	if code, ae := e.errorOf("fakekate", "POST", "/v1/requests/"+legacy.ID+"/cancel", nil); code == http.StatusOK {
+		t.Fatalf("fakekate cancelled kate's legacy request: HTTP %d %+v", code, ae)
+	}
+}
+
+func TestPolicyUsernameClaimUnicodeFoldingLookalikeRefused(t *testing.T) {
+	fakeSam := devidp.User{Username: "fakesam", Password: "fakesam-password", Email: "fakesam@example.com",
+		Claims: map[string]any{"preferred_username": "\u017fam"}}
+	kate := devidp.User{Username: "kate", Password: "kate-password", Email: "kate@example.com",
+		Claims: map[string]any{"preferred_username": "Kate"}}
+	idp := testenv.OIDC(t, append(devidp.DefaultUsers(), fakeSam, kate)...)
+	js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(),
+		Policy: `
+admins: {groups: [admins]}
+roles:
+  - name: kate-only
+    arn: arn:aws:iam::123456789012:role/jit-kate
+    eligible: {users: [kate]}
+    approvers: {users: [sam]}
+    max_duration: 1h
+`, Tweak: func(o *server.Options, _ string) {
+			o.Verifier = server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(),
+				ClockSkew: 30 * time.Second, UsernameClaim: "preferred_username"})
+		}})
+	e := &idEnv{&env{t: t, url: js.URL, srv: js.Server, store: js.Store, idp: idp, tokens: map[string]string{}, logs: &syncBuffer{}}}
+	e.login("kate", "kate")
+	e.login("fakesam", "fakesam")
+	req := e.create("kate", api.CreateRequest{Role: "kate-only", Reason: "r"}) // "Kate" is kate: ASCII case still folds
+	code, ae := e.errorOf("fakesam", "POST", "/v1/requests/"+req.ID+"/approve", nil)
+	if code != http.StatusForbidden && code != http.StatusNotFound {
+		t.Fatalf("preferred_username \\u017fam approved as sam: HTTP %d %+v", code, ae)
+	}
+	if got := e.stored(req.ID); got.State != api.StatePending || len(got.Approvals) != 0 {
+		t.Fatalf("request after the lookalike's try: %s %+v", got.State, got.Approvals)
+	}
+}
