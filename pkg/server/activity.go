@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -118,8 +119,16 @@ func (s *Server) ingest(source string, parse func(ctx context.Context, body []by
 		}
 		if err := checkActivityAuth(s.opts.Activity.Secret, r, body); err != nil {
 			s.metrics.authFailed.Inc()
-			_ = s.append(r.Context(), store.Event{Time: s.now(), Type: audit.TypeAuthFailed, Actor: "activity:" + source,
-				Reason: err.Error(), Detail: map[string]string{"path": r.URL.Path, "remote": r.RemoteAddr}})
+			// Limited and summarised like the API's failures (authfail.go):
+			// one audit record per try let anyone flood the log.
+			addr := clientAddress(r)
+			if wait, blocked := s.authFails.blocked(addr, s.now()); blocked {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+				writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many failed authentications from " + addr,
+					Hint: "check the sender's activity secret, then wait"}, http.StatusTooManyRequests)
+				return
+			}
+			s.authFails.failed(addr, "activity:"+source+": "+err.Error(), s.now())
 			writeError(w, &api.Error{Code: api.CodeUnauthenticated, Message: "activity delivery not authenticated: " + err.Error(),
 				Hint: "send Authorization: Bearer <activity.secret>"}, http.StatusUnauthorized)
 			return

@@ -103,3 +103,35 @@ roles:
 		t.Fatalf("request after the lookalike's try: %s %+v", got.State, got.Approvals)
 	}
 }
+
+// TestActivityJunkSecretFloodWritesOneSummaryNotOneRecordPerTry: the
+// activity endpoints appended one hash-chained auth.failed record (and a
+// webhook delivery) per delivery with a wrong secret, unlimited: anyone who
+// could reach the server flooded the audit log, the hole the API's failed-
+// auth summary closed (issue 10 item 5), open again on a new endpoint.
+func TestActivityJunkSecretFloodWritesOneSummaryNotOneRecordPerTry(t *testing.T) {
+	e := newActivityEnv(t)
+	body := []byte(`{"deploymentid":"d","requestID":"x","accessKey":"AKIAJUNK","api":{"name":"GetObject","statusCode":200}}`)
+	codes := map[int]int{}
+	for range 50 {
+		code, _, _ := e.deliver("minio", body, map[string]string{"Authorization": "Bearer wrong-secret"})
+		codes[code]++
+	}
+	if codes[http.StatusUnauthorized] != 20 || codes[http.StatusTooManyRequests] != 30 {
+		t.Fatalf("answers %v; want 20×401 then 30×429 (the API's failed-auth limit)", codes)
+	}
+	if evs, _ := e.store.Audit(context.Background(), store.AuditFilter{Type: audit.TypeAuthFailed}); len(evs) != 0 {
+		t.Fatalf("%d auth.failed records written per try before the summary", len(evs))
+	}
+	if err := e.srv.FlushAuthFailures(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := e.store.Audit(context.Background(), store.AuditFilter{Type: audit.TypeAuthFailed})
+	if len(evs) != 1 || evs[0].Detail["failures"] != "20" || evs[0].Detail["rate_limited"] != "30" {
+		t.Fatalf("auth.failed records %+v; want one summary of 20 failures and 30 limited", evs)
+	}
+	// The sender with the right secret, from the same address, is served.
+	if code, _, body := e.deliver("minio", body, bearer()); code != http.StatusOK {
+		t.Fatalf("the real sender after the flood: HTTP %d %s", code, body)
+	}
+}
