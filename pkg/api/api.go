@@ -133,10 +133,18 @@ func (d Decision) MadeBy(u User) bool {
 }
 
 // MayBeMadeBy is MadeBy, widened like MayBeRequestedBy: also true when u's
-// verified email is the one recorded with the decision.
+// verified email is the one recorded with the decision, and whenever one
+// side is a Slack identity (known only by its email) and the other has no
+// verified email: they cannot be told apart, so one person never fills two
+// approval slots through Slack and an email-less token.
 func (d Decision) MayBeMadeBy(u User) bool {
-	return d.MadeBy(u) || (u.Email != "" && strings.EqualFold(u.Email, d.Email))
+	return d.MadeBy(u) || (u.Email != "" && strings.EqualFold(u.Email, d.Email)) ||
+		(d.Issuer == SlackIssuer && u.Email == "") || (u.Issuer == SlackIssuer && d.Email == "")
 }
+
+// SlackIssuer is the Issuer of identities taken from a Slack button press:
+// a Slack account known only by its confirmed email, not an IdP principal.
+const SlackIssuer = "urn:jit:slack"
 
 // Decision is one approver's approval or denial.
 type Decision struct {

@@ -175,7 +175,7 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 }
 
 // SlackIssuer is the Issuer of identities taken from a Slack button press.
-const SlackIssuer = "urn:jit:slack"
+const SlackIssuer = api.SlackIssuer
 
 func cbUserKey(slackUser string) string { return "slack-user:" + slackUser }
 
