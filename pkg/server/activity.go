@@ -111,13 +111,23 @@ func (s *Server) ingest(source string, parse func(ctx context.Context, body []by
 				Hint: "set activity.secret in the server config (docs/concepts.md)"}, http.StatusNotFound)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActivityBody))
-		if err != nil {
-			writeError(w, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("activity body over %d bytes", maxActivityBody),
-				Hint: "send fewer events per delivery"}, http.StatusRequestEntityTooLarge)
-			return
+		// A bearer secret is checked before the body is read: a stranger
+		// does not get 1 MiB buffered per connection (only the HMAC needs it).
+		var body []byte
+		err := checkActivityAuth(s.opts.Activity.Secret, r, nil)
+		if err == nil || r.Header.Get("X-Jit-Signature") != "" {
+			if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxActivityBody)); err != nil {
+				writeError(w, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("activity body over %d bytes", maxActivityBody),
+					Hint: "send fewer events per delivery"}, http.StatusRequestEntityTooLarge)
+				return
+			}
+			err = checkActivityAuth(s.opts.Activity.Secret, r, body)
+		} else {
+			// Refused unread: close the connection rather than let
+			// net/http drain up to 256 KiB of the stranger's body first.
+			w.Header().Set("Connection", "close")
 		}
-		if err := checkActivityAuth(s.opts.Activity.Secret, r, body); err != nil {
+		if err != nil {
 			s.metrics.authFailed.Inc()
 			// Limited and summarised like the API's failures (authfail.go):
 			// one audit record per try let anyone flood the log.

@@ -5,6 +5,7 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -135,3 +136,41 @@ func TestActivityJunkSecretFloodWritesOneSummaryNotOneRecordPerTry(t *testing.T)
 		t.Fatalf("the real sender after the flood: HTTP %d %s", code, body)
 	}
 }
+
+// TestActivityWrongBearerAnsweredBeforeTheBodyIsRead: the activity endpoints
+// buffered up to 1 MiB of body before looking at the bearer secret, so a
+// stranger held 1 MiB of server memory per connection for as long as they
+// trickled the body. A wrong bearer is now refused before the body is read.
+func TestActivityWrongBearerAnsweredBeforeTheBodyIsRead(t *testing.T) {
+	e := newActivityEnv(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write([]byte(`[{"accessKey":"`)) }() // and never the rest
+	req, _ := http.NewRequestWithContext(context.Background(), "POST", e.url+"/v1/activity/minio", pr)
+	req.Header.Set("Authorization", "Bearer wrong-secret")
+	req.ContentLength = unfinishedBodyLength
+	type answer struct {
+		code int
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- answer{0, err}
+			return
+		}
+		resp.Body.Close()
+		got <- answer{resp.StatusCode, nil}
+	}()
+	select {
+	case a := <-got:
+		if a.err != nil || a.code != http.StatusUnauthorized {
+			t.Fatalf("wrong bearer with an unfinished body: HTTP %d %v, want 401", a.code, a.err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the server waited for the body of a delivery with a wrong bearer secret")
+	}
+}
+
+const unfinishedBodyLength = 1 << 20 // announced, never sent
