@@ -174,3 +174,36 @@ func TestActivityWrongBearerAnsweredBeforeTheBodyIsRead(t *testing.T) {
 }
 
 const unfinishedBodyLength = 1 << 20 // announced, never sent
+
+// TestSelfApprovalBySecondAccountWithCaseVariantOfVerifiedEmailRefused:
+// bob's second IdP account vouches for "BOB@Example.com"; it neither
+// approves bob's request nor fills a second slot beside bob (refusals
+// compare emails case-insensitively). An account whose email is bob's but
+// unverified is another person and may approve.
+func TestSelfApprovalBySecondAccountWithCaseVariantOfVerifiedEmailRefused(t *testing.T) {
+	bob2 := devidp.User{Username: "bob2", Password: "bob2-password", Email: "BOB@Example.com", Groups: []string{"developers", "approvers"},
+		Claims: map[string]any{"email_verified": true}}
+	notBob := devidp.User{Username: "notbob", Password: "notbob-password", Email: "bob@example.com", Groups: []string{"approvers"},
+		Claims: map[string]any{"email_verified": false}}
+	idp := testenv.OIDC(t, append(identityUsers(), bob2, notBob)...)
+	e := startIdentityEnv(t, idp, nil)
+	e.login("bob", "bob")
+	e.login("bob2", "bob2")
+	e.login("alice", "alice")
+	e.login("notbob", "notbob")
+	own := e.create("bob", api.CreateRequest{Role: "prod-admin", Reason: "deploy"})
+	if code, ae := e.errorOf("bob2", "POST", "/v1/requests/"+own.ID+"/approve", nil); code != http.StatusForbidden {
+		t.Fatalf("bob's second account (BOB@Example.com) approved bob's request: HTTP %d %+v", code, ae)
+	}
+	// An unverified copy of bob's email is not bob: notbob may approve.
+	if code := e.call("notbob", "POST", "/v1/requests/"+own.ID+"/approve", nil, nil); code != http.StatusOK {
+		t.Fatalf("an approver with bob's email unverified: HTTP %d", code)
+	}
+	two := e.create("alice", api.CreateRequest{Role: "two-man", Reason: "x"})
+	if code := e.call("bob", "POST", "/v1/requests/"+two.ID+"/approve", nil, nil); code != http.StatusOK {
+		t.Fatalf("bob's first approval: HTTP %d", code)
+	}
+	if code, ae := e.errorOf("bob2", "POST", "/v1/requests/"+two.ID+"/approve", nil); code != http.StatusConflict && code != http.StatusForbidden {
+		t.Fatalf("bob filled the second slot with BOB@Example.com: HTTP %d %+v", code, ae)
+	}
+}
