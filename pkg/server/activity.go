@@ -31,6 +31,9 @@ const (
 	// activityDedupe is how long an event id is remembered: far longer than
 	// any sender retries a delivery.
 	activityDedupe = 24 * time.Hour
+	// activitySkew is how far ahead of the server's clock an event may be
+	// dated; later times are clamped to it.
+	activitySkew = 5 * time.Minute
 	// maxKnownKeys bounds the in-memory cache of access key → grant.
 	maxKnownKeys = 10000
 )
@@ -257,7 +260,7 @@ func (s *Server) parseMinIO(ctx context.Context, body []byte) ([]store.Call, int
 			sum := sha256.Sum256(m)
 			id = hex.EncodeToString(sum[:16])
 		}
-		at := e.Time
+		at := s.notAfterNow(e.Time)
 		if at.IsZero() {
 			at = s.now()
 		}
@@ -364,7 +367,7 @@ func (s *Server) parseCloudTrail(ctx context.Context, body []byte) ([]store.Call
 		}
 		svc, _, _ := strings.Cut(rec.EventSource, ".")
 		calls = append(calls, store.Call{EventID: "cloudtrail:" + rec.EventID, RequestID: g.RequestID, Requester: g.Requester,
-			Role: g.Role, Time: rec.EventTime, Action: svc + ":" + rec.EventName, Error: rec.ErrorCode != ""})
+			Role: g.Role, Time: s.notAfterNow(rec.EventTime), Action: svc + ":" + rec.EventName, Error: rec.ErrorCode != ""})
 	}
 	return calls, len(recs), unmatched, nil
 }
@@ -434,6 +437,16 @@ func (s *Server) grantBySourceIdentity(ctx context.Context, rec cloudTrailRecord
 	}
 	r := found[0]
 	return store.KeyGrant{RequestID: r.ID, Requester: r.Requester, Role: r.Role}, true, nil
+}
+
+// notAfterNow clamps an event's time to the server's now plus
+// activitySkew: a sender whose clock runs ahead (or a made-up time) must not
+// date a call days ahead and so keep a grant from ever being idle.
+func (s *Server) notAfterNow(t time.Time) time.Time {
+	if latest := s.now().Add(activitySkew); t.After(latest) {
+		return latest
+	}
+	return t
 }
 
 func badActivity(err error) error {

@@ -207,3 +207,25 @@ func TestSelfApprovalBySecondAccountWithCaseVariantOfVerifiedEmailRefused(t *tes
 		t.Fatalf("bob filled the second slot with BOB@Example.com: HTTP %d %+v", code, ae)
 	}
 }
+
+// TestActivityDatedInTheFutureDoesNotKeepAGrantAliveForever: one MinIO
+// entry dated ten days ahead (a sender's clock running ahead, or a made-up
+// time) became the grant's last use, and idle_timeout never fired.
+func TestActivityDatedInTheFutureDoesNotKeepAGrantAliveForever(t *testing.T) {
+	e := newActivityEnv(t)
+	r, c := e.grant("alice", api.CreateRequest{Role: "idle", Reason: "debug"})
+	code, _, body := e.deliver("minio", mustJSON(t, minioEntry(c.AccessKeyID, "GetObject", 200, e.clock.Now().Add(240*time.Hour), "FUTURE")), bearer())
+	if code != http.StatusOK {
+		t.Fatalf("delivery: HTTP %d %s", code, body)
+	}
+	if a := e.get("alice", r.ID).Activity; a == nil || a.LastUse.After(e.clock.Now().Add(5*time.Minute)) {
+		t.Fatalf("activity %+v: last use more than the 5m skew after the server's now", a)
+	}
+	e.clock.Add(26 * time.Minute) // 20m idle after the clamped time (now + 5m)
+	if n, err := e.srv.SweepOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	if got := e.stored(r.ID); got.State != api.StateRevoked {
+		t.Fatalf("idle grant with a future-dated call: %s", got.State)
+	}
+}
