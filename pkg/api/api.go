@@ -99,7 +99,7 @@ func (u User) legacyMatch(id string) bool {
 	if id == "" {
 		return false
 	}
-	if u.Email != "" && strings.EqualFold(u.Email, id) {
+	if u.Email != "" && SameName(u.Email, id) {
 		return true
 	}
 	return !strings.Contains(u.Subject, "@") && u.Subject == id
@@ -133,10 +133,18 @@ func (d Decision) MadeBy(u User) bool {
 }
 
 // MayBeMadeBy is MadeBy, widened like MayBeRequestedBy: also true when u's
-// verified email is the one recorded with the decision.
+// verified email is the one recorded with the decision, and whenever one
+// side is a Slack identity (known only by its email) and the other has no
+// verified email: they cannot be told apart, so one person never fills two
+// approval slots through Slack and an email-less token.
 func (d Decision) MayBeMadeBy(u User) bool {
-	return d.MadeBy(u) || (u.Email != "" && strings.EqualFold(u.Email, d.Email))
+	return d.MadeBy(u) || (u.Email != "" && strings.EqualFold(u.Email, d.Email)) ||
+		(d.Issuer == SlackIssuer && u.Email == "") || (u.Issuer == SlackIssuer && d.Email == "")
 }
+
+// SlackIssuer is the Issuer of identities taken from a Slack button press:
+// a Slack account known only by its confirmed email, not an IdP principal.
+const SlackIssuer = "urn:jit:slack"
 
 // Decision is one approver's approval or denial.
 type Decision struct {
@@ -402,4 +410,25 @@ type AuditProof struct {
 // golang.org/x/mod/sumdb/note's text format (name+hash+base64 key).
 type AuditKey struct {
 	VerifierKey string `json:"verifier_key"`
+}
+
+// SameName reports whether a and b name the same user for policy matching
+// and ownership: equal except for the case of ASCII letters. Unicode case
+// folding is not used on purpose: strings.EqualFold takes U+212A KELVIN SIGN
+// for k and U+017F LONG S for s, so "\u212aate@example.com" (another mailbox,
+// another IdP username) would be kate@example.com. Refusals (self-approval,
+// distinct approvers) may compare more widely; granting never does.
+func SameName(a, b string) bool {
+	return len(a) == len(b) && LowerASCII(a) == LowerASCII(b)
+}
+
+// LowerASCII lowers ASCII letters only; every other byte is kept.
+func LowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

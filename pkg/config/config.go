@@ -553,7 +553,9 @@ func (c *Config) validate(v *validator) {
 		v.errorf("oidc.clock_skew", "%s is over 5m; fix the clocks instead", c.OIDC.ClockSkew.D())
 	}
 	switch c.OIDC.UsernameClaim {
-	case "email", "email_verified", "sub":
+	case "email", "email_verified", "sub",
+		// OIDC profile claims the user edits and the IdP does not keep unique.
+		"name", "given_name", "family_name", "middle_name", "nickname", "profile", "website", "picture":
 		v.errorf("oidc.username_claim", "%q is not a claim the IdP guarantees to name a user; name one such as upn (Entra ID) or preferred_username (Keycloak, Okta), or leave it unset to match verified emails", c.OIDC.UsernameClaim)
 	}
 	if c.OIDC.MaxTokenLifetime == 0 {

@@ -67,6 +67,10 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"issuer missing", strings.Replace(minimal, "issuer: https://idp.example.com, ", "", 1), `jit.yaml:1:8: oidc.issuer: the IdP's issuer URL is required`},
 		{"issuer http", strings.Replace(minimal, "https://idp", "http://idp", 1), `oidc.issuer: "http://idp.example.com" uses plain http`},
 		{"username claim that names nobody", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, username_claim: email}\n" + minimal[strings.Index(minimal, "store"):], `oidc.username_claim: "email" is not a claim the IdP guarantees`},
+		// Display names are the user's own to edit and never unique: "name:
+		// Carol" would let anyone who renames themselves match users: [Carol].
+		{"username claim that is a display name users edit", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, username_claim: name}\n" + minimal[strings.Index(minimal, "store"):], `oidc.username_claim: "name" is not a claim the IdP guarantees`},
+		{"username claim that is a nickname", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, username_claim: nickname}\n" + minimal[strings.Index(minimal, "store"):], `oidc.username_claim: "nickname" is not a claim the IdP guarantees`},
 		{"token lifetime range", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, max_token_lifetime: 720h}\n" + minimal[strings.Index(minimal, "store"):], `oidc.max_token_lifetime: 720h0m0s is outside 5m to 168h`},
 		{"scopes without openid", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, scopes: [email]}\n" + minimal[strings.Index(minimal, "store"):], `oidc.scopes: must include openid`},
 		{"store missing", strings.Replace(minimal, `store: {dsn: "sqlite:///tmp/jit.db"}`, "", 1), `store.dsn: store.dsn is required`},

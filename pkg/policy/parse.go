@@ -388,7 +388,7 @@ func covers(a, b Subjects) bool {
 
 func containsFold(list []string, s string, fold bool) bool {
 	for _, x := range list {
-		if x == s || fold && strings.EqualFold(x, s) {
+		if x == s || fold && api.SameName(x, s) {
 			return true
 		}
 	}

@@ -28,7 +28,7 @@ const (
 )
 
 // Subjects is a set of IdP users and groups. Users are matched,
-// case-insensitively, against api.User.Username only: the email when the IdP
+// ignoring the case of ASCII letters only (api.SameName), against api.User.Username only: the email when the IdP
 // vouches for it (email_verified is JSON true) or the claim named by
 // oidc.username_claim. Never the subject, so a token whose sub merely looks
 // like carol@example.com is not carol. Groups are matched exactly against
@@ -41,7 +41,7 @@ type Subjects struct {
 // Match reports whether u is one of the users or in one of the groups.
 func (s Subjects) Match(u api.User) bool {
 	id := u.Username
-	if id != "" && slices.ContainsFunc(s.Users, func(x string) bool { return strings.EqualFold(x, id) }) {
+	if id != "" && slices.ContainsFunc(s.Users, func(x string) bool { return api.SameName(x, id) }) {
 		return true
 	}
 	for _, g := range u.Groups {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,9 @@ const (
 	// activityDedupe is how long an event id is remembered: far longer than
 	// any sender retries a delivery.
 	activityDedupe = 24 * time.Hour
+	// activitySkew is how far ahead of the server's clock an event may be
+	// dated; later times are clamped to it.
+	activitySkew = 5 * time.Minute
 	// maxKnownKeys bounds the in-memory cache of access key → grant.
 	maxKnownKeys = 10000
 )
@@ -110,16 +114,34 @@ func (s *Server) ingest(source string, parse func(ctx context.Context, body []by
 				Hint: "set activity.secret in the server config (docs/concepts.md)"}, http.StatusNotFound)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActivityBody))
-		if err != nil {
-			writeError(w, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("activity body over %d bytes", maxActivityBody),
-				Hint: "send fewer events per delivery"}, http.StatusRequestEntityTooLarge)
-			return
+		// A bearer secret is checked before the body is read: a stranger
+		// does not get 1 MiB buffered per connection (only the HMAC needs it).
+		var body []byte
+		err := checkActivityAuth(s.opts.Activity.Secret, r, nil)
+		if err == nil || r.Header.Get("X-Jit-Signature") != "" {
+			if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxActivityBody)); err != nil {
+				writeError(w, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("activity body over %d bytes", maxActivityBody),
+					Hint: "send fewer events per delivery"}, http.StatusRequestEntityTooLarge)
+				return
+			}
+			err = checkActivityAuth(s.opts.Activity.Secret, r, body)
+		} else {
+			// Refused unread: close the connection rather than let
+			// net/http drain up to 256 KiB of the stranger's body first.
+			w.Header().Set("Connection", "close")
 		}
-		if err := checkActivityAuth(s.opts.Activity.Secret, r, body); err != nil {
+		if err != nil {
 			s.metrics.authFailed.Inc()
-			_ = s.append(r.Context(), store.Event{Time: s.now(), Type: audit.TypeAuthFailed, Actor: "activity:" + source,
-				Reason: err.Error(), Detail: map[string]string{"path": r.URL.Path, "remote": r.RemoteAddr}})
+			// Limited and summarised like the API's failures (authfail.go):
+			// one audit record per try let anyone flood the log.
+			addr := clientAddress(r)
+			if wait, blocked := s.authFails.blocked(addr, s.now()); blocked {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+				writeError(w, &api.Error{Code: api.CodeRateLimited, Message: "too many failed authentications from " + addr,
+					Hint: "check the sender's activity secret, then wait"}, http.StatusTooManyRequests)
+				return
+			}
+			s.authFails.failed(addr, "activity:"+source+": "+err.Error(), s.now())
 			writeError(w, &api.Error{Code: api.CodeUnauthenticated, Message: "activity delivery not authenticated: " + err.Error(),
 				Hint: "send Authorization: Bearer <activity.secret>"}, http.StatusUnauthorized)
 			return
@@ -238,7 +260,7 @@ func (s *Server) parseMinIO(ctx context.Context, body []byte) ([]store.Call, int
 			sum := sha256.Sum256(m)
 			id = hex.EncodeToString(sum[:16])
 		}
-		at := e.Time
+		at := s.notAfterNow(e.Time)
 		if at.IsZero() {
 			at = s.now()
 		}
@@ -345,7 +367,7 @@ func (s *Server) parseCloudTrail(ctx context.Context, body []byte) ([]store.Call
 		}
 		svc, _, _ := strings.Cut(rec.EventSource, ".")
 		calls = append(calls, store.Call{EventID: "cloudtrail:" + rec.EventID, RequestID: g.RequestID, Requester: g.Requester,
-			Role: g.Role, Time: rec.EventTime, Action: svc + ":" + rec.EventName, Error: rec.ErrorCode != ""})
+			Role: g.Role, Time: s.notAfterNow(rec.EventTime), Action: svc + ":" + rec.EventName, Error: rec.ErrorCode != ""})
 	}
 	return calls, len(recs), unmatched, nil
 }
@@ -415,6 +437,16 @@ func (s *Server) grantBySourceIdentity(ctx context.Context, rec cloudTrailRecord
 	}
 	r := found[0]
 	return store.KeyGrant{RequestID: r.ID, Requester: r.Requester, Role: r.Role}, true, nil
+}
+
+// notAfterNow clamps an event's time to the server's now plus
+// activitySkew: a sender whose clock runs ahead (or a made-up time) must not
+// date a call days ahead and so keep a grant from ever being idle.
+func (s *Server) notAfterNow(t time.Time) time.Time {
+	if latest := s.now().Add(activitySkew); t.After(latest) {
+		return latest
+	}
+	return t
 }
 
 func badActivity(err error) error {

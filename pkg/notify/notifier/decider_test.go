@@ -11,6 +11,7 @@ import (
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 )
 
@@ -67,5 +68,81 @@ roles:
 	got, _ := st.Get(context.Background(), "with-email")
 	if got.State != api.StateApproved || got.Approvals[0].Issuer != slack.SlackIssuer || got.Approvals[0].Email != "carol@example.com" {
 		t.Fatalf("after carol's Slack approval: %+v", got)
+	}
+}
+
+// TestOneApproverFillingTwoSlotsThroughSlackAndAnEmailLessTokenRefused:
+// bob approves with a token that carries no verified email (scope openid:
+// his groups make him an approver), then presses Approve in Slack, where
+// his confirmed email names him in approvers.users; or the other way round.
+// The two decisions had different principals and no common email, so one
+// person filled both slots of approvals_required: 2.
+func TestOneApproverFillingTwoSlotsThroughSlackAndAnEmailLessTokenRefused(t *testing.T) {
+	const src = `
+roles:
+  - name: prod
+    arn: arn:aws:iam::123456789012:role/prod
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers], users: [bob@example.com]}
+    approvals_required: 2
+`
+	pol, err := policy.Parse("policy.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	decide := decider(Options{Store: st, Policy: func() *policy.Policy { return pol }, Now: func() time.Time { return now }})
+
+	const iss = "https://idp.example.com"
+	alice := api.User{Issuer: iss, Subject: "u-alice", Email: "alice@example.com", Username: "alice@example.com", Groups: []string{"developers"}}
+	bobNoEmail := api.User{Issuer: iss, Subject: "u-bob", Groups: []string{"approvers"}}
+	bobSlack := api.User{Issuer: slack.SlackIssuer, Subject: "slack-user:U-BOB", Email: "bob@example.com", Username: "bob@example.com"}
+	for _, order := range []string{"token-then-slack", "slack-then-token"} {
+		r, evs := lifecycle.New(lifecycle.NewInput{ID: order, Requester: alice.ID(), RequesterUser: alice,
+			Create: api.CreateRequest{Role: "prod", Reason: "x"}, Duration: time.Hour, ApprovalsNeeded: 2, PendingTimeout: time.Hour}, now)
+		if err := st.Create(context.Background(), r, evs); err != nil {
+			t.Fatal(err)
+		}
+		var second error
+		if order == "token-then-slack" {
+			approveWithToken(t, st, pol, bobNoEmail, order, now, nil)
+			second = decide(context.Background(), bobSlack, order, true, "via Slack")
+		} else {
+			if err := decide(context.Background(), bobSlack, order, true, "via Slack"); err != nil {
+				t.Fatalf("%s: bob's Slack approval: %v", order, err)
+			}
+			approveWithToken(t, st, pol, bobNoEmail, order, now, &second)
+		}
+		if second == nil {
+			t.Fatalf("%s: the second approval was accepted", order)
+		}
+		got, _ := st.Get(context.Background(), order)
+		if got.State != api.StatePending || len(got.Approvals) != 1 {
+			t.Fatalf("%s: %s with %d approvals by one person", order, got.State, len(got.Approvals))
+		}
+	}
+}
+
+// approveWithToken approves id as u the way the API does (policy, then
+// lifecycle, in one update); a refusal goes to *refused, or fails the test
+// when refused is nil.
+func approveWithToken(t *testing.T, st *sqlite.Store, pol *policy.Policy, u api.User, id string, now time.Time, refused *error) {
+	t.Helper()
+	_, err := st.Update(context.Background(), id, func(r *api.Request) ([]store.Event, error) {
+		if err := pol.CanApprove(u, r); err != nil {
+			return nil, err
+		}
+		return lifecycle.Approve(r, u, "", now)
+	})
+	switch {
+	case refused != nil:
+		*refused = err
+	case err != nil:
+		t.Fatalf("approve %s as %s: %v", id, u.ID(), err)
 	}
 }

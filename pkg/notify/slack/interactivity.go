@@ -175,7 +175,7 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 }
 
 // SlackIssuer is the Issuer of identities taken from a Slack button press.
-const SlackIssuer = "urn:jit:slack"
+const SlackIssuer = api.SlackIssuer
 
 func cbUserKey(slackUser string) string { return "slack-user:" + slackUser }
 
@@ -190,7 +190,7 @@ func (s *Sink) identity(ctx context.Context, slackUser string) (api.User, error)
 	if info.Deleted || info.IsBot || info.IsRestricted || info.Profile.Email == "" || !info.IsEmailConfirmed {
 		return api.User{}, errors.New("no confirmed email")
 	}
-	email := strings.ToLower(info.Profile.Email)
+	email := api.LowerASCII(info.Profile.Email) // not strings.ToLower: it maps U+212A KELVIN SIGN to k (api.SameName)
 	// Slack's confirmed email is the only identity a button press has: no
 	// IdP principal. It is marked as Slack's (Issuer), matches policy users
 	// by that email, and the decider refuses requests whose requester's

@@ -442,3 +442,27 @@ func TestCallSignedWithAnEmptySecretRefusedAfterAReloadRemovedIt(t *testing.T) {
 		t.Fatalf("call signed with an empty secret: %d", resp.StatusCode)
 	}
 }
+
+// TestApproveInSlackByKelvinSignEmailNotLoweredIntoAnotherName: a Slack
+// account whose confirmed email is "\u212Aate@example.com" (KELVIN SIGN) is
+// not kate@example.com. strings.ToLower mapped the sign to k, so the button
+// press decided under kate's name and matched policy entries for her.
+func TestApproveInSlackByKelvinSignEmailNotLoweredIntoAnotherName(t *testing.T) {
+	var got []api.User
+	_, f, _, jit := setup(t, func(o *slack.Options) {
+		o.ApproveByEmail = true
+		o.Decide = func(_ context.Context, u api.User, _ string, _ bool, _ string) error {
+			got = append(got, u)
+			return nil
+		}
+	})
+	f.mu.Lock()
+	lookalike := slackapi.User{ID: "U9", RealName: "Not Kate", IsEmailConfirmed: true}
+	lookalike.Profile.Email = "\u212Aate@Example.com"
+	f.users["U9"] = lookalike
+	f.mu.Unlock()
+	_, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U9"), "")
+	if len(got) != 1 || got[0].ID() != "\u212Aate@example.com" || api.SameName(got[0].ID(), "kate@example.com") {
+		t.Fatalf("decisions %+v (answer %s)", got, body)
+	}
+}

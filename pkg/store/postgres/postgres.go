@@ -316,9 +316,9 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 		if len(f.LegacyRequesters) > 0 {
 			legacy := make([]string, len(f.LegacyRequesters))
 			for i, n := range f.LegacyRequesters {
-				legacy[i] = strings.ToLower(n)
+				legacy[i] = api.LowerASCII(n)
 			}
-			clause = "(" + clause + " OR (requester_sub = '' AND lower(requester) = ANY(" + arg(legacy) + ")))"
+			clause = "(" + clause + " OR (requester_sub = '' AND translate(requester, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = ANY(" + arg(legacy) + ")))"
 		}
 		where = append(where, clause)
 	}

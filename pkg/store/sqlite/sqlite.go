@@ -486,7 +486,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 		if len(f.LegacyRequesters) > 0 {
 			clause = "(" + clause + " OR (requester_sub = '' AND lower(requester) IN (" + placeholders(len(f.LegacyRequesters)) + ")))"
 			for _, n := range f.LegacyRequesters {
-				args = append(args, strings.ToLower(n))
+				args = append(args, api.LowerASCII(n)) // SQLite lower() folds ASCII only
 			}
 		}
 		where = append(where, clause)

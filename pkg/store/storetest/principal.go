@@ -13,7 +13,7 @@ import (
 // testListByPrincipal: "my requests" select by (issuer, subject), never by
 // name; rows stored before principals existed (no issuer/subject) are
 // added when their requester name is one of LegacyRequesters, compared
-// case-insensitively. A same-named requester of another principal, or of
+// ignoring the case of ASCII letters only (api.SameName). A same-named requester of another principal, or of
 // another issuer, is never included.
 func testListByPrincipal(t *testing.T, s store.Store) {
 	const iss, other = "https://idp.example.com", "https://other.example.com"
@@ -26,6 +26,8 @@ func testListByPrincipal(t *testing.T, s store.Store) {
 		{"p4", "alice@example.com", other, "u-alice"},       // the same subject at another issuer
 		{"legacy-email", "Alice@Example.com", "", ""},       // stored before principals, by email
 		{"legacy-other", "bob@example.com", "", ""},         // someone else's old row
+		{"legacy-kate", "kate@example.com", "", ""},         // kate's old row: not \u212aate's (KELVIN SIGN)
+		{"legacy-kelvin", "\u212aate@example.com", "", ""},  // and the lookalike's old row is not kate's
 		{"legacy-sub", "alice@example.com", iss, "u-carol"}, // a principal row is never legacy
 	}
 	for i, r := range rows {
@@ -56,6 +58,9 @@ func testListByPrincipal(t *testing.T, s store.Store) {
 		{store.Filter{RequesterIssuer: iss, RequesterSubject: "u-alice", LegacyRequesters: []string{"alice@example.com"}}, []string{"legacy-email", "p1", "p2"}},
 		{store.Filter{RequesterIssuer: other, RequesterSubject: "u-alice"}, []string{"p4"}},
 		{store.Filter{RequesterIssuer: iss, RequesterSubject: "u-nobody", LegacyRequesters: []string{"nobody"}}, nil},
+		// Only ASCII letters fold: Unicode folding takes U+212A for k.
+		{store.Filter{RequesterIssuer: iss, RequesterSubject: "u-kelvin", LegacyRequesters: []string{"\u212aate@example.com"}}, []string{"legacy-kelvin"}},
+		{store.Filter{RequesterIssuer: iss, RequesterSubject: "u-kate", LegacyRequesters: []string{"Kate@example.com"}}, []string{"legacy-kate"}},
 	} {
 		if got := ids(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("List(%+v) = %v, want %v", tc.f, got, tc.want)
