@@ -102,7 +102,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		audit.NewCmdAudit(f),
 		doctor.NewCmdDoctor(f),
 		pick.NewCmdPick(f),
-		version.NewCmdVersion(f),
+		version.NewCmdVersion(f, nil),
 	}
 	return append(cmds, decide.NewCmds(f, nil)...)
 }
