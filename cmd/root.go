@@ -83,7 +83,7 @@ Operators: jit server --config jit.yaml; try it all locally with jit dev.`,
 func commands(f *cmdutil.Factory) []*cobra.Command {
 	cmds := []*cobra.Command{
 		login.NewCmdLogin(f, nil),
-		login.NewCmdLogout(f),
+		login.NewCmdLogout(f, nil),
 		requests.NewCmdRoles(f, nil),
 		request.NewCmdRequest(f, nil),
 		request.NewCmdWait(f, nil),
