@@ -97,7 +97,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		use.NewCmdAssume(f, nil),
 		use.NewCmdConsole(f, nil),
 		configure.NewCmdConfigure(f, nil),
-		server.NewCmdServer(f),
+		server.NewCmdServer(f, nil),
 		dev.NewCmdDev(f),
 		audit.NewCmdAudit(f),
 		doctor.NewCmdDoctor(f),
