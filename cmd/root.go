@@ -26,9 +26,11 @@ import (
 	"github.com/jit-access/jit/cmd/version"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
+	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
+	"github.com/jit-access/jit/pkg/store/storeopen"
 )
 
 // Main runs jit with args and returns the process exit code.
@@ -99,7 +101,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		configure.NewCmdConfigure(f, nil),
 		server.NewCmdServer(f, nil),
 		dev.NewCmdDev(f),
-		audit.NewCmdAudit(f),
+		audit.NewCmdAudit(f, auditStoreReader(f)),
 		doctor.NewCmdDoctor(f),
 		pick.NewCmdPick(f),
 		version.NewCmdVersion(f, nil),
@@ -159,4 +161,12 @@ func printError(ctx context.Context, f *cmdutil.Factory, err error) int {
 	}
 	fmt.Fprintf(w, "jit: %s\n", err)
 	return cmdutil.ExitError
+}
+
+// auditStoreReader serves `jit audit verify --store`: the store is linked
+// here, in the binary, and never into cmd/audit.
+func auditStoreReader(f *cmdutil.Factory) audit.StoreReader {
+	return func(ctx context.Context, dsn string, each func(api.AuditEvent) bool) (jitaudit.Checkpoint, error) {
+		return storeopen.ReadAudit(ctx, dsn, f.Logger(), each)
+	}
 }
