@@ -102,7 +102,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		server.NewCmdServer(f, nil),
 		dev.NewCmdDev(f),
 		audit.NewCmdAudit(f, auditStoreReader(f)),
-		doctor.NewCmdDoctor(f),
+		doctor.NewCmdDoctor(f, nil),
 		pick.NewCmdPick(f),
 		version.NewCmdVersion(f, nil),
 	}
