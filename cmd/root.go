@@ -103,7 +103,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		dev.NewCmdDev(f),
 		audit.NewCmdAudit(f, auditStoreReader(f)),
 		doctor.NewCmdDoctor(f, nil),
-		pick.NewCmdPick(f),
+		pick.NewCmdPick(f, nil),
 		version.NewCmdVersion(f, nil),
 	}
 	return append(cmds, decide.NewCmds(f, nil)...)
