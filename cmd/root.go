@@ -100,7 +100,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		use.NewCmdConsole(f, nil),
 		configure.NewCmdConfigure(f, nil),
 		server.NewCmdServer(f, nil),
-		dev.NewCmdDev(f),
+		dev.NewCmdDev(f, nil),
 		audit.NewCmdAudit(f, auditStoreReader(f)),
 		doctor.NewCmdDoctor(f, nil),
 		pick.NewCmdPick(f, nil),
