@@ -72,12 +72,12 @@ func TestCredentialProcessRun(t *testing.T) {
 	}{
 		{"fresh in the keyring, no network", cmdtest.Routes{}, &cached, `"AccessKeyId":"ASIACACHED"`, nil},
 		{"vended for the live grant", cmdtest.Routes{
-			"GET /v1/requests":                   api.RequestList{Requests: []api.Request{grant}},
+			"GET /v1/requests":                    api.RequestList{Requests: []api.Request{grant}},
 			"POST /v1/requests/req_1/credentials": vended,
 		}, nil, `"AccessKeyId":"ASIAVENDED"`, nil},
 		{"no live grant", cmdtest.Routes{"GET /v1/requests": api.RequestList{}}, nil, "", session.ErrNoGrant},
 		{"the grant was revoked", cmdtest.Routes{
-			"GET /v1/requests":                   api.RequestList{Requests: []api.Request{grant}},
+			"GET /v1/requests":                    api.RequestList{Requests: []api.Request{grant}},
 			"POST /v1/requests/req_1/credentials": cmdtest.Fail(http.StatusConflict, api.CodeConflict, "the grant was revoked"),
 		}, nil, "", session.ErrNoGrant},
 	} {

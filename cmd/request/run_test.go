@@ -33,7 +33,7 @@ func TestRequestRun(t *testing.T) {
 	creds := api.Credentials{AccessKeyID: "ASIA1", SecretAccessKey: "s", SessionToken: "t", RequestID: "req_1", Role: "prod",
 		Expiration: now.Add(time.Hour), STSExpiration: now.Add(time.Hour), GrantEndsAt: now.Add(time.Hour)}
 	grantRoutes := cmdtest.Routes{
-		"GET /v1/requests":                   api.RequestList{Requests: []api.Request{active}},
+		"GET /v1/requests":                    api.RequestList{Requests: []api.Request{active}},
 		"POST /v1/requests/req_1/credentials": creds,
 	}
 	for _, tc := range []struct {
