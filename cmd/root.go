@@ -26,9 +26,11 @@ import (
 	"github.com/jit-access/jit/cmd/version"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
+	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
+	"github.com/jit-access/jit/pkg/store/storeopen"
 )
 
 // Main runs jit with args and returns the process exit code.
@@ -83,7 +85,7 @@ Operators: jit server --config jit.yaml; try it all locally with jit dev.`,
 func commands(f *cmdutil.Factory) []*cobra.Command {
 	cmds := []*cobra.Command{
 		login.NewCmdLogin(f, nil),
-		login.NewCmdLogout(f),
+		login.NewCmdLogout(f, nil),
 		requests.NewCmdRoles(f, nil),
 		request.NewCmdRequest(f, nil),
 		request.NewCmdWait(f, nil),
@@ -97,12 +99,12 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		use.NewCmdAssume(f, nil),
 		use.NewCmdConsole(f, nil),
 		configure.NewCmdConfigure(f, nil),
-		server.NewCmdServer(f),
-		dev.NewCmdDev(f),
-		audit.NewCmdAudit(f),
-		doctor.NewCmdDoctor(f),
-		pick.NewCmdPick(f),
-		version.NewCmdVersion(f),
+		server.NewCmdServer(f, nil),
+		dev.NewCmdDev(f, nil),
+		audit.NewCmdAudit(f, auditStoreReader(f)),
+		doctor.NewCmdDoctor(f, nil),
+		pick.NewCmdPick(f, nil),
+		version.NewCmdVersion(f, nil),
 	}
 	return append(cmds, decide.NewCmds(f, nil)...)
 }
@@ -159,4 +161,12 @@ func printError(ctx context.Context, f *cmdutil.Factory, err error) int {
 	}
 	fmt.Fprintf(w, "jit: %s\n", err)
 	return cmdutil.ExitError
+}
+
+// auditStoreReader serves `jit audit verify --store`: the store is linked
+// here, in the binary, and never into cmd/audit.
+func auditStoreReader(f *cmdutil.Factory) audit.StoreReader {
+	return func(ctx context.Context, dsn string, each func(api.AuditEvent) bool) (jitaudit.Checkpoint, error) {
+		return storeopen.ReadAudit(ctx, dsn, f.Logger(), each)
+	}
 }

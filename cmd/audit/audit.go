@@ -21,38 +21,45 @@ import (
 	"github.com/jit-access/jit/pkg/approval"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
-	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/store/storeopen"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/session"
 	"github.com/jit-access/jit/pkg/witness"
 )
 
-// NewCmdAudit builds `jit audit` and its subcommands.
-func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
+// StoreReader reads the audit log of the store a DSN names for `jit audit
+// verify --store`: the store's own tree head as a checkpoint, and each
+// record in order until each returns false. The jit binary wires in
+// storeopen.ReadAudit; this package never links the store itself.
+type StoreReader func(ctx context.Context, dsn string, each func(api.AuditEvent) bool) (jitaudit.Checkpoint, error)
+
+// NewCmdAudit builds `jit audit` and its subcommands; readStore serves
+// `verify --store` (nil: --store is refused).
+func NewCmdAudit(f *cmdutil.Factory, readStore StoreReader) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Query, export and verify the audit log", GroupID: "admin"}
-	cmd.AddCommand(newCmdQuery(f), newCmdExport(f), newCmdVerify(f))
+	cmd.AddCommand(NewCmdQuery(f, nil), NewCmdExport(f, nil), NewCmdVerify(f, readStore, nil))
 	return cmd
 }
 
-type filter struct {
-	since           time.Duration
-	user, role, req string
-	typ             string
+// Filter narrows the events query and export read.
+type Filter struct {
+	Since                     time.Duration
+	User, Role, Request, Type string
 }
 
-func (fl *filter) flags(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&fl.since, "since", 0, "only events newer than this (e.g. 24h)")
-	cmd.Flags().StringVar(&fl.user, "user", "", "only events by or about this user")
-	cmd.Flags().StringVar(&fl.role, "role", "", "only events of this role")
-	cmd.Flags().StringVar(&fl.req, "request", "", "only events of this request")
-	cmd.Flags().StringVar(&fl.typ, "type", "", "only events of this type (e.g. credentials.vended)")
+func (fl *Filter) flags(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&fl.Since, "since", 0, "only events newer than this (e.g. 24h)")
+	cmd.Flags().StringVar(&fl.User, "user", "", "only events by or about this user")
+	cmd.Flags().StringVar(&fl.Role, "role", "", "only events of this role")
+	cmd.Flags().StringVar(&fl.Request, "request", "", "only events of this request")
+	cmd.Flags().StringVar(&fl.Type, "type", "", "only events of this type (e.g. credentials.vended)")
 }
 
-func (fl *filter) query(now time.Time) url.Values {
+func (fl *Filter) query(now time.Time) url.Values {
 	q := url.Values{}
-	if fl.since > 0 {
-		q.Set("since", now.Add(-fl.since).UTC().Format(time.RFC3339))
+	if fl.Since > 0 {
+		q.Set("since", now.Add(-fl.Since).UTC().Format(time.RFC3339))
 	}
-	for k, v := range map[string]string{"user": fl.user, "role": fl.role, "request": fl.req, "type": fl.typ} {
+	for k, v := range map[string]string{"user": fl.User, "role": fl.Role, "request": fl.Request, "type": fl.Type} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -60,39 +67,61 @@ func (fl *filter) query(now time.Time) url.Values {
 	return q
 }
 
-func newCmdQuery(f *cmdutil.Factory) *cobra.Command {
-	var fl filter
-	var output string
-	var limit int
+// QueryOptions are `jit audit query`'s inputs.
+type QueryOptions struct {
+	IO      *iostreams.IOStreams
+	Session func() (*session.Session, error)
+	Now     func() time.Time
+
+	Filter Filter
+	Limit  int
+	Output string
+}
+
+// NewCmdQuery builds `jit audit query`.
+func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *QueryOptions) error) *cobra.Command {
+	opts := &QueryOptions{IO: f.IO, Session: f.Session, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "query",
 		Short: "Show audit events (admins)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := f.Session()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			client, err := s.API()
-			if err != nil {
-				return err
-			}
-			q := fl.query(f.Now())
-			q.Set("limit", strconv.Itoa(limit))
-			out, err := client.Audit(cmd.Context(), q)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return cmdutil.WriteJSON(f.IO.Out, out.Events)
-			}
-			return table(f.IO.Out, out.Events)
+			return QueryRun(cmd.Context(), opts)
 		},
 	}
-	fl.flags(cmd)
-	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	opts.Filter.flags(cmd)
+	cmd.Flags().IntVar(&opts.Limit, "limit", 100, "at most this many")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
 	return cmd
+}
+
+// QueryRun prints the matching events as a table, or JSON with -o json.
+func QueryRun(ctx context.Context, opts *QueryOptions) error {
+	client, err := apiClient(opts.Session)
+	if err != nil {
+		return err
+	}
+	q := opts.Filter.query(opts.Now())
+	q.Set("limit", strconv.Itoa(opts.Limit))
+	out, err := client.Audit(ctx, q)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, out.Events)
+	}
+	return table(opts.IO.Out, out.Events)
+}
+
+func apiClient(sess func() (*session.Session, error)) (*approval.Client, error) {
+	s, err := sess()
+	if err != nil {
+		return nil, err
+	}
+	return s.API()
 }
 
 func table(w io.Writer, events []api.AuditEvent) error {
@@ -104,31 +133,59 @@ func table(w io.Writer, events []api.AuditEvent) error {
 	return tw.Flush()
 }
 
-func newCmdExport(f *cmdutil.Factory) *cobra.Command {
-	var fl filter
+// ExportOptions are `jit audit export`'s inputs.
+type ExportOptions struct {
+	IO      *iostreams.IOStreams
+	Session func() (*session.Session, error)
+	Now     func() time.Time
+
+	Filter Filter
+}
+
+// NewCmdExport builds `jit audit export`.
+func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
+	opts := &ExportOptions{IO: f.IO, Session: f.Session, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:     "export > audit.jsonl",
 		Short:   "Stream the audit log as JSON lines (admins), for SIEMs and jit audit verify",
 		Args:    cobra.NoArgs,
 		Example: "  jit audit export > audit.jsonl && jit audit verify --file audit.jsonl",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := f.Session()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			client, err := s.API()
-			if err != nil {
-				return err
-			}
-			return client.AuditExport(cmd.Context(), fl.query(f.Now()), f.IO.Out)
+			return ExportRun(cmd.Context(), opts)
 		},
 	}
-	fl.flags(cmd)
+	opts.Filter.flags(cmd)
 	return cmd
 }
 
-func newCmdVerify(f *cmdutil.Factory) *cobra.Command {
-	opts := &VerifyOptions{}
+// ExportRun streams the matching events to stdout as JSON lines.
+func ExportRun(ctx context.Context, opts *ExportOptions) error {
+	client, err := apiClient(opts.Session)
+	if err != nil {
+		return err
+	}
+	return client.AuditExport(ctx, opts.Filter.query(opts.Now()), opts.IO.Out)
+}
+
+// VerifyOptions are `jit audit verify`'s inputs.
+type VerifyOptions struct {
+	IO        *iostreams.IOStreams
+	Env       func(string) string
+	Session   func() (*session.Session, error)
+	ServerURL func() (string, error)
+	// ReadStore serves --store (nil: refused).
+	ReadStore StoreReader
+
+	File, DSN, Head string
+	Checkpoint, Key string
+}
+
+// NewCmdVerify builds `jit audit verify`.
+func NewCmdVerify(f *cmdutil.Factory, readStore StoreReader, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{IO: f.IO, Env: f.Env, Session: f.Session, ServerURL: f.ServerURL, ReadStore: readStore}
 	cmd := &cobra.Command{
 		Use:   "verify [--file audit.jsonl [--checkpoint FILE] | --store DSN] [--head SEQ:HASH]",
 		Short: "Verify the audit log: its hash chain, its Merkle tree against a signed checkpoint, and that it extends what this client saw before",
@@ -146,7 +203,10 @@ recorded earlier.`,
 		Example: "  jit audit verify\n  jit audit verify --file audit.jsonl --checkpoint checkpoint.txt --key \"$(cat jit.vkey)\"",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return verifyRun(cmd.Context(), f, opts)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return VerifyRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.File, "file", "", "a JSON-lines export to verify (- for stdin)")
@@ -155,12 +215,6 @@ recorded earlier.`,
 	cmd.Flags().StringVar(&opts.Checkpoint, "checkpoint", "", "a signed checkpoint file the --file export must match")
 	cmd.Flags().StringVar(&opts.Key, "key", "", "the checkpoints' verifier key (default: the key pinned for the server)")
 	return cmd
-}
-
-// VerifyOptions are `jit audit verify`'s flags.
-type VerifyOptions struct {
-	File, DSN, Head string
-	Checkpoint, Key string
 }
 
 // records feeds a chain verifier and a Merkle tree.
@@ -185,20 +239,23 @@ func (r *records) add(e api.AuditEvent) bool {
 	return true
 }
 
-func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) error {
+// VerifyRun reads the log (server, file or store), checks its chain, its
+// tree against the checkpoint and --head, and prints OK lines on stdout or
+// FAILED on stderr.
+func VerifyRun(ctx context.Context, opts *VerifyOptions) error {
 	rec := &records{v: jitaudit.NewVerifier()}
 	var cp *jitaudit.Checkpoint
 	var witnessed *witness.Result
 	switch {
 	case opts.File != "":
 		if opts.Checkpoint != "" {
-			c, err := offlineCheckpoint(f, opts)
+			c, err := offlineCheckpoint(opts)
 			if err != nil {
 				return err
 			}
 			cp = &c
 		}
-		var r io.Reader = f.IO.In
+		var r io.Reader = opts.IO.In
 		if opts.File != "-" {
 			fh, err := os.Open(opts.File)
 			if err != nil {
@@ -216,24 +273,16 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) err
 			}
 		}
 	case opts.DSN != "":
-		st, err := storeopen.Open(ctx, opts.DSN, f.Logger())
+		if opts.ReadStore == nil {
+			return cmdutil.FlagErrorf("--store is not available in this build")
+		}
+		c, err := opts.ReadStore(ctx, opts.DSN, rec.add)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		// The store's own tree, read before the records: an edited record
-		// whose tree hashes were left alone no longer hashes to its root.
-		size, root, err := store.TreeHead(ctx, st)
-		if err != nil {
-			return err
-		}
-		cp = &jitaudit.Checkpoint{Origin: "store", Size: size, Hash: root}
-		err = store.EachAudit(ctx, st, store.AuditFilter{}, func(e api.AuditEvent) (bool, error) { return rec.add(e), nil })
-		if err != nil {
-			return err
-		}
+		cp = &c
 	default:
-		s, err := f.Session()
+		s, err := opts.Session()
 		if err != nil {
 			return err
 		}
@@ -243,7 +292,7 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) err
 		}
 		// The checkpoint first: the export read after it holds at least its
 		// records.
-		witnessed, err = observe(ctx, f, s.Server, client, opts.Key)
+		witnessed, err = observe(ctx, opts, s.Server, client)
 		if err != nil {
 			return err
 		}
@@ -274,21 +323,21 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) err
 			return cmdutil.FlagErrorf("--head must be SEQ:HASH, as printed by a previous verify")
 		}
 		if err := rec.v.VerifyHead(seq, hash); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "FAILED: %v\n", err)
+			fmt.Fprintf(opts.IO.ErrOut, "FAILED: %v\n", err)
 			return cmdutil.ErrSilent
 		}
 	}
 	if rep.Err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "FAILED after %d good record(s): %v\n", rep.Count, rep.Err)
+		fmt.Fprintf(opts.IO.ErrOut, "FAILED after %d good record(s): %v\n", rep.Count, rep.Err)
 		return cmdutil.ErrSilent
 	}
 	if cp != nil {
 		if err := checkTree(&rec.tree, *cp); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "FAILED: %v\n  checkpoint: %s\n", err, cp)
+			fmt.Fprintf(opts.IO.ErrOut, "FAILED: %v\n  checkpoint: %s\n", err, cp)
 			return cmdutil.ErrSilent
 		}
 	}
-	fmt.Fprintf(f.IO.Out, "OK: %d record(s); head %d:%s\n", rep.Count, rep.HeadSeq, rep.HeadHash)
+	fmt.Fprintf(opts.IO.Out, "OK: %d record(s); head %d:%s\n", rep.Count, rep.HeadSeq, rep.HeadHash)
 	if cp != nil {
 		line := fmt.Sprintf("OK: records match checkpoint %s", cp)
 		switch {
@@ -297,7 +346,7 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *VerifyOptions) err
 		case witnessed != nil:
 			line += fmt.Sprintf("; extends the one witnessed before (size %d)", witnessed.Previous.Size)
 		}
-		fmt.Fprintln(f.IO.Out, line)
+		fmt.Fprintln(opts.IO.Out, line)
 	}
 	return nil
 }
@@ -321,22 +370,22 @@ func checkTree(t *jitaudit.MemoryTree, cp jitaudit.Checkpoint) error {
 
 // observe witnesses the server's checkpoint. A server that signs no
 // checkpoints yields nil (chain-only verification, said on stderr).
-func observe(ctx context.Context, f *cmdutil.Factory, server string, client *approval.Client, key string) (*witness.Result, error) {
-	dir, err := witness.Dir(f.Env)
+func observe(ctx context.Context, opts *VerifyOptions, server string, client *approval.Client) (*witness.Result, error) {
+	dir, err := witness.Dir(opts.Env)
 	if err != nil {
 		return nil, err
 	}
 	w := &witness.Witness{Dir: dir}
-	res, err := w.Observe(ctx, server, client, key)
+	res, err := w.Observe(ctx, server, client, opts.Key)
 	var inc *witness.InconsistentError
 	switch {
 	case err == nil:
 		return res, nil
 	case approval.IsCode(err, api.CodeNotFound):
-		fmt.Fprintf(f.IO.ErrOut, "note: %s signs no audit checkpoints; checking the hash chain only\n", server)
+		fmt.Fprintf(opts.IO.ErrOut, "note: %s signs no audit checkpoints; checking the hash chain only\n", server)
 		return nil, nil
 	case errors.As(err, &inc):
-		fmt.Fprintf(f.IO.ErrOut, "FAILED: %v\n\nwitnessed before:\n%s\nserved now:\n%s\n", inc, inc.PreviousNote, inc.CurrentNote)
+		fmt.Fprintf(opts.IO.ErrOut, "FAILED: %v\n\nwitnessed before:\n%s\nserved now:\n%s\n", inc, inc.PreviousNote, inc.CurrentNote)
 		return nil, cmdutil.WithHint(jitaudit.ErrInconsistent, cmdutil.ExitError,
 			"the server's audit history was rolled back or rewritten after this client saw it; keep both checkpoints above as evidence and tell the security team")
 	case errors.Is(err, jitaudit.ErrCheckpointSignature):
@@ -347,15 +396,15 @@ func observe(ctx context.Context, f *cmdutil.Factory, server string, client *app
 }
 
 // offlineCheckpoint reads --checkpoint with --key or the pinned key.
-func offlineCheckpoint(f *cmdutil.Factory, opts *VerifyOptions) (jitaudit.Checkpoint, error) {
+func offlineCheckpoint(opts *VerifyOptions) (jitaudit.Checkpoint, error) {
 	msg, err := os.ReadFile(opts.Checkpoint)
 	if err != nil {
 		return jitaudit.Checkpoint{}, err
 	}
 	key := opts.Key
 	if key == "" {
-		if server, err := f.ServerURL(); err == nil {
-			if dir, err := witness.Dir(f.Env); err == nil {
+		if server, err := opts.ServerURL(); err == nil {
+			if dir, err := witness.Dir(opts.Env); err == nil {
 				key, _ = (&witness.Witness{Dir: dir}).PinnedKey(server)
 			}
 		}

@@ -7,13 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/cliconfig"
-	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
@@ -47,8 +44,7 @@ func TestVerifyFailsLoudlyWithBothCheckpointsOnARolledBackAndRewrittenLog(t *tes
 	}
 	ios, _, _, errOut := iostreams.Test()
 	env := map[string]string{"JIT_WITNESS_DIR": filepath.Join(dir, "witness")}
-	f := &cmdutil.Factory{IO: ios, Env: func(k string) string { return env[k] }, Now: time.Now,
-		Config: func() (*cliconfig.Config, error) { return &cliconfig.Config{}, nil }}
+	opts := &VerifyOptions{IO: ios, Env: func(k string) string { return env[k] }}
 	const name = "https://jit.example.com"
 	serve := func(t *testing.T) (*approval.Client, store.Store) {
 		st, err := sqlite.Open(context.Background(), db)
@@ -75,7 +71,7 @@ func TestVerifyFailsLoudlyWithBothCheckpointsOnARolledBackAndRewrittenLog(t *tes
 	t.Run("short", func(t *testing.T) {
 		c, _ := serve(t)
 		create(t, c, 2)
-		if _, err := observe(t.Context(), f, name, c, ""); err != nil {
+		if _, err := observe(t.Context(), opts, name, c); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -86,7 +82,7 @@ func TestVerifyFailsLoudlyWithBothCheckpointsOnARolledBackAndRewrittenLog(t *tes
 	t.Run("longer", func(t *testing.T) {
 		c, _ := serve(t)
 		create(t, c, 3)
-		res, err := observe(t.Context(), f, name, c, "")
+		res, err := observe(t.Context(), opts, name, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +106,7 @@ func TestVerifyFailsLoudlyWithBothCheckpointsOnARolledBackAndRewrittenLog(t *tes
 			}
 			create(t, c, 1)
 		}
-		_, err := observe(t.Context(), f, name, c, "")
+		_, err := observe(t.Context(), opts, name, c)
 		if !errors.Is(err, jitaudit.ErrInconsistent) {
 			t.Fatalf("err %v, want ErrInconsistent", err)
 		}

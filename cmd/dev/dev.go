@@ -34,9 +34,7 @@ type Options struct {
 }
 
 // NewCmdDev builds `jit dev`.
-func NewCmdDev(f *cmdutil.Factory) *cobra.Command { return newCmdDev(f, nil) }
-
-func newCmdDev(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+func NewCmdDev(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Env: f.Env, Executable: f.Executable, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "dev [--state-dir DIR] [--listen ADDR] [--tour]",

@@ -48,7 +48,7 @@ func TestNewCmdDevParsesFlags(t *testing.T) {
 		ios, _, _, _ := iostreams.Test()
 		f := &cmdutil.Factory{IO: ios, Env: func(string) string { return "" }, Now: time.Now}
 		var got *Options
-		cmd := newCmdDev(f, func(_ context.Context, o *Options) error { got = o; return nil })
+		cmd := NewCmdDev(f, func(_ context.Context, o *Options) error { got = o; return nil })
 		cmd.SetArgs(tt.args)
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
@@ -60,7 +60,7 @@ func TestNewCmdDevParsesFlags(t *testing.T) {
 		}
 	}
 	ios, _, _, _ := iostreams.Test()
-	cmd := newCmdDev(&cmdutil.Factory{IO: ios}, func(context.Context, *Options) error { return nil })
+	cmd := NewCmdDev(&cmdutil.Factory{IO: ios}, func(context.Context, *Options) error { return nil })
 	cmd.SetArgs([]string{"extra"})
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})

@@ -1,91 +1,139 @@
 package doctor
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jit-access/jit/internal/cmdtest"
+	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/awsconfig"
+	"github.com/jit-access/jit/pkg/cmdutil"
+	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/doctor"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/session"
 )
 
-func TestKeyringBuildChecksWarnWhenDarwinBuildLacksKeychain(t *testing.T) {
-	// What `go build` with GOOS=darwin CGO_ENABLED=0 compiles in.
-	got := keyringBuildChecks("darwin", []string{"pass", "file"}, "file", true)
-	if len(got) != 1 {
-		t.Fatalf("checks = %+v, want one", got)
-	}
-	c := got[0]
-	if !c.ok || !c.warn {
-		t.Errorf("check = %+v, want ok with a warning", c)
-	}
-	for _, want := range []string{"in use: file", "compiled in: pass, file", "lacks darwin's own store (keychain)"} {
-		if !strings.Contains(c.msg, want) {
-			t.Errorf("message %q lacks %q", c.msg, want)
-		}
-	}
-}
-
-func TestKeyringBuildChecksQuietWithNativeStore(t *testing.T) {
+func TestNewCmdDoctor(t *testing.T) {
 	for _, tc := range []struct {
-		goos     string
-		compiled []string
-		inUse    string
+		name    string
+		args    []string
+		wantErr string
 	}{
-		{"darwin", []string{"keychain", "pass", "file"}, "keychain"},
-		{"windows", []string{"wincred", "file"}, "wincred"},
-		{"linux", []string{"secret-service", "kwallet", "keyctl", "pass", "file"}, "keyctl"},
+		{"no args", nil, ""},
+		{"an argument", []string{"aws"}, `unknown command "aws" for "doctor"`},
 	} {
-		got := keyringBuildChecks(tc.goos, tc.compiled, tc.inUse, false)
-		if len(got) != 1 || !got[0].ok || got[0].warn || !strings.Contains(got[0].msg, "in use: "+tc.inUse) {
-			t.Errorf("%s: checks = %+v, want one quiet ok naming %s", tc.goos, got, tc.inUse)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			io, _, _, _ := iostreams.Test()
+			cacheErr := errors.New("the factory's keyring")
+			f := &cmdutil.Factory{IO: io, Env: func(string) string { return "" },
+				Cache: func() (*credcache.Cache, error) { return nil, cacheErr }}
+			var got *Options
+			cmd := NewCmdDoctor(f, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(tc.args)
+			cmd.SetOut(io.ErrOut)
+			cmd.SetErr(io.ErrOut)
+			err := cmd.Execute()
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Deps.GOOS != runtime.GOOS || !slices.Equal(got.Deps.Compiled, credcache.CompiledBackends()) {
+				t.Errorf("platform %s %v, want this build's", got.Deps.GOOS, got.Deps.Compiled)
+			}
+			// A keyring that fails to open is a nil interface, not a nil *Cache in one.
+			if kr, err := got.Deps.Keyring(); kr != nil || err != cacheErr {
+				t.Errorf("Keyring() = %v, %v; want nil and the factory's error", kr, err)
+			}
+		})
 	}
 }
 
-// credential_process never prompts, so a file keyring with no passphrase in
-// the environment cannot be unlocked there: doctor fails and says how to fix.
-func TestKeyringBuildChecksFailFileBackendWithoutPassphraseSource(t *testing.T) {
-	got := keyringBuildChecks("darwin", []string{"keychain", "file"}, "file", false)
-	if len(got) != 2 || got[1].name != "passphrase" || got[1].ok {
-		t.Fatalf("checks = %+v, want a failed passphrase check", got)
-	}
-	for _, want := range []string{"JIT_FILE_PASSPHRASE", "keyring: keychain", "JIT_KEYRING_BACKEND", "--keyring"} {
-		if !strings.Contains(got[1].msg, want) {
-			t.Errorf("message %q lacks %q", got[1].msg, want)
-		}
-	}
-	if got := keyringBuildChecks("linux", []string{"keyctl", "file"}, "file", true); len(got) != 1 {
-		t.Errorf("with JIT_FILE_PASSPHRASE set: checks = %+v, want no passphrase failure", got)
-	}
-}
-
-func TestDoctorFlagsStaleCredentialProcessPaths(t *testing.T) {
+func TestDoctorRun(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	srv := cmdtest.Server(t, cmdtest.Routes{
+		"GET /v1/discovery": api.Discovery{Issuer: "https://idp.example.com", ServerVersion: "v1.2.3", ServerTime: now},
+		"GET /v1/whoami":    api.User{Email: "alice@example.com"},
+		"GET /v1/roles":     api.RolesResponse{Roles: []api.Role{{Name: "prod"}}},
+	})
+	s := cmdtest.Session(t, srv, "alice@example.com", func() time.Time { return now })
 	dir := t.TempDir()
-	slim := filepath.Join(dir, awsconfig.SlimBinary)
-	if err := os.WriteFile(slim, []byte("#!/bin/sh\n"), 0o755); err != nil {
+	exe := filepath.Join(dir, "jit")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	profiles := []awsconfig.Profile{
-		{Name: "current", Role: "current", CredentialProcess: slim, Direct: true},
-		{Name: "moved", Role: "moved", CredentialProcess: filepath.Join(dir, "old", "jit")},
-		{Name: "legacy", Role: "legacy"}, // `jit credential-process`, as older versions wrote
-	}
-	data, _, err := awsconfig.Plan(nil, profiles)
+	located, direct := awsconfig.Locate(exe)
+	profiles, _, err := awsconfig.Plan(nil, []awsconfig.Profile{{Name: "prod", Role: "prod", Server: srv.URL, CredentialProcess: located, Direct: direct}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := staleProfiles(data, slim)
-	for _, want := range []string{"profile legacy runs jit, not " + slim, "profile moved " + filepath.Join(dir, "old", "jit") + " does not exist"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("doctor said %q; want it to contain %q", msg, want)
+	cfg := filepath.Join(dir, "config")
+	if err := os.WriteFile(cfg, profiles, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deps := func(goos string, compiled []string, server error) doctor.Deps {
+		return doctor.Deps{
+			Server:     func() (string, error) { return srv.URL, server },
+			Keyring:    func() (doctor.Keyring, error) { return s.Cache.(*credcache.Cache), nil },
+			HTTPClient: srv.Client,
+			Session:    func() (*session.Session, error) { return s, nil },
+			Env:        func(k string) string { return map[string]string{"AWS_CONFIG_FILE": cfg}[k] },
+			Now:        func() time.Time { return now },
+			Executable: func() (string, error) { return exe, nil },
+			GOOS:       goos, Compiled: compiled,
 		}
 	}
-	if strings.Contains(msg, "profile current") {
-		t.Errorf("doctor flagged the current profile: %q", msg)
-	}
-	data, _, _ = awsconfig.Plan(nil, profiles[:1])
-	if msg := staleProfiles(data, slim); msg != "" {
-		t.Errorf("nothing stale, doctor said %q", msg)
+	for _, tc := range []struct {
+		name       string
+		deps       doctor.Deps
+		wantStdout string
+		// prefix: stdout starts with wantStdout (the rest as in "all well").
+		prefix   bool
+		wantExit int
+	}{
+		{"all well", deps("linux", []string{"keyctl", "file"}, nil), "" +
+			"ok   backends   in use: array; compiled in: keyctl, file\n" +
+			"ok   keyring    backend array; one read took 0s\n" +
+			"ok   server     " + srv.URL + " answers in 0s (version v1.2.3; issuer https://idp.example.com)\n" +
+			"ok   clock      0s off the server's clock (tokens tolerate the server's clock_skew)\n" +
+			"ok   token      ID token for alice@example.com valid for 1h0m0s (refresh token: false)\n" +
+			"ok   login      the server sees you as alice@example.com, groups []\n" +
+			"ok   roles      you may request 1 role(s)\n" +
+			"ok   aws        " + cfg + " has a profile for each of your roles\n", false, cmdutil.ExitOK},
+		{"a warning alone still passes", deps("darwin", []string{"file"}, nil), "WARN backends   in use: array; compiled in: file; this build lacks darwin's own store", true, cmdutil.ExitOK},
+		{"a failure exits 1", deps("linux", []string{"keyctl"}, errors.New("no jit server configured")), "FAIL server     no jit server configured\n", false, cmdutil.ExitError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			io, _, stdout, stderr := iostreams.Test()
+			err := Run(t.Context(), &Options{IO: io, Deps: tc.deps})
+			code := cmdutil.ExitOK
+			var se *cmdutil.StatusError
+			if errors.As(err, &se) {
+				code = se.Code
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantExit {
+				t.Errorf("exit %d, want %d", code, tc.wantExit)
+			}
+			if got := stdout.String(); got != tc.wantStdout && !(tc.prefix && strings.HasPrefix(got, tc.wantStdout)) {
+				t.Errorf("stdout:\n%s\nwant:\n%s", got, tc.wantStdout)
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("stderr %q: the report is data, on stdout", stderr)
+			}
+		})
 	}
 }

@@ -159,24 +159,39 @@ func saveServer(opts *Options, server string) error {
 	return nil
 }
 
+// LogoutOptions are `jit logout`'s inputs.
+type LogoutOptions struct {
+	IO    *iostreams.IOStreams
+	Cache func() (*credcache.Cache, error)
+}
+
 // NewCmdLogout builds `jit logout`.
-func NewCmdLogout(f *cmdutil.Factory) *cobra.Command {
+func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
+	opts := &LogoutOptions{IO: f.IO, Cache: f.Cache}
 	return &cobra.Command{
 		Use:     "logout",
 		Short:   "Wipe every token and credential jit keeps in the keyring",
 		GroupID: "access",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cache, err := f.Cache()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			n, err := cache.WipeAll(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("wipe the keyring (%d item(s) removed before the error): %w", n, err)
-			}
-			fmt.Fprintf(f.IO.Out, "Removed %d item(s) from the %s keyring.\n", n, cache.Backend())
-			return nil
+			return LogoutRun(cmd.Context(), opts)
 		},
 	}
+}
+
+// LogoutRun wipes every item jit keeps in the keyring, for every server.
+func LogoutRun(ctx context.Context, opts *LogoutOptions) error {
+	cache, err := opts.Cache()
+	if err != nil {
+		return err
+	}
+	n, err := cache.WipeAll(ctx)
+	if err != nil {
+		return fmt.Errorf("wipe the keyring (%d item(s) removed before the error): %w", n, err)
+	}
+	fmt.Fprintf(opts.IO.Out, "Removed %d item(s) from the %s keyring.\n", n, cache.Backend())
+	return nil
 }

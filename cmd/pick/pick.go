@@ -6,6 +6,8 @@ package pick
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,14 +19,39 @@ import (
 	"github.com/jit-access/jit/cmd/configure"
 	"github.com/jit-access/jit/cmd/use"
 	"github.com/jit-access/jit/pkg/awsenv"
+	"github.com/jit-access/jit/pkg/browser"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/console"
 	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/session"
 	"github.com/jit-access/jit/pkg/tui"
 )
 
+// Options are `jit pick`'s inputs.
+type Options struct {
+	IO         *iostreams.IOStreams
+	Env        func(string) string
+	Environ    func() []string
+	Now        func() time.Time
+	Session    func() (*session.Session, error)
+	HTTPClient func() *http.Client
+	Browser    func() browser.Opener
+	Executable func() (string, error)
+	// Screen runs the picker on a terminal (tui.Run).
+	Screen func(ctx context.Context, opts tui.Options, in io.Reader, out io.Writer) (tui.Result, error)
+	// MRUPath is the recently used roles file of a server ("": none kept).
+	MRUPath func(server string) string
+}
+
+func newOptions(f *cmdutil.Factory) *Options {
+	return &Options{IO: f.IO, Env: f.Env, Environ: os.Environ, Now: f.Now, Session: f.Session, HTTPClient: f.HTTPClient,
+		Browser: f.Browser, Executable: f.Executable, Screen: tui.Run, MRUPath: mruPath}
+}
+
 // NewCmdPick builds `jit pick`.
-func NewCmdPick(f *cmdutil.Factory) *cobra.Command {
+func NewCmdPick(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := newOptions(f)
 	return &cobra.Command{
 		Use:   "pick",
 		Short: "Pick a role to use or request, or a request to review, on an interactive screen",
@@ -37,11 +64,10 @@ terminal opens it too.`,
 		GroupID: "access",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !f.IO.CanPrompt() {
-				return cmdutil.WithHint(fmt.Errorf("jit pick needs a terminal"), cmdutil.ExitUsage,
-					"jit roles, jit request ROLE --reason TEXT, jit requests --pending")
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			return Run(cmd.Context(), f)
+			return Run(cmd.Context(), opts)
 		},
 	}
 }
@@ -56,35 +82,44 @@ func RunDefault(cmd *cobra.Command, f *cmdutil.Factory) error {
 		cmd.SetOut(w)
 		return cmd.Usage()
 	}
-	return Run(cmd.Context(), f)
+	return pick(cmd.Context(), newOptions(f))
 }
 
-// Run opens the picker and then runs the action chosen in it.
-func Run(ctx context.Context, f *cmdutil.Factory) error {
-	s, err := f.Session()
+// Run opens the picker (refused without a terminal) and then runs the
+// action chosen in it.
+func Run(ctx context.Context, opts *Options) error {
+	if !opts.IO.CanPrompt() {
+		return cmdutil.WithHint(fmt.Errorf("jit pick needs a terminal"), cmdutil.ExitUsage,
+			"jit roles, jit request ROLE --reason TEXT, jit requests --pending")
+	}
+	return pick(ctx, opts)
+}
+
+func pick(ctx context.Context, opts *Options) error {
+	s, err := opts.Session()
 	if err != nil {
 		return err
 	}
-	r := lipgloss.NewRenderer(f.IO.ErrOut)
-	if !f.IO.ColorEnabled() {
+	r := lipgloss.NewRenderer(opts.IO.ErrOut)
+	if !opts.IO.ColorEnabled() {
 		r.SetColorProfile(termenv.Ascii)
 	}
-	opts := tui.Options{
+	to := tui.Options{
 		Backend:  &tui.SessionBackend{Session: s},
-		Now:      f.Now,
+		Now:      opts.Now,
 		Renderer: r,
-		MRU:      &tui.MRU{Path: mruPath(s.Server)},
+		MRU:      &tui.MRU{Path: opts.MRUPath(s.Server)},
 		Tick:     time.Second,
 	}
-	res, err := tui.Run(ctx, opts, f.IO.In, f.IO.ErrOut)
+	res, err := opts.Screen(ctx, to, opts.IO.In, opts.IO.ErrOut)
 	if err != nil {
 		return err
 	}
 	if res.PendingID != "" {
-		fmt.Fprintf(f.IO.ErrOut, "Request %s is still pending.\n  resume:   jit wait %s\n  withdraw: jit cancel %s\n", res.PendingID, res.PendingID, res.PendingID)
+		fmt.Fprintf(opts.IO.ErrOut, "Request %s is still pending.\n  resume:   jit wait %s\n  withdraw: jit cancel %s\n", res.PendingID, res.PendingID, res.PendingID)
 		return &cmdutil.StatusError{Code: cmdutil.ExitPending}
 	}
-	return runAction(ctx, f, res)
+	return runAction(ctx, opts, res)
 }
 
 // mruPath is the recently used roles file of a server, under the user's
@@ -97,20 +132,20 @@ func mruPath(server string) string {
 	return filepath.Join(dir, "jit", "recent-roles-"+credcache.ServerHash(server))
 }
 
-func runAction(ctx context.Context, f *cmdutil.Factory, res tui.Result) error {
-	opts := &use.Options{IO: f.IO, Env: f.Env, Environ: os.Environ, Session: f.Session,
-		HTTPClient: f.HTTPClient, Browser: f.Browser, Role: res.Role}
+func runAction(ctx context.Context, opts *Options, res tui.Result) error {
+	uo := &use.Options{IO: opts.IO, Env: opts.Env, Environ: opts.Environ, Session: opts.Session,
+		HTTPClient: opts.HTTPClient, Browser: opts.Browser, Role: res.Role}
 	switch res.Action {
 	case tui.ActionExec:
-		return use.ExecRun(ctx, opts)
+		return use.ExecRun(ctx, uo)
 	case tui.ActionExports:
-		opts.Shell = awsenv.DetectShell(f.Env)
-		return use.AssumeRun(ctx, opts)
+		uo.Shell = awsenv.DetectShell(opts.Env)
+		return use.AssumeRun(ctx, uo)
 	case tui.ActionConsole:
-		opts.FederationURL, opts.Destination = console.DefaultFederationURL, console.DefaultDestination
-		return use.ConsoleRun(ctx, opts)
+		uo.FederationURL, uo.Destination = console.DefaultFederationURL, console.DefaultDestination
+		return use.ConsoleRun(ctx, uo)
 	case tui.ActionProfile:
-		return configure.Run(ctx, &configure.Options{IO: f.IO, Env: f.Env, Session: f.Session, Executable: f.Executable})
+		return configure.Run(ctx, &configure.Options{IO: opts.IO, Env: opts.Env, Session: opts.Session, Executable: opts.Executable})
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func TestRunDefaultWithoutTerminalPrintsHintNotScreen(t *testing.T) {
 
 func TestPickRefusesWithoutTerminal(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
-	cmd := NewCmdPick(&cmdutil.Factory{IO: ios})
+	cmd := NewCmdPick(&cmdutil.Factory{IO: ios}, nil)
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	cmd.SetArgs(nil)
 	err := cmd.Execute()

@@ -49,3 +49,39 @@ func TestNewCmdRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestNewCmdWait(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    Options
+		wantErr string
+	}{
+		{"an id", []string{"req_1"}, Options{ResumeID: "req_1", Output: "text"}, ""},
+		{"json", []string{"req_1", "-o", "json"}, Options{ResumeID: "req_1", Output: "json"}, ""},
+		{"no id", nil, Options{}, "accepts 1 arg(s), received 0"},
+		{"bad output", []string{"req_1", "-o", "yaml"}, Options{}, `--output must be text or json, not "yaml"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			io, _, _, _ := iostreams.Test()
+			var got *Options
+			cmd := NewCmdWait(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(tc.args)
+			cmd.SetOut(io.ErrOut)
+			cmd.SetErr(io.ErrOut)
+			err := cmd.Execute()
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ResumeID != tc.want.ResumeID || got.Output != tc.want.Output || got.Role != "" {
+				t.Fatalf("options %+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}

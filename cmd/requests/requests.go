@@ -37,6 +37,8 @@ type Options struct {
 	Unused bool
 	// Watch (jit status --watch) follows the live grants until they end.
 	Watch bool
+	// ID is the request jit show prints.
+	ID string
 }
 
 func outputFlag(cmd *cobra.Command, o *string) {
@@ -305,7 +307,7 @@ func StatusRun(ctx context.Context, opts *Options) error {
 func dur(sec int64) string { return api.FormatDuration(time.Duration(sec) * time.Second) }
 
 // NewCmdShow builds `jit show ID`.
-func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options, string) error) *cobra.Command {
+func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Session: f.Session, Now: f.Now}
 	cmd := &cobra.Command{
 		Use: "show ID", Short: "Show one request: state, approvals, grant times", GroupID: "review",
@@ -314,10 +316,11 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options, string)
 			if opts.Output != "text" && opts.Output != "json" {
 				return cmdutil.FlagErrorf("--output must be text or json, not %q", opts.Output)
 			}
+			opts.ID = args[0]
 			if runF != nil {
-				return runF(cmd.Context(), opts, args[0])
+				return runF(cmd.Context(), opts)
 			}
-			return ShowRun(cmd.Context(), opts, args[0])
+			return ShowRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
@@ -325,12 +328,12 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options, string)
 }
 
 // ShowRun prints one request.
-func ShowRun(ctx context.Context, opts *Options, id string) error {
+func ShowRun(ctx context.Context, opts *Options) error {
 	client, err := api_(opts)
 	if err != nil {
 		return err
 	}
-	r, err := client.Get(ctx, id)
+	r, err := client.Get(ctx, opts.ID)
 	if err != nil {
 		return err
 	}

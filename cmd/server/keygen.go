@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,16 +11,19 @@ import (
 
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
+	"github.com/jit-access/jit/pkg/iostreams"
 )
 
 // KeygenOptions are `jit server keygen`'s flags.
 type KeygenOptions struct {
+	IO   *iostreams.IOStreams
 	Name string
 	Out  string
 }
 
-func newCmdKeygen(f *cmdutil.Factory, runF func(*KeygenOptions) error) *cobra.Command {
-	opts := &KeygenOptions{}
+// NewCmdKeygen builds `jit server keygen`.
+func NewCmdKeygen(f *cmdutil.Factory, runF func(context.Context, *KeygenOptions) error) *cobra.Command {
+	opts := &KeygenOptions{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "keygen --name NAME --out FILE",
 		Short: "Make the Ed25519 key that signs audit checkpoints; prints the verifier key",
@@ -35,9 +39,9 @@ NAME names the log, e.g. the server's host name; it is each checkpoint's origin.
 				return cmdutil.FlagErrorf("--name and --out are required")
 			}
 			if runF != nil {
-				return runF(opts)
+				return runF(cmd.Context(), opts)
 			}
-			return keygenRun(f, opts)
+			return KeygenRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "the log's name (e.g. the server's host name)")
@@ -45,7 +49,9 @@ NAME names the log, e.g. the server's host name; it is each checkpoint's origin.
 	return cmd
 }
 
-func keygenRun(f *cmdutil.Factory, opts *KeygenOptions) error {
+// KeygenRun writes a new signing key (never over an old one) and prints its
+// verifier key.
+func KeygenRun(_ context.Context, opts *KeygenOptions) error {
 	skey, vkey, err := audit.GenerateKey(opts.Name)
 	if err != nil {
 		return cmdutil.WithHint(err, cmdutil.ExitError, "the name must be printable ASCII without spaces or '+'")
@@ -64,7 +70,7 @@ func keygenRun(f *cmdutil.Factory, opts *KeygenOptions) error {
 	if err := fh.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "wrote the signing key to %s; set audit.signing_key_file: %s\n", opts.Out, opts.Out)
-	_, err = fmt.Fprintln(f.IO.Out, vkey)
+	fmt.Fprintf(opts.IO.ErrOut, "wrote the signing key to %s; set audit.signing_key_file: %s\n", opts.Out, opts.Out)
+	_, err = fmt.Fprintln(opts.IO.Out, vkey)
 	return err
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,12 +15,12 @@ import (
 func TestNewCmdKeygen(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	var got *KeygenOptions
-	cmd := newCmdKeygen(&cmdutil.Factory{IO: ios}, func(o *KeygenOptions) error { got = o; return nil })
+	cmd := NewCmdKeygen(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *KeygenOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--name", "jit.example.com", "--out", "k"})
 	if err := cmd.Execute(); err != nil || got.Name != "jit.example.com" || got.Out != "k" {
 		t.Fatalf("%+v %v", got, err)
 	}
-	cmd = newCmdKeygen(&cmdutil.Factory{IO: ios}, func(*KeygenOptions) error { return nil })
+	cmd = NewCmdKeygen(&cmdutil.Factory{IO: ios}, func(context.Context, *KeygenOptions) error { return nil })
 	cmd.SetArgs([]string{"--name", "x"})
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	if err := cmd.Execute(); err == nil {
@@ -29,9 +30,8 @@ func TestNewCmdKeygen(t *testing.T) {
 
 func TestKeygenRunWritesAPrivateKeyOnceAndPrintsItsVerifierKey(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
-	f := &cmdutil.Factory{IO: ios}
 	path := filepath.Join(t.TempDir(), "checkpoint.key")
-	if err := keygenRun(f, &KeygenOptions{Name: "jit.example.com", Out: path}); err != nil {
+	if err := KeygenRun(t.Context(), &KeygenOptions{IO: ios, Name: "jit.example.com", Out: path}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -47,7 +47,7 @@ func TestKeygenRunWritesAPrivateKeyOnceAndPrintsItsVerifierKey(t *testing.T) {
 	}
 	// Never overwritten: a new key is a new log identity for every client.
 	before, _ := os.ReadFile(path)
-	if err := keygenRun(f, &KeygenOptions{Name: "jit.example.com", Out: path}); err == nil {
+	if err := KeygenRun(t.Context(), &KeygenOptions{IO: ios, Name: "jit.example.com", Out: path}); err == nil {
 		t.Fatal("overwrote an existing key")
 	}
 	if after, _ := os.ReadFile(path); string(after) != string(before) {
