@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
@@ -18,7 +19,6 @@ import (
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 const witnessPolicy = `

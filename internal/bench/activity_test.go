@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/server"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/serverapp"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 

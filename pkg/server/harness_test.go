@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // testPolicy: developers may request readonly (auto-approved) and

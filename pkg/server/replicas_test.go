@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store/postgres"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // TestWaiterOnOneReplicaLearnsOfApprovalOnAnother runs two servers on one

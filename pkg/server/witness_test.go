@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/audit"
@@ -22,7 +23,6 @@ import (
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/sqlite"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/witness"
 )
 

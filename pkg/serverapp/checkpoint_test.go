@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/serverapp"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // audit.signing_key_file (relative to the config) turns on the verifier key

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/notify/webhook"
 	"github.com/jit-access/jit/pkg/serverapp"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // delivery is one webhook POST as the receiver saw it.

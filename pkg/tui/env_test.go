@@ -13,11 +13,11 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/session"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // testPolicy gives alice (developers) an auto-approved readonly role, a

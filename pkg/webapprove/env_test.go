@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/webapprove"
 )
 

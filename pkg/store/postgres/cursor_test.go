@@ -3,9 +3,9 @@ package postgres_test
 import (
 	"testing"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/notify/notifytest"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 func TestOutboxBookkeeping(t *testing.T) {

@@ -9,12 +9,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/storetest"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // The suite again in the mode without group commit, which the benchmark
