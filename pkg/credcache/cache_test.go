@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/keyring"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 )
 
@@ -272,15 +273,6 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 }
 
-// skipUnlessCI skips with reason, or fails when CI=true: CI has every keyring.
-func skipUnlessCI(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI must run this test: %s", reason)
-	}
-	t.Skip(reason)
-}
-
 func TestCacheArray(t *testing.T) {
 	runCacheSuite(t, func(t *testing.T, now func() time.Time) *Cache {
 		return New(keyring.NewArrayKeyring(nil), "array", Config{Now: now})
@@ -319,7 +311,7 @@ func openKeyctl(t testing.TB, now func() time.Time) *Cache {
 	service := fmt.Sprintf("jit-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	c, err := Open(Config{Backend: BackendKeyctl, ServiceName: service, Now: now})
 	if err != nil {
-		skipUnlessCI(t, fmt.Sprintf("kernel keyring unavailable here: %v", err))
+		testenv.MissingPeer(t, fmt.Sprintf("kernel keyring unavailable here: %v", err))
 	}
 	if c.Backend() != BackendKeyctl {
 		t.Fatalf("backend %q", c.Backend())
@@ -331,7 +323,7 @@ func openKeyctl(t testing.TB, now func() time.Time) *Cache {
 func requireSecretService(t testing.TB) {
 	t.Helper()
 	if os.Getenv("JIT_TEST_SECRET_SERVICE") != "1" {
-		skipUnlessCI(t, "Secret Service needs a session bus with gnome-keyring unlocked; set JIT_TEST_SECRET_SERVICE=1 inside dbus-run-session (CI does)")
+		testenv.MissingPeer(t, "Secret Service needs a session bus with gnome-keyring unlocked; set JIT_TEST_SECRET_SERVICE=1 inside dbus-run-session (CI does)")
 	}
 }
 
