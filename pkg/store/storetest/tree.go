@@ -12,14 +12,8 @@ import (
 	"github.com/jit-access/jit/pkg/store"
 )
 
-func treeTests() []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-} {
-	return []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+func treeTests() []suiteTest {
+	return []suiteTest{
 		{"AuditTreeInclusionProofsVerifyForEveryRecordOf10000", testTreeInclusion10000},
 		{"AuditTreeRootIsRecomputedFromRecords", testTreeRootFromRecords},
 		{"AuditTreeGrowsConsistently", testTreeConsistency},
