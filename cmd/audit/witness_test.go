@@ -21,16 +21,7 @@ import (
 	"github.com/jit-access/jit/pkg/store/sqlite"
 )
 
-const witnessPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-`
+var witnessPolicy = testenv.Policy(testenv.ReadOnly.Without("default_duration"))
 
 // The CLI side of the rollback attack: `jit audit verify`'s witness step,
 // having verified the longer log before, fails loudly on the rolled-back and

@@ -110,13 +110,8 @@ func (r *rig) measureIdle(t *testing.T, n int) *activitySection {
 			defer wg.Done()
 			time.Sleep(time.Duration(i) * 700 * time.Millisecond) // spread over sweeps
 			user := fmt.Sprintf("dev%02d", i%8+1)
-			var req api.Request
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "idle"}, &req); err != nil {
-				t.Error(err)
-				return
-			}
-			var c api.Credentials
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
+			req, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "idle"})
+			if err != nil {
 				t.Error(err)
 				return
 			}
@@ -187,12 +182,8 @@ func (r *rig) measureIngest(t *testing.T, kind string, grants int, combos [][2]i
 	var keys []string
 	for i := range grants {
 		user := fmt.Sprintf("dev%02d", i%8+1)
-		var req api.Request
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "readonly", DurationSeconds: 3600}, &req); err != nil {
-			t.Fatal(err)
-		}
-		var c api.Credentials
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
+		_, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "readonly", DurationSeconds: 3600})
+		if err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, c.AccessKeyID)

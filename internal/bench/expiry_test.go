@@ -118,13 +118,8 @@ func (r *rig) measureExpiry(t *testing.T, base string, sweep time.Duration, n in
 			time.Sleep(time.Duration(i) * 370 * time.Millisecond)
 			ctx := context.Background()
 			user := fmt.Sprintf("dev%02d", i%8+1)
-			var req api.Request
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "readonly", DurationSeconds: int64(d / time.Second)}, &req); err != nil {
-				t.Error(err)
-				return
-			}
-			var c api.Credentials
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
+			req, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "readonly", DurationSeconds: int64(d / time.Second)})
+			if err != nil {
 				t.Error(err)
 				return
 			}
@@ -180,12 +175,8 @@ func (r *rig) measureRevoke(t *testing.T, base string, n int) revokeResult {
 	ctx := context.Background()
 	for i := range n {
 		user := fmt.Sprintf("dev%02d", i%8+1)
-		var req api.Request
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "readonly", DurationSeconds: 600}, &req); err != nil {
-			t.Fatal(err)
-		}
-		var c api.Credentials
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
+		req, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "readonly", DurationSeconds: 600})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if !r.s3Works(ctx, c) {

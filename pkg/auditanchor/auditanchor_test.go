@@ -22,15 +22,7 @@ import (
 	"github.com/jit-access/jit/pkg/store/sqlite"
 )
 
-const policyText = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-`
+var policyText = testenv.Policy(testenv.ReadOnly.Without("default_duration").Without("auto_approve"))
 
 // A checkpoint published to a bucket with Object Lock (MinIO, COMPLIANCE
 // mode) cannot be deleted before its retention ends — not with the root
