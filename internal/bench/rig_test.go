@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -214,6 +215,19 @@ func (r *rig) call(ctx context.Context, base, user, method, path string, body, o
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// staggered runs fn(0), …, fn(n-1) each on its own goroutine, the i-th
+// starting i×gap after the first, and returns when all have returned.
+func staggered(n int, gap time.Duration, fn func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * gap)
+			fn(i)
+		})
+	}
+	wg.Wait()
 }
 
 // --- statistics ---
