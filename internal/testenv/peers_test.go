@@ -54,3 +54,16 @@ func TestEventuallyWaitsForTheConditionAndFailsAfterTheTimeout(t *testing.T) {
 		t.Errorf("a condition that never holds: failed %q, want a timeout naming what was awaited", never.failed)
 	}
 }
+
+func TestClockMovesOnlyWhenTold(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	c.Add(90 * time.Second)
+	if got := c.Now(); !got.Equal(t0.Add(90 * time.Second)) {
+		t.Fatalf("after Add(90s): %s", got)
+	}
+	c.Set(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Fatalf("after Set(t0): %s", got)
+	}
+}

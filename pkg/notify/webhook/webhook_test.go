@@ -294,22 +294,9 @@ func testCrashWithStoreClosed(t *testing.T, dsn string) {
 	checkAllOnce(t, rc, want)
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestDispatcherBacksOffExponentiallyOn500AndDeliversInOrder(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "jit.db"))
-	clock := &fakeClock{t: time.Now()} // near wall time: the receiver checks the signature's age
+	clock := testenv.NewClock(time.Now()) // near wall time: the receiver checks the signature's age
 	rc, srv := newReceiver(t, clock.Now)
 	rc.status = func(p notify.Payload, attempt int) int {
 		if p.RequestID == "req_000" && attempt <= 3 {
@@ -361,7 +348,7 @@ func TestDispatcherBacksOffExponentiallyOn500AndDeliversInOrder(t *testing.T) {
 
 func TestDispatcherSkipsRefusedEventsAndHonoursRetryAfter(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "jit.db"))
-	clock := &fakeClock{t: time.Now()}
+	clock := testenv.NewClock(time.Now())
 	rc, srv := newReceiver(t, clock.Now)
 	rc.status = func(p notify.Payload, attempt int) int {
 		switch p.RequestID {
