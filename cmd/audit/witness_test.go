@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
@@ -15,19 +16,9 @@ import (
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
-const witnessPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-`
+var witnessPolicy = testenv.Policy(testenv.ReadOnly.Without("default_duration"))
 
 // The CLI side of the rollback attack: `jit audit verify`'s witness step,
 // having verified the longer log before, fails loudly on the rolled-back and

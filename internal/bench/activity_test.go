@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/server"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
@@ -103,69 +103,57 @@ func (r *rig) measureIdle(t *testing.T, n int) *activitySection {
 	defer r.auditTo.Store(nil)
 	ctx := context.Background()
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i) * 700 * time.Millisecond) // spread over sweeps
-			user := fmt.Sprintf("dev%02d", i%8+1)
-			var req api.Request
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "idle"}, &req); err != nil {
+	staggered(n, 700*time.Millisecond, func(i int) { // spread over sweeps
+		user := fmt.Sprintf("dev%02d", i%8+1)
+		req, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "idle"})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if !r.s3Works(ctx, c) {
+			t.Error("fresh idle-role credentials refused")
+			return
+		}
+		lastCall := time.Now()
+		deadline := lastCall.Add(3 * time.Minute)
+		var cur api.Request
+		for time.Now().Before(deadline) {
+			time.Sleep(250 * time.Millisecond)
+			if time.Since(lastCall) < 55*time.Second {
+				continue // calling MinIO now would keep the grant busy
+			}
+			if _, err := r.call(ctx, base, user, "GET", "/v1/requests/"+req.ID, nil, &cur); err != nil {
 				t.Error(err)
 				return
 			}
-			var c api.Credentials
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
-				t.Error(err)
-				return
+			if cur.State == api.StateRevoked {
+				break
 			}
+		}
+		if cur.State != api.StateRevoked || cur.Activity == nil {
+			t.Errorf("grant %s: %s with activity %+v 3m after its last call", req.ID, cur.State, cur.Activity)
+			return
+		}
+		var refused time.Time
+		for time.Now().Before(deadline) {
 			if !r.s3Works(ctx, c) {
-				t.Error("fresh idle-role credentials refused")
-				return
+				refused = time.Now()
+				break
 			}
-			lastCall := time.Now()
-			deadline := lastCall.Add(3 * time.Minute)
-			var cur api.Request
-			for time.Now().Before(deadline) {
-				time.Sleep(250 * time.Millisecond)
-				if time.Since(lastCall) < 55*time.Second {
-					continue // calling MinIO now would keep the grant busy
-				}
-				if _, err := r.call(ctx, base, user, "GET", "/v1/requests/"+req.ID, nil, &cur); err != nil {
-					t.Error(err)
-					return
-				}
-				if cur.State == api.StateRevoked {
-					break
-				}
-			}
-			if cur.State != api.StateRevoked || cur.Activity == nil {
-				t.Errorf("grant %s: %s with activity %+v 3m after its last call", req.ID, cur.State, cur.Activity)
-				return
-			}
-			var refused time.Time
-			for time.Now().Before(deadline) {
-				if !r.s3Works(ctx, c) {
-					refused = time.Now()
-					break
-				}
-				time.Sleep(250 * time.Millisecond)
-			}
-			lag := cur.UpdatedAt.Sub(cur.Activity.LastUse)
-			mu.Lock()
-			sec.toRevoke = append(sec.toRevoke, ms(lag))
-			sec.overshoot = append(sec.overshoot, ms(lag-sec.idleTimeout))
-			if !refused.IsZero() {
-				sec.toRefused = append(sec.toRefused, ms(refused.Sub(lastCall)))
-			}
-			mu.Unlock()
-			if refused.IsZero() {
-				t.Errorf("grant %s: MinIO still accepts its credentials 3m after the last call", req.ID)
-			}
-		}()
-	}
-	wg.Wait()
+			time.Sleep(250 * time.Millisecond)
+		}
+		lag := cur.UpdatedAt.Sub(cur.Activity.LastUse)
+		mu.Lock()
+		sec.toRevoke = append(sec.toRevoke, ms(lag))
+		sec.overshoot = append(sec.overshoot, ms(lag-sec.idleTimeout))
+		if !refused.IsZero() {
+			sec.toRefused = append(sec.toRefused, ms(refused.Sub(lastCall)))
+		}
+		mu.Unlock()
+		if refused.IsZero() {
+			t.Errorf("grant %s: MinIO still accepts its credentials 3m after the last call", req.ID)
+		}
+	})
 	return sec
 }
 
@@ -187,12 +175,8 @@ func (r *rig) measureIngest(t *testing.T, kind string, grants int, combos [][2]i
 	var keys []string
 	for i := range grants {
 		user := fmt.Sprintf("dev%02d", i%8+1)
-		var req api.Request
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "readonly", DurationSeconds: 3600}, &req); err != nil {
-			t.Fatal(err)
-		}
-		var c api.Credentials
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
+		_, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "readonly", DurationSeconds: 3600})
+		if err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, c.AccessKeyID)

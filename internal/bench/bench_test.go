@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // TestBench runs every figure of docs/benchmarks.md side by side and writes

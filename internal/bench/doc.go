@@ -4,6 +4,6 @@
 // and revocation response times, growth with the store's size, and a
 // simulated day that checks every vended credential is refused once its
 // grant ends. It lives in _test.go files so that it can start the real peers
-// through pkg/testenv; it runs only with JIT_BENCH=1 (`make bench`, which
+// through internal/testenv; it runs only with JIT_BENCH=1 (`make bench`, which
 // writes docs/benchmarks.md), never as part of `go test ./...`.
 package bench

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/credcache"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
@@ -110,64 +110,52 @@ type expiryResult struct {
 func (r *rig) measureExpiry(t *testing.T, base string, sweep time.Duration, n int, d time.Duration) expiryResult {
 	res := expiryResult{sweep: sweep, grant: d}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i) * 370 * time.Millisecond)
-			ctx := context.Background()
-			user := fmt.Sprintf("dev%02d", i%8+1)
-			var req api.Request
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "readonly", DurationSeconds: int64(d / time.Second)}, &req); err != nil {
-				t.Error(err)
-				return
-			}
-			var c api.Credentials
-			if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
-				t.Error(err)
-				return
-			}
-			end := c.GrantEndsAt
-			var refused, lastOK, expired time.Time
-			var pw sync.WaitGroup
-			pw.Add(2)
-			go func() { // S3
-				defer pw.Done()
-				for time.Now().Before(end.Add(5 * time.Second)) {
-					now := time.Now()
-					if r.s3Works(ctx, c) {
-						lastOK = now
-					} else if refused.IsZero() && now.After(end.Add(-5*time.Second)) {
-						refused = now
-					}
-					time.Sleep(50 * time.Millisecond)
+	staggered(n, 370*time.Millisecond, func(i int) {
+		ctx := context.Background()
+		user := fmt.Sprintf("dev%02d", i%8+1)
+		req, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "readonly", DurationSeconds: int64(d / time.Second)})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		end := c.GrantEndsAt
+		var refused, lastOK, expired time.Time
+		var pw sync.WaitGroup
+		pw.Add(2)
+		go func() { // S3
+			defer pw.Done()
+			for time.Now().Before(end.Add(5 * time.Second)) {
+				now := time.Now()
+				if r.s3Works(ctx, c) {
+					lastOK = now
+				} else if refused.IsZero() && now.After(end.Add(-5*time.Second)) {
+					refused = now
 				}
-			}()
-			go func() { // server state
-				defer pw.Done()
-				for time.Now().Before(end.Add(sweep + 10*time.Second)) {
-					var g api.Request
-					if _, err := r.call(ctx, base, user, "GET", "/v1/requests/"+req.ID, nil, &g); err == nil && g.State == api.StateExpired {
-						expired = time.Now()
-						return
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
-			}()
-			pw.Wait()
-			mu.Lock()
-			defer mu.Unlock()
-			if refused.IsZero() || expired.IsZero() {
-				t.Errorf("grant %s: refused=%v expired=%v", req.ID, refused, expired)
-				return
+				time.Sleep(50 * time.Millisecond)
 			}
-			res.refusedAfter = append(res.refusedAfter, ms(refused.Sub(end)))
-			res.lastOK = append(res.lastOK, ms(lastOK.Sub(end)))
-			res.stateLag = append(res.stateLag, ms(expired.Sub(end)))
 		}()
-	}
-	wg.Wait()
+		go func() { // server state
+			defer pw.Done()
+			for time.Now().Before(end.Add(sweep + 10*time.Second)) {
+				var g api.Request
+				if _, err := r.call(ctx, base, user, "GET", "/v1/requests/"+req.ID, nil, &g); err == nil && g.State == api.StateExpired {
+					expired = time.Now()
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		pw.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if refused.IsZero() || expired.IsZero() {
+			t.Errorf("grant %s: refused=%v expired=%v", req.ID, refused, expired)
+			return
+		}
+		res.refusedAfter = append(res.refusedAfter, ms(refused.Sub(end)))
+		res.lastOK = append(res.lastOK, ms(lastOK.Sub(end)))
+		res.stateLag = append(res.stateLag, ms(expired.Sub(end)))
+	})
 	return res
 }
 
@@ -180,12 +168,8 @@ func (r *rig) measureRevoke(t *testing.T, base string, n int) revokeResult {
 	ctx := context.Background()
 	for i := range n {
 		user := fmt.Sprintf("dev%02d", i%8+1)
-		var req api.Request
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests", api.CreateRequest{Role: "readonly", DurationSeconds: 600}, &req); err != nil {
-			t.Fatal(err)
-		}
-		var c api.Credentials
-		if _, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c); err != nil {
+		req, c, err := r.grant(ctx, base, user, api.CreateRequest{Role: "readonly", DurationSeconds: 600})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if !r.s3Works(ctx, c) {
@@ -241,34 +225,27 @@ func measureKeyctlExpiry(t *testing.T, n int) []float64 {
 	server := fmt.Sprintf("http://127.0.0.1:1/keyctl-expiry-%d", t0.UnixNano())
 	var out []float64
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i) * 230 * time.Millisecond)
-			role := fmt.Sprintf("brief%d", i)
-			exp := time.Now().Add(2 * time.Second)
-			mu.Lock()
-			err := c.PutCredentials(context.Background(), server, role, benchCreds(role, exp))
-			mu.Unlock()
-			if err != nil {
-				t.Error(err)
+	staggered(n, 230*time.Millisecond, func(i int) {
+		role := fmt.Sprintf("brief%d", i)
+		exp := time.Now().Add(2 * time.Second)
+		mu.Lock()
+		err := c.PutCredentials(context.Background(), server, role, benchCreds(role, exp))
+		mu.Unlock()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for time.Now().Before(exp.Add(10 * time.Second)) {
+			_, ok, err := c.GetCredentials(context.Background(), server, role)
+			if err == nil && !ok {
+				mu.Lock()
+				out = append(out, ms(time.Since(exp)))
+				mu.Unlock()
 				return
 			}
-			for time.Now().Before(exp.Add(10 * time.Second)) {
-				_, ok, err := c.GetCredentials(context.Background(), server, role)
-				if err == nil && !ok {
-					mu.Lock()
-					out = append(out, ms(time.Since(exp)))
-					mu.Unlock()
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			t.Errorf("keyctl item %s never expired", role)
-		}()
-	}
-	wg.Wait()
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("keyctl item %s never expired", role)
+	})
 	return out
 }

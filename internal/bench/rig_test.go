@@ -16,56 +16,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
 // benchPolicy: readonly is auto-approved, prod-admin needs one approver and
 // may be extended once, oncall allows break-glass. Durations are short so a
 // compressed day fits in a minute or two.
-const benchPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::000000000000:role/readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 15m
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-    session_policy: |
-      {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","s3:ListAllMyBuckets","s3:GetBucketLocation"],"Resource":"*"}]}
-  - name: prod-admin
-    arn: arn:aws:iam::000000000000:role/prod-admin
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 2h
-    reason_required: true
-    pending_timeout: 10m
-    max_extensions: 1
-    max_total_duration: 3h
-  - name: oncall
-    arn: arn:aws:iam::000000000000:role/oncall
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    break_glass: {allowed: true, max_duration: 30m}
-  - name: idle
-    arn: arn:aws:iam::000000000000:role/idle
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-    idle_timeout: 1m
-`
+var benchPolicy = testenv.Policy(testenv.S3ReadOnly,
+	testenv.ProdAdmin.With("max_extensions", "1").With("max_total_duration", "3h"), testenv.OnCall, testenv.Idle)
 
 const bucket = "jit-bench"
 
@@ -85,7 +50,7 @@ type rig struct {
 
 func newRig(t *testing.T, users []devidp.User) *rig {
 	t.Helper()
-	r := &rig{tokens: map[string]string{}}
+	r := &rig{}
 	r.idp = testenv.OIDC(t, users...)
 	r.minio = testenv.MinIOWithEnv(t, testenv.AuditWebhookEnv(r.startAuditRelay(t), benchActivitySecret))
 	r.minio.CreateBucket(t, bucket)
@@ -93,54 +58,13 @@ func newRig(t *testing.T, users []devidp.User) *rig {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 1024
 	r.hc = &http.Client{Transport: tr, Timeout: 90 * time.Second}
-	// Log every user in through the real device flow, in parallel (each
-	// takes one polling interval).
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make(chan error, len(users))
-	for _, u := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, err := deviceIDToken(t.Context(), r.idp, u)
-			if err != nil {
-				errs <- err
-				return
-			}
-			mu.Lock()
-			r.tokens[u.Username] = tok
-			mu.Unlock()
-		}()
+	// Log every user in through the real device flow, in parallel.
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Username
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	r.tokens = testenv.IDTokens(t, r.idp, names...)
 	return r
-}
-
-// deviceIDToken is testenv.DeviceToken returning an error, so that it can
-// run on many goroutines.
-func deviceIDToken(ctx context.Context, p *devidp.Provider, u devidp.User) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cfg := p.OAuth2Config()
-	da, err := cfg.DeviceAuth(ctx)
-	if err != nil {
-		return "", fmt.Errorf("device auth for %s: %w", u.Username, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.CompleteDevice(ctx, da.VerificationURIComplete, u.Username, u.Password, true) }()
-	tok, err := cfg.DeviceAccessToken(ctx, da)
-	if cerr := <-done; cerr != nil {
-		return "", fmt.Errorf("sign in %s: %w", u.Username, cerr)
-	}
-	if err != nil {
-		return "", fmt.Errorf("device token for %s: %w", u.Username, err)
-	}
-	id, _ := tok.Extra("id_token").(string)
-	return id, nil
 }
 
 // benchUsers: devNN developers, apprN approvers, one admin.
@@ -246,6 +170,18 @@ func (r *rig) startServer(t *testing.T, o serverOpts) string {
 	return "http://" + ln.Addr().String()
 }
 
+// grant requests an auto-approved role as user and fetches the grant's
+// credentials.
+func (r *rig) grant(ctx context.Context, base, user string, create api.CreateRequest) (api.Request, api.Credentials, error) {
+	var req api.Request
+	var c api.Credentials
+	if _, err := r.call(ctx, base, user, "POST", "/v1/requests", create, &req); err != nil {
+		return req, c, err
+	}
+	_, err := r.call(ctx, base, user, "POST", "/v1/requests/"+req.ID+"/credentials", nil, &c)
+	return req, c, err
+}
+
 // call makes one API call as user and decodes a 2xx answer into out.
 func (r *rig) call(ctx context.Context, base, user, method, path string, body, out any) (int, error) {
 	var rd io.Reader
@@ -279,6 +215,19 @@ func (r *rig) call(ctx context.Context, base, user, method, path string, body, o
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// staggered runs fn(0), …, fn(n-1) each on its own goroutine, the i-th
+// starting i×gap after the first, and returns when all have returned.
+func staggered(n int, gap time.Duration, fn func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * gap)
+			fn(i)
+		})
+	}
+	wg.Wait()
 }
 
 // --- statistics ---

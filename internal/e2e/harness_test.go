@@ -4,24 +4,18 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/serverapp"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
@@ -73,51 +67,12 @@ func (d disableParent) Revoke(context.Context, vend.RevokeInput) error {
 	return nil
 }
 
-const e2ePolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::000000000000:role/readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 15m
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-    session_policy: |
-      {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","s3:ListAllMyBuckets","s3:GetBucketLocation"],"Resource":"*"}]}
-  - name: admin
-    arn: arn:aws:iam::000000000000:role/admin
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 1h
-    reason_required: true
-  - name: idle
-    arn: arn:aws:iam::000000000000:role/idle
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-    idle_timeout: 1m
-  - name: oncall
-    arn: arn:aws:iam::000000000000:role/oncall
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    break_glass: {allowed: true, max_duration: 30m}
-    max_extensions: 2
-    max_total_duration: 2h
-  - name: longjob
-    arn: arn:aws:iam::000000000000:role/longjob
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 15m
-    max_duration: 1h
-    max_extensions: 3
-    max_total_duration: 2h
-    auto_approve: {groups: [developers]}
-`
+var e2ePolicy = testenv.Policy(testenv.S3ReadOnly,
+	testenv.NewRole("admin", "default_duration", "30m", "max_duration", "1h", "reason_required", "true"),
+	testenv.Idle,
+	testenv.OnCall.With("max_extensions", "2").With("max_total_duration", "2h"),
+	testenv.NewRole("longjob", "default_duration", "15m", "max_duration", "1h", "max_extensions", "3",
+		"max_total_duration", "2h", "auto_approve", "{groups: [developers]}"))
 
 // idpPeer is the OIDC provider a world's server trusts and its users sign
 // in at: pkg/devidp (zitadel) by default, or oidc-provider (idpshapes_test.go).
@@ -219,113 +174,34 @@ activity: {secret: %q, window: 1m}
 	return w
 }
 
-// user is one person's isolated CLI environment: config, keyring, AWS config.
+// user is one person's isolated CLI environment (testenv.User) in a world.
 type user struct {
+	*testenv.User
 	w    *world
 	name string
 	env  []string
 }
 
 func (w *world) user(name string) *user {
-	home := filepath.Join(w.dir, name)
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		w.t.Fatal(err)
-	}
-	env := []string{
-		"HOME=" + home,
-		"PATH=" + os.Getenv("PATH"),
-		"JIT_SERVER=" + w.server,
-		"JIT_CONFIG=" + filepath.Join(home, "jit.yaml"),
-		"JIT_KEYRING_BACKEND=file",
-		"JIT_KEYRING_FILE_DIR=" + filepath.Join(home, "keyring"),
-		"JIT_FILE_PASSPHRASE=e2e-" + name,
-		"XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"DBUS_SESSION_BUS_ADDRESS=disabled:",
-		"CI=true", // headless: never open a browser
-	}
-	return &user{w: w, name: name, env: env}
+	u := testenv.NewUser(w.t, jitBin, w.dir, name, w.server)
+	return &user{User: u, w: w, name: name, env: u.Env}
 }
 
 // run runs the jit binary (or another program when args[0] is absolute).
 func (u *user) run(args ...string) (stdout, stderr string, code int) {
 	u.w.t.Helper()
-	bin := jitBin
-	if filepath.IsAbs(args[0]) {
-		bin, args = args[0], args[1:]
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = u.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code = 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		u.w.t.Fatalf("run %s %v: %v", bin, args, err)
-	}
-	return out.String(), errb.String(), code
+	return u.Run(args...)
 }
 
 // must runs and fails the test on a non-zero exit.
 func (u *user) must(args ...string) string {
 	u.w.t.Helper()
-	out, errOut, code := u.run(args...)
-	if code != 0 {
-		u.w.t.Fatalf("%s: jit %s: exit %d\nstdout: %s\nstderr: %s", u.name, strings.Join(args, " "), code, out, errOut)
-	}
-	return out
+	return u.Must(args...)
 }
 
-var urlLine = regexp.MustCompile(`open (http\S+)`)
-
-// login runs `jit login --no-browser` and signs in at the IdP's page the
+// login runs `jit login --no-browser` and signs in at the world's IdP the
 // way a person would: it reads the URL the CLI printed and completes it.
 func (u *user) login() {
-	t := u.w.t
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, jitBin, "login", "--no-browser")
-	cmd.Env = u.env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	sc := bufio.NewScanner(stderr)
-	signedIn := make(chan error, 1)
-	found := false
-	for sc.Scan() {
-		seen.WriteString(sc.Text() + "\n")
-		if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-			go func() { signedIn <- u.w.peer.signIn(ctx, m[1], u.name) }()
-			found = true
-			break
-		}
-	}
-	if !found {
-		_ = cmd.Wait()
-		t.Fatalf("jit login printed no sign-in URL:\n%s", seen.String())
-	}
-	go io.Copy(&seen, stderr) //nolint:errcheck
-	if err := <-signedIn; err != nil {
-		t.Fatalf("sign in as %s: %v\n%s", u.name, err, seen.String())
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("jit login as %s: %v\nstderr: %s", u.name, err, seen.String())
-	}
-	if !strings.Contains(out.String(), "Logged in") {
-		t.Fatalf("login output: %q", out.String())
-	}
+	u.w.t.Helper()
+	u.Login(func(ctx context.Context, url string) error { return u.w.peer.signIn(ctx, url, u.name) })
 }

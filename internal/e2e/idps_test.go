@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // oidcProviderWorld runs the world on npm's oidc-provider (a second,

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/config"
 )
 
@@ -46,7 +47,9 @@ func needDist(t *testing.T, pattern string) []string {
 	return matches
 }
 
-// needTool finds a command, or skips (fails under JIT_REQUIRE_DIST=1).
+// needTool finds a command; without it the test fails under
+// JIT_REQUIRE_DIST=1 and is otherwise a missing peer (testenv.MissingPeer:
+// it fails under CI and is skipped elsewhere).
 func needTool(t *testing.T, name, install string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
@@ -55,7 +58,7 @@ func needTool(t *testing.T, name, install string) string {
 		if os.Getenv("JIT_REQUIRE_DIST") == "1" {
 			t.Fatal(msg)
 		}
-		t.Skip(msg)
+		testenv.MissingPeer(t, msg)
 	}
 	return p
 }

@@ -13,24 +13,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/auditanchor"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
-const policyText = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-`
+var policyText = testenv.Policy(testenv.ReadOnly.Without("default_duration").Without("auto_approve"))
 
 // A checkpoint published to a bucket with Object Lock (MinIO, COMPLIANCE
 // mode) cannot be deleted before its retention ends — not with the root

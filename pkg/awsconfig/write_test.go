@@ -2,11 +2,14 @@ package awsconfig
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 func TestDiff(t *testing.T) {
@@ -148,7 +151,7 @@ func assertContent(t *testing.T, path, want string) {
 func TestBotocoreReadsPlannedConfig(t *testing.T) {
 	python := "/usr/bin/python3"
 	if err := exec.Command(python, "-c", "import botocore.session").Run(); err != nil {
-		t.Skipf("botocore not available: %v", err)
+		testenv.MissingPeer(t, fmt.Sprintf("botocore not available to %s (%v): apt-get install python3-boto3 (scripts/deps.sh)", python, err))
 	}
 	existing := []byte("[default]\r\nregion = us-east-1\r\n\r\n[sso-session corp]\r\nsso_region = us-east-1\r\n\r\n[profile mine]\r\nsso_session = corp")
 	jit := Profile{Name: "prod-admin", Role: "prod-admin", Region: "eu-west-1", Server: "https://jit.example.com", CredentialProcess: "/opt/my tools/jit"}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/keyring"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 )
 
@@ -20,26 +21,6 @@ const (
 	serverA = "https://jit.example.com"
 	serverB = "https://jit.other.example"
 )
-
-// clock is an injected clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 func credsFor(role string, exp time.Time) api.Credentials {
 	return api.Credentials{
@@ -71,7 +52,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	t0 := time.Now().Truncate(time.Second)
 
 	t.Run("MissIsNotAnError", func(t *testing.T) {
-		c := open(t, newClock(t0).Now)
+		c := open(t, testenv.NewClock(t0).Now)
 		if _, ok, err := c.GetCredentials(ctx, serverA, "none"); ok || err != nil {
 			t.Fatalf("ok=%v err=%v", ok, err)
 		}
@@ -87,7 +68,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("RoundTripIsPerServerAndRole", func(t *testing.T) {
-		c := open(t, newClock(t0).Now)
+		c := open(t, testenv.NewClock(t0).Now)
 		want := credsFor("admin", t0.Add(time.Hour))
 		if err := c.PutCredentials(ctx, serverA, "admin", want); err != nil {
 			t.Fatal(err)
@@ -120,7 +101,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("ExpiredItemIsWipedOnTouch", func(t *testing.T) {
-		clk := newClock(t0)
+		clk := testenv.NewClock(t0)
 		c := open(t, clk.Now)
 		exp := t0.Add(30 * time.Minute)
 		if err := c.PutCredentials(ctx, serverA, "ops", credsFor("ops", exp)); err != nil {
@@ -146,7 +127,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("GrantEndBeatsLaterExpiration", func(t *testing.T) {
-		clk := newClock(t0)
+		clk := testenv.NewClock(t0)
 		c := open(t, clk.Now)
 		cr := credsFor("short", t0.Add(time.Hour))
 		cr.GrantEndsAt = t0.Add(10 * time.Minute)
@@ -160,7 +141,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("PutRefusesExpired", func(t *testing.T) {
-		c := open(t, newClock(t0).Now)
+		c := open(t, testenv.NewClock(t0).Now)
 		err := c.PutCredentials(ctx, serverA, "old", credsFor("old", t0))
 		if !errors.Is(err, ErrExpired) {
 			t.Fatalf("err = %v", err)
@@ -171,7 +152,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("Tokens", func(t *testing.T) {
-		clk := newClock(t0)
+		clk := testenv.NewClock(t0)
 		c := open(t, clk.Now)
 		tok := Tokens{IDToken: "id.jwt.sig", RefreshToken: "refresh", AccessToken: "access", Expiry: t0.Add(time.Minute),
 			Issuer: "https://idp.example", Subject: "u1", Email: "u1@example.com"}
@@ -199,7 +180,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("CorruptItemIsAMissAndDeleted", func(t *testing.T) {
-		c := open(t, newClock(t0).Now)
+		c := open(t, testenv.NewClock(t0).Now)
 		key, _ := CredentialsKey(serverA, "bad")
 		if err := c.set(ctx, key, "bad", []byte(`{"v":1,"credentials":{"secret_access_key":"SUPERSECRET"`)); err != nil {
 			t.Fatal(err)
@@ -213,7 +194,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("WipeExpiredKeepsLiveItems", func(t *testing.T) {
-		clk := newClock(t0)
+		clk := testenv.NewClock(t0)
 		c := open(t, clk.Now)
 		for i, role := range []string{"a", "b", "c"} {
 			if err := c.PutCredentials(ctx, serverA, role, credsFor(role, t0.Add(time.Duration(i+1)*time.Hour))); err != nil {
@@ -243,7 +224,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 	})
 
 	t.Run("WipeAllCounts", func(t *testing.T) {
-		c := open(t, newClock(t0).Now)
+		c := open(t, testenv.NewClock(t0).Now)
 		for _, s := range []string{serverA, serverB} {
 			for _, role := range []string{"r1", "r2"} {
 				if err := c.PutCredentials(ctx, s, role, credsFor(role, t0.Add(time.Hour))); err != nil {
@@ -270,15 +251,6 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 			t.Fatalf("second wipe: %d, %v", n, err)
 		}
 	})
-}
-
-// skipUnlessCI skips with reason, or fails when CI=true: CI has every keyring.
-func skipUnlessCI(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI must run this test: %s", reason)
-	}
-	t.Skip(reason)
 }
 
 func TestCacheArray(t *testing.T) {
@@ -319,7 +291,7 @@ func openKeyctl(t testing.TB, now func() time.Time) *Cache {
 	service := fmt.Sprintf("jit-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	c, err := Open(Config{Backend: BackendKeyctl, ServiceName: service, Now: now})
 	if err != nil {
-		skipUnlessCI(t, fmt.Sprintf("kernel keyring unavailable here: %v", err))
+		testenv.MissingPeer(t, fmt.Sprintf("kernel keyring unavailable here: %v", err))
 	}
 	if c.Backend() != BackendKeyctl {
 		t.Fatalf("backend %q", c.Backend())
@@ -331,7 +303,7 @@ func openKeyctl(t testing.TB, now func() time.Time) *Cache {
 func requireSecretService(t testing.TB) {
 	t.Helper()
 	if os.Getenv("JIT_TEST_SECRET_SERVICE") != "1" {
-		skipUnlessCI(t, "Secret Service needs a session bus with gnome-keyring unlocked; set JIT_TEST_SECRET_SERVICE=1 inside dbus-run-session (CI does)")
+		testenv.MissingPeer(t, "Secret Service needs a session bus with gnome-keyring unlocked; set JIT_TEST_SECRET_SERVICE=1 inside dbus-run-session (CI does)")
 	}
 }
 

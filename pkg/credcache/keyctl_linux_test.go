@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // unlinkKeyctlRing removes a test's named kernel keyring from the user keyring.
@@ -68,7 +70,7 @@ func procKeysTimeout(t *testing.T, serial string) (secs int, perm bool) {
 // the kernel can make them disappear.
 func TestKeyctlKernelExpiresCredentials(t *testing.T) {
 	if _, err := keyctlTool("--version"); err != nil {
-		skipUnlessCI(t, "keyctl(1) from keyutils is not installed")
+		testenv.MissingPeer(t, "keyctl(1) from keyutils is not installed")
 	}
 	ctx := context.Background()
 	t0 := time.Now()

@@ -40,14 +40,21 @@ func fileEnv(t *testing.T, server string) map[string]string {
 	}
 }
 
-func TestMainServesCachedCredentialsWithoutTheServer(t *testing.T) {
-	server := closedURL(t)
-	env := fileEnv(t, server)
+// fileCache opens the file keyring of env (see fileEnv).
+func fileCache(t *testing.T, env map[string]string) *credcache.Cache {
+	t.Helper()
 	c, err := credcache.Open(credcache.Config{Backend: credcache.BackendFile, FileDir: env["JIT_KEYRING_FILE_DIR"],
-		FilePassphrase: func(string) (string, error) { return "test-pass", nil }})
+		FilePassphrase: func(string) (string, error) { return env["JIT_FILE_PASSPHRASE"], nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestMainServesCachedCredentialsWithoutTheServer(t *testing.T) {
+	server := closedURL(t)
+	env := fileEnv(t, server)
+	c := fileCache(t, env)
 	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	if err := c.PutCredentials(context.Background(), server, "prod", api.Credentials{Role: "prod", RequestID: "r1",
 		AccessKeyID: "ASIATEST", SecretAccessKey: "secret", SessionToken: "tok", Expiration: exp, STSExpiration: exp, GrantEndsAt: exp}); err != nil {
@@ -92,11 +99,7 @@ func TestMainWithoutRoleIsAUsageError(t *testing.T) {
 func TestMainHandsEveryMissToTheFullPathWithItsOwnArgs(t *testing.T) {
 	server := closedURL(t)
 	env := fileEnv(t, server)
-	c, err := credcache.Open(credcache.Config{Backend: credcache.BackendFile, FileDir: env["JIT_KEYRING_FILE_DIR"],
-		FilePassphrase: func(string) (string, error) { return "test-pass", nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fileCache(t, env)
 	now := time.Now()
 	long := now.Add(2 * time.Hour)
 	for _, tc := range []struct {

@@ -16,7 +16,7 @@ var heavy = []string{
 	"github.com/jackc/pgx/",
 	"github.com/zitadel/",
 	"github.com/jit-access/jit/pkg/devidp",
-	"github.com/jit-access/jit/pkg/testenv",
+	"github.com/jit-access/jit/internal/testenv",
 	"github.com/jit-access/jit/pkg/server",
 	"github.com/jit-access/jit/pkg/store",
 	"github.com/jit-access/jit/pkg/tui",

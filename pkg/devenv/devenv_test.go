@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/devenv"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 func start(t *testing.T, opts devenv.Options) *devenv.Sandbox {

@@ -1,6 +1,6 @@
 // Package minioproc runs a MinIO server as a child process on 127.0.0.1: it
 // finds the binary, starts it on a kernel-chosen port read back from its
-// output, waits until it is ready and stops it. The tests (pkg/testenv) and
+// output, waits until it is ready and stops it. The tests (internal/testenv) and
 // `jit dev` (pkg/devenv) share it. MinIO is AGPL: it runs as a separate
 // process and is never imported.
 package minioproc

@@ -14,19 +14,27 @@ import (
 	"github.com/jit-access/jit/pkg/store/storetest"
 )
 
+// newReminder is a reminder with options o on a fresh SQLite store.
+func newReminder(t *testing.T, o notify.ReminderOptions) (store.Store, *notify.Reminder) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	o.Store = st
+	m, err := notify.NewReminder(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, m
+}
+
 func TestRemindersGoOutOncePerDeadlineBeforeItPasses(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
 	now := t0
-	m, err := notify.NewReminder(notify.ReminderOptions{Store: st, Now: func() time.Time { return now }, Before: 10 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, m := newReminder(t, notify.ReminderOptions{Now: func() time.Time { return now }, Before: 10 * time.Minute})
 	grant := storetest.NewRequest("req_grant", "dev@example.com", "prod-admin", t0)
 	pending := storetest.NewRequest("req_pending", "dev@example.com", "prod-admin", t0.Add(5*time.Minute)) // times out at 10:05
 	for _, r := range []*api.Request{grant, pending} {
@@ -72,17 +80,9 @@ func TestRemindersGoOutOncePerDeadlineBeforeItPasses(t *testing.T) {
 
 func TestReviewRemindersRepeatUntilAVerdict(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
 	now := t0
-	m, err := notify.NewReminder(notify.ReminderOptions{Store: st, Now: func() time.Time { return now }, ReviewEvery: 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, m := newReminder(t, notify.ReminderOptions{Now: func() time.Time { return now }, ReviewEvery: 24 * time.Hour})
 	bg := storetest.NewRequest("req_bg", "dev@example.com", "oncall", t0)
 	bg.State, bg.BreakGlass, bg.ReviewRequired = api.StateApproved, true, true
 	bg.StartsAt, bg.EndsAt = t0, t0.Add(time.Hour)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/devidp"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 func clientFor(p *devidp.Provider) *Client {

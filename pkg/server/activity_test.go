@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/policy"
@@ -27,37 +28,11 @@ const activitySecret = "activity-secret-0123456789abcdef"
 
 // activityPolicy: "idle" ends grants unused for 20m; "reviewed" needs a
 // review; "oncall" allows break-glass (always reviewed).
-const activityPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 2h
-    auto_approve: {groups: [developers]}
-  - name: idle
-    arn: arn:aws:iam::123456789012:role/jit-idle
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 2h
-    default_duration: 2h
-    auto_approve: {groups: [developers]}
-    idle_timeout: 20m
-  - name: reviewed
-    arn: arn:aws:iam::123456789012:role/jit-reviewed
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    auto_approve: {groups: [developers]}
-    review: required
-  - name: oncall
-    arn: arn:aws:iam::123456789012:role/jit-oncall
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    break_glass: {allowed: true}
-`
+var activityPolicy = testenv.Policy(
+	testenv.ReadOnly.Without("default_duration").With("max_duration", "2h"),
+	testenv.Idle.With("max_duration", "2h").With("default_duration", "2h").With("idle_timeout", "20m"),
+	testenv.NewRole("reviewed", "max_duration", "1h", "auto_approve", "{groups: [developers]}", "review", "required"),
+	testenv.OnCall.With("break_glass", "{allowed: true}"))
 
 func newActivityEnv(t *testing.T) *env {
 	t.Helper()

@@ -13,54 +13,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // testPolicy: developers may request readonly (auto-approved) and
 // prod-admin (one approver from "approvers"); "two-man" needs two; "oncall"
 // allows break-glass. readonly and oncall allow extensions, which their
 // requester gives alone only up to the auto-approve / break-glass max.
-const testPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 15m
-    max_duration: 1h
-    auto_approve: {groups: [developers], max_duration: 1h}
-    max_extensions: 3
-    max_total_duration: 3h
-  - name: prod-admin
-    arn: arn:aws:iam::123456789012:role/jit-prod-admin
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 2h
-    reason_required: true
-    pending_timeout: 10m
-    max_extensions: 1
-    max_total_duration: 3h
-  - name: two-man
-    arn: arn:aws:iam::123456789012:role/jit-two-man
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    approvals_required: 2
-    max_duration: 1h
-  - name: oncall
-    arn: arn:aws:iam::123456789012:role/jit-oncall
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    break_glass: {allowed: true, max_duration: 30m}
-    max_extensions: 5
-    max_total_duration: 4h
-`
+var testPolicy = testenv.Policy(
+	testenv.ReadOnly.With("auto_approve", "{groups: [developers], max_duration: 1h}").
+		With("max_extensions", "3").With("max_total_duration", "3h"),
+	testenv.ProdAdmin.With("max_extensions", "1").With("max_total_duration", "3h"),
+	testenv.TwoMan,
+	testenv.OnCall.With("max_extensions", "5").With("max_total_duration", "4h"))
 
 // env is a running server with real tokens for every test user.
 type env struct {
@@ -106,10 +75,7 @@ func identities(t *testing.T) (*devidp.Provider, map[string]string) {
 			t.Fatalf("start OIDC provider: %v", err)
 		}
 		sharedIDP = p
-		sharedTok = map[string]string{}
-		for _, u := range []string{"alice", "bob", "carol", "dave"} {
-			sharedTok[u] = testenv.DeviceToken(t, p, u).Extra("id_token").(string)
-		}
+		sharedTok = testenv.IDTokens(t, p, "alice", "bob", "carol", "dave")
 	})
 	if sharedIDP == nil {
 		t.Fatal("OIDC provider failed to start in an earlier test")

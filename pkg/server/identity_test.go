@@ -12,48 +12,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // identityPolicy names users by email (by-email), by username (by-username,
 // for oidc.username_claim) and by groups, including one with a space.
-const identityPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: prod-admin
-    arn: arn:aws:iam::123456789012:role/jit-prod-admin
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 2h
-  - name: two-man
-    arn: arn:aws:iam::123456789012:role/jit-two-man
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    approvals_required: 2
-    max_duration: 1h
-  - name: by-email
-    arn: arn:aws:iam::123456789012:role/jit-by-email
-    eligible: {users: [mallory@example.com, erin@example.com, carol@example.com, alice@example.com]}
-    approvers: {groups: [approvers]}
-  - name: by-username
-    arn: arn:aws:iam::123456789012:role/jit-by-username
-    eligible: {users: [erin]}
-    approvers: {groups: [approvers]}
-  - name: admins-only
-    arn: arn:aws:iam::123456789012:role/jit-admins-only
-    eligible: {groups: [admins]}
-    approvers: {groups: [approvers]}
-  - name: former-admins
-    arn: arn:aws:iam::123456789012:role/jit-former
-    eligible: {groups: [Former admins]}
-    approvers: {groups: [approvers]}
-`
+var identityPolicy = testenv.Policy(
+	testenv.ProdAdmin.Without("default_duration").Without("reason_required").Without("pending_timeout"),
+	testenv.TwoMan,
+	testenv.NewRole("by-email", "eligible", "{users: [mallory@example.com, erin@example.com, carol@example.com, alice@example.com]}"),
+	testenv.NewRole("by-username", "eligible", "{users: [erin]}"),
+	testenv.NewRole("admins-only", "eligible", "{groups: [admins]}"),
+	testenv.NewRole("former-admins", "arn", "arn:aws:iam::123456789012:role/jit-former", "eligible", "{groups: [Former admins]}"))
 
 // Users whose tokens are shaped like other IdPs' (or an attacker's).
 var (

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/server"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // TestVerifierOnOIDCProviderTokenShapes verifies real ID tokens from a

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/server"
 )
@@ -31,10 +32,7 @@ func TestShutdownTellsWaitingClientsToRetry(t *testing.T) {
 	go func() {
 		got <- e.call("alice", "GET", fmt.Sprintf("/v1/requests/%s?wait=50s&version=%d", r.ID, r.Version), nil, nil)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.hasWaiter() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, e.hasWaiter, "the waiting client to subscribe")
 	e.srv.BeginShutdown()
 	select {
 	case code := <-got:

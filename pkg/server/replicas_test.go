@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store/postgres"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // TestWaiterOnOneReplicaLearnsOfApprovalOnAnother runs two servers on one
@@ -53,10 +53,7 @@ func TestWaiterOnOneReplicaLearnsOfApprovalOnAnother(t *testing.T) {
 		a.call("alice", "GET", fmt.Sprintf("/v1/requests/%s?wait=50s&version=%d", r.ID, r.Version), nil, &w)
 		got <- w
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !a.hasWaiter() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, a.hasWaiter, "the waiting client to subscribe")
 	if code := b.call("bob", "POST", "/v1/requests/"+r.ID+"/approve", nil, nil); code != 200 {
 		t.Fatalf("approve on replica B: %d", code)
 	}

@@ -16,11 +16,11 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
@@ -320,10 +320,7 @@ func TestWaitingClientLearnsOfApprovalAtOnce(t *testing.T) {
 		got <- w
 	}()
 	// Approve once the waiter is subscribed (the server counts waiters).
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.hasWaiter() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, e.hasWaiter, "the waiting client to subscribe")
 	e.call("bob", "POST", "/v1/requests/"+r.ID+"/approve", nil, nil)
 	select {
 	case w := <-got:

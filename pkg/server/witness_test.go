@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/audit"
@@ -22,7 +23,6 @@ import (
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/sqlite"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/witness"
 )
 
@@ -165,18 +165,27 @@ func verifyStoreChain(t *testing.T, st store.Store) audit.Report {
 	return v.Result()
 }
 
-func TestCheckpointSignedByAnotherKeyIsRefusedByTheWitness(t *testing.T) {
+// witnessedOnce serves a fresh database file with a signing key, makes a
+// request and has a new witness observe the signed checkpoint, in a
+// subtest named step; it returns the file and the witness.
+func witnessedOnce(t *testing.T, step string) (string, *witness.Witness) {
+	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "jit.db")
 	w := &witness.Witness{Dir: filepath.Join(dir, "witness")}
-	const server = "https://jit.example.com"
-	t.Run("pinned", func(t *testing.T) {
+	t.Run(step, func(t *testing.T) {
 		c, _ := serveFile(t, db, checkpointKey(t, "jit.example.com"))
 		createN(t, c, 1, "x")
-		if _, err := w.Observe(t.Context(), server, c, ""); err != nil {
+		if _, err := w.Observe(t.Context(), "https://jit.example.com", c, ""); err != nil {
 			t.Fatal(err)
 		}
 	})
+	return db, w
+}
+
+func TestCheckpointSignedByAnotherKeyIsRefusedByTheWitness(t *testing.T) {
+	db, w := witnessedOnce(t, "pinned")
+	const server = "https://jit.example.com"
 	t.Run("new key", func(t *testing.T) {
 		// Same name, another key: what someone holding the database but not
 		// the signing key would have to do to sign a rewritten history.
@@ -249,17 +258,8 @@ func TestServerWithoutSigningKeySaysHowToTurnCheckpointsOn(t *testing.T) {
 // An operator who rewrote the log could try to escape witnesses by turning
 // checkpoints off; a witness that saw checkpoints before refuses that.
 func TestWitnessCatchesAServerThatStopsSigningCheckpoints(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "jit.db")
-	w := &witness.Witness{Dir: filepath.Join(dir, "witness")}
+	db, w := witnessedOnce(t, "signing")
 	const server = "https://jit.example.com"
-	t.Run("signing", func(t *testing.T) {
-		c, _ := serveFile(t, db, checkpointKey(t, "jit.example.com"))
-		createN(t, c, 1, "x")
-		if _, err := w.Observe(t.Context(), server, c, ""); err != nil {
-			t.Fatal(err)
-		}
-	})
 	t.Run("not signing", func(t *testing.T) {
 		c, _ := serveFile(t, db, nil)
 		_, err := w.Observe(t.Context(), server, c, "")

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/serverapp"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // audit.signing_key_file (relative to the config) turns on the verifier key
@@ -36,18 +36,8 @@ func TestSigningKeyFileTurnsOnCheckpointsAndLogsThem(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: make(chan os.Signal),
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
-	}()
-	url := <-ready
+	app := startApp(t, path)
+	url := app.url
 	resp, err := http.Get(url + "/v1/audit/key")
 	if err != nil {
 		t.Fatal(err)
@@ -58,17 +48,8 @@ func TestSigningKeyFileTurnsOnCheckpointsAndLogsThem(t *testing.T) {
 	if err != nil || k.VerifierKey != vkey {
 		t.Fatalf("published key %q (%v), want %q", k.VerifierKey, err, vkey)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for auditCount(t, db, audit.TypeCheckpoint) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no audit.checkpoint event was logged")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return auditCount(t, db, audit.TypeCheckpoint) > 0 }, "an audit.checkpoint event")
+	app.stop(t)
 }
 
 func TestAnchorWithoutSigningKeyIsRefused(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,10 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/notify/webhook"
-	"github.com/jit-access/jit/pkg/serverapp"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // delivery is one webhook POST as the receiver saw it.
@@ -83,19 +80,8 @@ roles:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reload := make(chan os.Signal, 1)
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: reload,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
-	}()
-	url := <-ready
+	app := startApp(t, path)
+	url, reload := app.url, app.reload
 
 	// It serves: an authenticated API call answers from the store.
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", url+"/v1/roles", nil)
@@ -152,8 +138,5 @@ roles:
 	if err := verify(d, "second-hook-secret"); err != nil {
 		t.Fatalf("after rotation the delivery does not verify with the new secret: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	app.stop(t)
 }

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/serverapp"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 const roleYAML = `
@@ -29,6 +29,47 @@ const roleYAML = `
     approvers: {groups: [approvers]}
     max_duration: 1h
 `
+
+// app is serverapp.Run serving the config file at path on 127.0.0.1.
+type app struct {
+	url    string
+	reload chan os.Signal
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startApp runs the server on the config file at path and returns once it
+// serves.
+func startApp(t *testing.T, path string) *app {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{reload: make(chan os.Signal, 1), done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	var ctx context.Context
+	ctx, a.cancel = context.WithCancel(context.Background())
+	go func() {
+		a.done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: a.reload,
+			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
+	}()
+	select {
+	case a.url = <-ready:
+	case err := <-a.done:
+		t.Fatalf("the server stopped before it served: %v", err)
+	}
+	return a
+}
+
+// stop ends the server; Run must return no error.
+func (a *app) stop(t *testing.T) {
+	t.Helper()
+	a.cancel()
+	if err := <-a.done; err != nil {
+		t.Fatal(err)
+	}
+}
 
 func config(issuer, clientID, dbPath string, roles ...string) string {
 	var b strings.Builder
@@ -54,19 +95,8 @@ func TestReloadSwapsThePolicyAndKeepsItWhenTheNewFileIsBad(t *testing.T) {
 		}
 	}
 	write(config(idp.Issuer(), idp.ClientID(), db, "one"))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reload := make(chan os.Signal, 1)
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: reload,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
-	}()
-	url := <-ready
+	app := startApp(t, path)
+	url, reload := app.url, app.reload
 	roles := func() []string {
 		req, _ := http.NewRequestWithContext(context.Background(), "GET", url+"/v1/roles", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -87,13 +117,7 @@ func TestReloadSwapsThePolicyAndKeepsItWhenTheNewFileIsBad(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for strings.Join(roles(), ",") != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("roles %v, want %s", roles(), want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testenv.Eventually(t, 10*time.Second, func() bool { return strings.Join(roles(), ",") == want }, "roles %s", want)
 	}
 	waitFor("one")
 
@@ -104,23 +128,12 @@ func TestReloadSwapsThePolicyAndKeepsItWhenTheNewFileIsBad(t *testing.T) {
 	write("roles: [this is not a policy\n")
 	reload <- syscall.SIGHUP
 	// The broken file is refused and audited; the running policy stays.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if n := auditCount(t, db, audit.TypePolicyRejected); n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the refused reload was not audited")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return auditCount(t, db, audit.TypePolicyRejected) == 1 },
+		"the refused reload to be audited")
 	if got := strings.Join(roles(), ","); got != "one,two" {
 		t.Fatalf("after a bad reload: roles %s", got)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	app.stop(t)
 }
 
 func auditCount(t *testing.T, db, typ string) int {

@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,8 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/serverapp"
 )
 
 // TestServesTLSWhenConfigured runs the server with tls.cert_file/key_file
@@ -43,18 +42,8 @@ func TestServesTLSWhenConfigured(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: make(chan os.Signal),
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
-	}()
-	url := <-ready
+	app := startApp(t, path)
+	url := app.url
 	if !strings.HasPrefix(url, "https://") {
 		t.Fatalf("url %s", url)
 	}
@@ -75,10 +64,7 @@ func TestServesTLSWhenConfigured(t *testing.T) {
 	if resp.StatusCode != 200 || resp.TLS == nil {
 		t.Fatalf("healthz over TLS: %d", resp.StatusCode)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	app.stop(t)
 }
 
 func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
@@ -130,19 +116,8 @@ func TestReloadSwapsTheTLSCertificateAndKeepsItWhenTheNewOneIsBroken(t *testing.
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reload := make(chan os.Signal, 1)
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: reload,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
-	}()
-	url := <-ready
+	app := startApp(t, path)
+	url, reload := app.url, app.reload
 	// served returns the certificate a new connection is shown.
 	served := func() []byte {
 		t.Helper()
@@ -156,13 +131,7 @@ func TestReloadSwapsTheTLSCertificateAndKeepsItWhenTheNewOneIsBroken(t *testing.
 	der := func(p []byte) []byte { b, _ := pem.Decode(p); return b.Bytes }
 	waitFor := func(want []byte, what string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !bytes.Equal(served(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the server does not serve the %s certificate", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testenv.Eventually(t, 10*time.Second, func() bool { return bytes.Equal(served(), want) }, "the server to serve the %s certificate", what)
 	}
 	waitFor(der(cert1), "first")
 
@@ -174,26 +143,14 @@ func TestReloadSwapsTheTLSCertificateAndKeepsItWhenTheNewOneIsBroken(t *testing.
 	// garbage): refused, audited, the second certificate stays.
 	write(cert2, key1)
 	reload <- syscall.SIGHUP
-	deadline := time.Now().Add(10 * time.Second)
-	for auditCount(t, db, audit.TypeTLSRejected) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the refused certificate was not audited")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return auditCount(t, db, audit.TypeTLSRejected) == 1 },
+		"the refused certificate to be audited")
 	write([]byte("not a certificate"), key2)
 	reload <- syscall.SIGHUP
-	for auditCount(t, db, audit.TypeTLSRejected) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the second refused certificate was not audited")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return auditCount(t, db, audit.TypeTLSRejected) == 2 },
+		"the second refused certificate to be audited")
 	if !bytes.Equal(served(), der(cert2)) {
 		t.Fatal("a broken certificate replaced the running one")
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	app.stop(t)
 }

@@ -13,55 +13,23 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/session"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // testPolicy gives alice (developers) an auto-approved readonly role, a
 // prod-admin that bob (approvers) must approve, a role needing a ticket and
 // a break-glass role.
-const testPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: readonly
-    description: read-only view of production
-    account: "123456789012"
-    arn: arn:aws:iam::123456789012:role/jit-readonly
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 15m
-    max_duration: 1h
-    auto_approve: {groups: [developers], max_duration: 1h}
-  - name: prod-admin
-    description: full admin on production
-    account: "123456789012"
-    arn: arn:aws:iam::123456789012:role/jit-prod-admin
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 2h
-    reason_required: true
-    pending_timeout: 10m
-  - name: billing
-    description: cost explorer and invoices
-    account: "210987654321"
-    arn: arn:aws:iam::210987654321:role/jit-billing
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    ticket_pattern: "^FIN-[0-9]+$"
-  - name: oncall
-    description: incident response
-    account: "123456789012"
-    arn: arn:aws:iam::123456789012:role/jit-oncall
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    break_glass: {allowed: true, max_duration: 30m}
-`
+var testPolicy = testenv.Policy(
+	testenv.ReadOnly.With("auto_approve", "{groups: [developers], max_duration: 1h}").
+		With("description", "read-only view of production").With("account", `"123456789012"`),
+	testenv.ProdAdmin.With("description", "full admin on production").With("account", `"123456789012"`),
+	testenv.NewRole("billing", "description", "cost explorer and invoices", "account", `"210987654321"`,
+		"arn", "arn:aws:iam::210987654321:role/jit-billing", "max_duration", "1h", "ticket_pattern", `"^FIN-[0-9]+$"`),
+	testenv.OnCall.With("description", "incident response").With("account", `"123456789012"`))
 
 // base is the fixed time of every test server and picker, so that ages,
 // countdowns and goldens do not depend on when the test runs.

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/jit-access/jit/internal/fakeiam"
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/store/postgres"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 

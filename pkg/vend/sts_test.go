@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
-	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
@@ -110,30 +110,23 @@ func TestVendedCredentialsWorkOnMinIO(t *testing.T) {
 }
 
 func TestRolePolicyNarrowsTheSessionOnMinIO(t *testing.T) {
-	m, _, v := minioVendor(t)
-	root := m.S3Client(credentials.StaticCredentialsProvider{Value: m.RootCredentials()})
-	if err := put(t.Context(), root, "seed"); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	creds, err := v.Vend(t.Context(), vend.Input{
-		RoleARN: testRoleARN, RequestID: "r-readonly", User: "bob", GrantEndsAt: now.Add(time.Hour),
-		SessionPolicy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":"*"}}`,
-	}, now)
-	if err != nil {
-		t.Fatalf("vend: %v", err)
-	}
-	c := sessionS3(m, creds)
-	if keys, err := list(t.Context(), c); err != nil || len(keys) != 1 {
-		t.Fatalf("list = %v, %v; want the seed object", keys, err)
-	}
-	wantAccessDenied(t, "put outside the role's session policy", put(t.Context(), c, "b"))
+	readsButCannotWrite(t, "r-readonly", "put outside the role's session policy",
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":"*"}}`)
 }
 
 // The session gets the intersection of the role's policies and the session
 // policy as written: an Allow of s3:* with a Deny of s3:PutObject reads but
 // cannot write, enforced by MinIO itself.
 func TestSessionPolicyDenyNarrowsTheSessionOnMinIO(t *testing.T) {
+	readsButCannotWrite(t, "r-nowrite", "put denied by the session policy",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},`+
+			`{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}`)
+}
+
+// readsButCannotWrite vends credentials with sessionPolicy from MinIO and
+// checks that they list the bucket's one object but a put is refused.
+func readsButCannotWrite(t *testing.T, requestID, why, sessionPolicy string) {
+	t.Helper()
 	m, _, v := minioVendor(t)
 	root := m.S3Client(credentials.StaticCredentialsProvider{Value: m.RootCredentials()})
 	if err := put(t.Context(), root, "seed"); err != nil {
@@ -141,9 +134,8 @@ func TestSessionPolicyDenyNarrowsTheSessionOnMinIO(t *testing.T) {
 	}
 	now := time.Now()
 	creds, err := v.Vend(t.Context(), vend.Input{
-		RoleARN: testRoleARN, RequestID: "r-nowrite", User: "bob", GrantEndsAt: now.Add(time.Hour),
-		SessionPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},` +
-			`{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}`,
+		RoleARN: testRoleARN, RequestID: requestID, User: "bob", GrantEndsAt: now.Add(time.Hour),
+		SessionPolicy: sessionPolicy,
 	}, now)
 	if err != nil {
 		t.Fatalf("vend: %v", err)
@@ -152,7 +144,7 @@ func TestSessionPolicyDenyNarrowsTheSessionOnMinIO(t *testing.T) {
 	if keys, err := list(t.Context(), c); err != nil || len(keys) != 1 {
 		t.Fatalf("list = %v, %v; want the seed object", keys, err)
 	}
-	wantAccessDenied(t, "put denied by the session policy", put(t.Context(), c, "b"))
+	wantAccessDenied(t, why, put(t.Context(), c, "b"))
 }
 
 // A grant shorter than STS's 900 s minimum gets 900 s credentials, and the

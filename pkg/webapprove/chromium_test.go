@@ -2,7 +2,6 @@ package webapprove_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,11 +9,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 )
 
 // chromium finds Debian's chromium (make deps installs it). Without it the
-// test fails under CI and is skipped elsewhere.
+// test fails under CI and is skipped elsewhere (testenv.MissingPeer).
 func chromium(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -22,10 +22,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; run: make deps (apt package chromium)")
-	}
-	t.Skip("chromium is not installed (make deps installs it); skipping the browser test")
+	testenv.MissingPeer(t, "chromium is not installed; run: make deps (apt package chromium)")
 	return ""
 }
 

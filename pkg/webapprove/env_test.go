@@ -15,43 +15,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
-	"github.com/jit-access/jit/pkg/testenv"
 	"github.com/jit-access/jit/pkg/webapprove"
 )
 
 // testPolicy: developers request prod-admin, one approver from "approvers";
 // two-man needs two; oncall allows break-glass (and extensions past it only
 // with an approver).
-const testPolicy = `
-admins: {groups: [admins]}
-roles:
-  - name: prod-admin
-    arn: arn:aws:iam::123456789012:role/jit-prod-admin
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    default_duration: 30m
-    max_duration: 2h
-    reason_required: true
-  - name: two-man
-    arn: arn:aws:iam::123456789012:role/jit-two-man
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    approvals_required: 2
-    max_duration: 1h
-  - name: oncall
-    arn: arn:aws:iam::123456789012:role/jit-oncall
-    eligible: {groups: [developers]}
-    approvers: {groups: [approvers]}
-    max_duration: 1h
-    break_glass: {allowed: true, max_duration: 30m}
-    max_extensions: 2
-    max_total_duration: 2h
-`
+var testPolicy = testenv.Policy(testenv.ProdAdmin.Without("pending_timeout"), testenv.TwoMan,
+	testenv.OnCall.With("max_extensions", "2").With("max_total_duration", "2h"))
 
 // activitySecret authenticates test activity deliveries.
 const activitySecret = "webapprove-activity-secret-0123"

@@ -1,7 +1,7 @@
 // A second, independent OpenID provider for jit's tests: panva's
 // oidc-provider (OpenID-certified), with the device authorization grant and
 // its development login form, configured to issue tokens in the shapes real
-// IdPs use (Okta, Entra, Keycloak). Started by pkg/testenv.OIDCProvider:
+// IdPs use (Okta, Entra, Keycloak). Started by internal/testenv.OIDCProvider:
 //
 //   node server.js CONFIG.json
 //

@@ -16,10 +16,10 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/store/postgres"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // signature is Slack's v0 signature of a press, in lower-case hex.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/notify"
 	"github.com/jit-access/jit/pkg/notify/webhook"
 	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/store/storeopen"
 )
 
 var secret = []byte("whsec-test-0123456789")
@@ -93,14 +95,31 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func (rc *receiver) unique() int { rc.mu.Lock(); defer rc.mu.Unlock(); return len(rc.seqs) }
 
-func openStore(t *testing.T, path string) *sqlite.Store {
+// openStore opens the store at dsn (a SQLite path or sqlite:// or
+// postgres:// DSN) until the test ends.
+func openStore(t *testing.T, dsn string) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path)
+	s := openUnclosed(t, dsn)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// openUnclosed opens the store at dsn for a test that closes it itself.
+func openUnclosed(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	s, err := storeopen.Open(context.Background(), dsn, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// onBothStores runs test on a fresh SQLite file and on a fresh PostgreSQL
+// database (a missing PostgreSQL is a testenv.MissingPeer), each named by
+// its DSN.
+func onBothStores(t *testing.T, test func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, "sqlite://"+filepath.Join(t.TempDir(), "jit.db")) })
+	t.Run("postgres", func(t *testing.T) { test(t, testenv.Postgres(t)) })
 }
 
 func newSink(t *testing.T, url string, now func() time.Time, events ...string) *webhook.Sink {
@@ -154,13 +173,7 @@ func outboundSeqs(t *testing.T, st store.Store) []int64 {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, cond, what)
 }
 
 func checkAllOnce(t *testing.T, rc *receiver, want []int64) {
@@ -182,7 +195,11 @@ func checkAllOnce(t *testing.T, rc *receiver, want []int64) {
 }
 
 func TestDispatcherStoppedMidBurstResumesWithoutLossOrRepeats(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "jit.db"))
+	onBothStores(t, testStoppedMidBurst)
+}
+
+func testStoppedMidBurst(t *testing.T, dsn string) {
+	st := openStore(t, dsn)
 	rc, srv := newReceiver(t, time.Now)
 	sink := newSink(t, srv.URL, time.Now)
 	if _, err := st.DeliveryCursor(context.Background(), sink.Name()); err != nil { // the sink starts at the (empty) head
@@ -240,11 +257,11 @@ func TestDispatcherStoppedMidBurstResumesWithoutLossOrRepeats(t *testing.T) {
 }
 
 func TestDispatcherCrashWithStoreClosedResumesAfterLeaseExpiry(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jit.db")
-	st, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	onBothStores(t, testCrashWithStoreClosed)
+}
+
+func testCrashWithStoreClosed(t *testing.T, dsn string) {
+	st := openUnclosed(t, dsn)
 	rc, srv := newReceiver(t, time.Now)
 	sink := newSink(t, srv.URL, time.Now)
 	if _, err := st.DeliveryCursor(context.Background(), sink.Name()); err != nil {
@@ -267,7 +284,7 @@ func TestDispatcherCrashWithStoreClosedResumesAfterLeaseExpiry(t *testing.T) {
 		t.Fatal("everything was delivered before the crash")
 	}
 
-	st2 := openStore(t, path)
+	st2 := openStore(t, dsn)
 	opts.Store, opts.Holder = st2, "restarted"
 	d2 := newDispatcher(t, opts)
 	ctx2, stop2 := context.WithCancel(context.Background())
@@ -277,22 +294,9 @@ func TestDispatcherCrashWithStoreClosedResumesAfterLeaseExpiry(t *testing.T) {
 	checkAllOnce(t, rc, want)
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestDispatcherBacksOffExponentiallyOn500AndDeliversInOrder(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "jit.db"))
-	clock := &fakeClock{t: time.Now()} // near wall time: the receiver checks the signature's age
+	clock := testenv.NewClock(time.Now()) // near wall time: the receiver checks the signature's age
 	rc, srv := newReceiver(t, clock.Now)
 	rc.status = func(p notify.Payload, attempt int) int {
 		if p.RequestID == "req_000" && attempt <= 3 {
@@ -344,7 +348,7 @@ func TestDispatcherBacksOffExponentiallyOn500AndDeliversInOrder(t *testing.T) {
 
 func TestDispatcherSkipsRefusedEventsAndHonoursRetryAfter(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "jit.db"))
-	clock := &fakeClock{t: time.Now()}
+	clock := testenv.NewClock(time.Now())
 	rc, srv := newReceiver(t, clock.Now)
 	rc.status = func(p notify.Payload, attempt int) int {
 		switch p.RequestID {

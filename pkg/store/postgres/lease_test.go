@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // TestLeaseSurvivesItsSessionBeingKilled: the leader's database session is

@@ -7,10 +7,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storetest"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 func TestListenReconnectsAfterItsConnectionIsKilled(t *testing.T) {

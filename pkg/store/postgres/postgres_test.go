@@ -4,10 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/storetest"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 func openDSN(t testing.TB, dsn string) *postgres.Store {

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/storetest"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 type postgresStore = postgres.Store

@@ -9,12 +9,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/postgres"
 	"github.com/jit-access/jit/pkg/store/storetest"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 // The suite again in the mode without group commit, which the benchmark
@@ -100,30 +100,14 @@ func TestReplicasGroupCommitKeepOneChainAndOneTree(t *testing.T) {
 
 func TestAuditTreeIsBuiltForALogWrittenBeforeIt(t *testing.T) {
 	dsn := testenv.Postgres(t)
-	s := openDSN(t, dsn)
-	for i := range 50 {
-		if err := s.Append(t.Context(), store.Event{Time: time.Unix(int64(i), 0), Type: audit.TypePolicyLoaded, Actor: "server"}); err != nil {
+	storetest.RunTreeRebuild(t, func(t *testing.T) store.Store { return openDSN(t, dsn) }, func(t *testing.T) {
+		conn, err := pgx.Connect(t.Context(), dsn)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	_, want, err := store.TreeHead(t.Context(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As an existing log looks after the 0030 migration: records, no tree.
-	if _, err := conn.Exec(t.Context(), `DELETE FROM audit_tree`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(t.Context())
-	s = openDSN(t, dsn)
-	defer s.Close()
-	size, got, err := store.TreeHead(t.Context(), s)
-	if err != nil || size != 50 || got != want {
-		t.Fatalf("rebuilt tree: size %d root %s (%v), want 50 and %s", size, got, err, want)
-	}
+		defer conn.Close(t.Context())
+		if _, err := conn.Exec(t.Context(), `DELETE FROM audit_tree`); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

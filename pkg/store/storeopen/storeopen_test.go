@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/store/storeopen"
 	"github.com/jit-access/jit/pkg/store/storetest"
-	"github.com/jit-access/jit/pkg/testenv"
 )
 
 func TestOpenChoosesSQLiteForPathsAndFileAndSQLiteURLs(t *testing.T) {

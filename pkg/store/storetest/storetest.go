@@ -33,10 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		})
 		return s
 	}
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []suiteTest{
 		{"CreateThenGetRoundTrips", testCreateGet},
 		{"RequestsRoundTripExactlyInUTC", testRoundTrip},
 		{"CreateRejectsDuplicateID", testCreateDuplicate},
@@ -65,9 +62,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}},
 	}
 	tests = append(tests, treeTests()...)
+	tests = append(tests, outboxTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
 	}
+}
+
+// suiteTest is one named check of the suite.
+type suiteTest struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
 }
 
 func ctx(t *testing.T) context.Context {

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
-	"github.com/jit-access/jit/pkg/testenv"
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 func TestMinIOUserCanUseS3UntilDisabled(t *testing.T) {

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,11 +50,50 @@ type DeviceTokenOptions struct {
 // DeviceTokenWith is DeviceToken with another client or other scopes.
 func DeviceTokenWith(t testing.TB, p *devidp.Provider, username string, o DeviceTokenOptions) *oauth2.Token {
 	t.Helper()
+	tok, err := deviceToken(t.Context(), p, username, o)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return tok
+}
+
+// IDTokens logs every user in through the real device flow, all at once
+// (each takes one polling interval), and returns their ID tokens by
+// username.
+func IDTokens(t testing.TB, p *devidp.Provider, usernames ...string) map[string]string {
+	t.Helper()
+	tokens := make(map[string]string, len(usernames))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, len(usernames))
+	for _, u := range usernames {
+		wg.Go(func() {
+			tok, err := deviceToken(t.Context(), p, u, DeviceTokenOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			tokens[u] = tok.Extra("id_token").(string)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("testenv: %v", err)
+	}
+	return tokens
+}
+
+// deviceToken runs one device grant; it returns errors, so that it can run
+// on many goroutines.
+func deviceToken(ctx context.Context, p *devidp.Provider, username string, o DeviceTokenOptions) (*oauth2.Token, error) {
 	user, ok := p.User(username)
 	if !ok {
-		t.Fatalf("testenv: the OIDC provider has no user %q", username)
+		return nil, fmt.Errorf("the OIDC provider has no user %q", username)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cfg := p.OAuth2Config()
 	if o.ClientID != "" {
@@ -63,7 +104,7 @@ func DeviceTokenWith(t testing.TB, p *devidp.Provider, username string, o Device
 	}
 	da, err := cfg.DeviceAuth(ctx)
 	if err != nil {
-		t.Fatalf("testenv: device authorization at %s: %v", p.Issuer(), err)
+		return nil, fmt.Errorf("device authorization at %s: %w", p.Issuer(), err)
 	}
 	completed := make(chan error, 1)
 	go func() {
@@ -71,15 +112,15 @@ func DeviceTokenWith(t testing.TB, p *devidp.Provider, username string, o Device
 	}()
 	tok, err := cfg.DeviceAccessToken(ctx, da)
 	if cerr := <-completed; cerr != nil {
-		t.Fatalf("testenv: sign in as %s at the OIDC provider: %v", username, cerr)
+		return nil, fmt.Errorf("sign in as %s at the OIDC provider: %w", username, cerr)
 	}
 	if err != nil {
-		t.Fatalf("testenv: device token for %s: %v", username, err)
+		return nil, fmt.Errorf("device token for %s: %w", username, err)
 	}
 	if raw, _ := tok.Extra("id_token").(string); raw == "" {
-		t.Fatalf("testenv: device token for %s has no id_token", username)
+		return nil, fmt.Errorf("device token for %s has no id_token", username)
 	}
-	return tok
+	return tok, nil
 }
 
 // IDToken is the raw ID token of a device grant made with o.

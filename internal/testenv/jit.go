@@ -26,6 +26,9 @@ func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
 // Add moves the clock by d.
 func (c *Clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
+
 // FakeVendor stands in for STS where a test is about jit, not AWS (STS
 // itself is tested against MinIO in pkg/vend and internal/e2e). It records
 // every call and returns made-up credentials, or Err when set.

@@ -100,15 +100,14 @@ func findOIDCProvider(lookPath func(string) (string, error), dir string) (string
 }
 
 // OIDCProvider starts internal/testidp/oidcprovider/server.js with node and
-// stops it when the test ends. It fails the test (never skips) with the
-// install command when node or the npm packages are missing.
+// stops it when the test ends. Missing node or npm packages are a missing
+// peer (see MissingPeer), named with the install command.
 func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	t.Helper()
 	dir := OIDCProviderDir()
 	node, err := findOIDCProvider(exec.LookPath, dir)
 	if err != nil {
-		// Never a skip, CI or not: a missing peer is a broken test setup.
-		t.Fatalf("testenv: %v", err)
+		MissingPeer(t, "testenv: "+err.Error())
 	}
 	if len(o.Clients) == 0 {
 		o.Clients = []OIDCProviderClient{{ID: "jit-cli"}}

@@ -1,7 +1,7 @@
-// Package notifytest holds what notify's tests share with the stores'
-// tests: the conformance checks of the outbox bookkeeping (delivery cursors,
-// leases, Slack message references) that every store must pass.
-package notifytest
+package storetest
+
+// The outbox bookkeeping every store keeps for pkg/notify: delivery
+// cursors, leases and Slack message references.
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/jit-access/jit/pkg/store"
 )
 
-// RunStoreChecks runs the outbox bookkeeping checks against fresh stores
-// made by open.
-func RunStoreChecks(t *testing.T, open func(t *testing.T) store.Store) {
-	t.Run("NewSinkStartsAtHeadAndCursorNeverMovesBack", func(t *testing.T) { testCursor(t, open(t)) })
-	t.Run("LeaseHasOneHolderUntilItExpires", func(t *testing.T) { testLease(t, open(t)) })
-	t.Run("SlackMessageRoundTrips", func(t *testing.T) { testSlack(t, open(t)) })
+func outboxTests() []suiteTest {
+	return []suiteTest{
+		{"NewSinkStartsAtHeadAndCursorNeverMovesBack", testCursor},
+		{"LeaseHasOneHolderUntilItExpires", testLease},
+		{"SlackMessageRoundTrips", testSlack},
+	}
 }
 
 func testCursor(t *testing.T, s store.Store) {

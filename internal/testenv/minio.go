@@ -51,8 +51,8 @@ type MinIOServer struct {
 // MinIO starts the minio binary on 127.0.0.1 (port chosen by the kernel and
 // read back from its output; see pkg/minioproc) with a temporary data
 // directory and random root credentials, waits until it is ready and stops
-// it when the test ends. It fails the test, naming the install command,
-// when minio is missing.
+// it when the test ends. A missing minio is a missing peer (see
+// MissingPeer), named with its install command.
 func MinIO(t testing.TB) *MinIOServer {
 	t.Helper()
 	return MinIOWithEnv(t, nil)
@@ -193,13 +193,13 @@ func (m *MinIOServer) mc(t testing.TB, args ...string) {
 }
 
 // findTool looks for a test tool in PATH, then $JIT_TOOLS_BIN, then the
-// tools cache (~/.cache/jit-tools/bin), and fails the test naming how to
-// install it when it is nowhere.
+// tools cache (~/.cache/jit-tools/bin); when it is nowhere it is a missing
+// peer (see MissingPeer), named with how to install it.
 func findTool(t testing.TB, name, module string) string {
 	t.Helper()
 	p, err := minioproc.FindTool(os.Getenv, name, module)
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		MissingPeer(t, "testenv: "+err.Error())
 	}
 	return p
 }
