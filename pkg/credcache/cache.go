@@ -19,7 +19,7 @@ import (
 	"github.com/99designs/keyring"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/credprocess"
+	"github.com/jit-access/jit/pkg/freshness"
 )
 
 // Backend names accepted in Config.Backend (and shown by `jit doctor`).
@@ -346,48 +346,8 @@ func (c *Cache) keys(ctx context.Context, prefix string) ([]string, error) {
 	return out, nil
 }
 
-// Fresh reports whether creds are usable for at least window more at now.
-// It judges by credprocess.EffectiveExpiry, so a grant's end is never passed.
-func Fresh(creds api.Credentials, now time.Time, window time.Duration) bool {
-	exp := credprocess.EffectiveExpiry(creds)
-	return !exp.IsZero() && now.Add(window).Before(exp)
-}
-
-// MinRemaining is the least lifetime credentials must have to be served.
-// credential_process writes Expiration in whole seconds and the SDKs check
-// it after starting jit, so credentials in their last seconds would reach an
-// SDK already expired (botocore: "the refreshed credentials are still
-// expired"); in those seconds jit says the grant has ended instead.
-const MinRemaining = 5 * time.Second
-
-// DefaultRefreshWindow: credentials whose STS session ends this soon are
-// re-vended when the grant outlives them.
-const DefaultRefreshWindow = 5 * time.Minute
-
-// Servable reports whether cached credentials may be served at now as they
-// are: at least MinRemaining before their expiry, and not so close to an STS
-// expiry that the grant outlives that a fresh vend is due (refreshWindow;
-// 0 means DefaultRefreshWindow). It is the whole cache-hit rule, shared by
-// the session and the slim credential_process.
-func Servable(c api.Credentials, now time.Time, refreshWindow time.Duration) bool {
-	if !now.Add(MinRemaining).Before(c.Expiration) {
-		return false
-	}
-	if refreshWindow == 0 {
-		refreshWindow = DefaultRefreshWindow
-	}
-	stsEnds := c.STSExpiration
-	if stsEnds.IsZero() {
-		stsEnds = c.Expiration
-	}
-	if c.GrantEndsAt.After(stsEnds) && !now.Add(refreshWindow).Before(stsEnds) {
-		return false // the grant goes on: vend a longer session now
-	}
-	return true
-}
-
-// expired reports whether creds are unusable at now.
-func expired(creds api.Credentials, now time.Time) bool { return !Fresh(creds, now, 0) }
+// expired reports whether creds are unusable at now (freshness.Ended).
+func expired(creds api.Credentials, now time.Time) bool { return freshness.Ended(creds, now) }
 
 // GetCredentials returns the cached credentials for (server, role). It reads
 // one item by its known key and lists nothing. An item expired at now (or one
@@ -438,7 +398,7 @@ func (c *Cache) PutCredentials(ctx context.Context, server, role string, creds a
 		return fmt.Errorf("cache credentials for %s: %w", role, err)
 	}
 	if c.keyctl != nil {
-		exp := credprocess.EffectiveExpiry(creds)
+		exp := freshness.Ends(creds)
 		secs := uint(exp.Sub(now) / time.Second)
 		if exp.Sub(now)%time.Second != 0 {
 			secs++ // a key may outlive its credentials by under a second, never die early
