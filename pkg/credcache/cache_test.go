@@ -557,13 +557,6 @@ func FuzzDecodeCacheItem(f *testing.F) {
 	})
 }
 
-func TestMain(m *testing.M) {
-	if h := os.Getenv(helperEnv); h != "" {
-		os.Exit(runHelper(h))
-	}
-	os.Exit(m.Run())
-}
-
 // keyctlTool runs the keyctl(1) command, to look at the kernel keyring the
 // way a person would.
 func keyctlTool(args ...string) (string, error) {
