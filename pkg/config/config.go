@@ -508,7 +508,21 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// validate checks c section by section, filling in defaults; every
+// problem goes to v with its key path.
 func (c *Config) validate(v *validator) {
+	c.validateListen(v)
+	c.validateWeb(v)
+	c.validateOIDC(v)
+	c.validateStore(v)
+	c.validateAWS(v)
+	c.validateLimits(v)
+	c.validateNotify(v)
+	c.validateActivity(v)
+}
+
+// validateListen checks where the server listens: listen, public_url and tls.
+func (c *Config) validateListen(v *validator) {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -521,7 +535,10 @@ func (c *Config) validate(v *validator) {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		v.errorf("tls", "set both cert_file and key_file, or neither")
 	}
+}
 
+// validateWeb checks the approver page's settings (web).
+func (c *Config) validateWeb(v *validator) {
 	if c.Web.MaxLoginAge == 0 {
 		c.Web.MaxLoginAge = yamldoc.Duration(DefaultMaxLoginAge)
 	} else if d := c.Web.MaxLoginAge.D(); d < time.Minute || d > 12*time.Hour {
@@ -530,7 +547,10 @@ func (c *Config) validate(v *validator) {
 	if c.Web.SessionKey != "" && c.Web.SessionKeyBytes() == nil {
 		v.errorf("web.session_key", "must be 64 hex characters (32 bytes; openssl rand -hex 32)")
 	}
+}
 
+// validateOIDC checks the IdP settings (oidc) and fills in their defaults.
+func (c *Config) validateOIDC(v *validator) {
 	if c.OIDC.Issuer == "" {
 		v.errorf("oidc.issuer", "the IdP's issuer URL is required (https://idp.example.com)")
 	} else {
@@ -561,7 +581,10 @@ func (c *Config) validate(v *validator) {
 	} else if d := c.OIDC.MaxTokenLifetime.D(); d < 5*time.Minute || d > 7*24*time.Hour {
 		v.errorf("oidc.max_token_lifetime", "%s is outside 5m to 168h", d)
 	}
+}
 
+// validateStore checks the store's address (store).
+func (c *Config) validateStore(v *validator) {
 	switch c.Store.DSN.Driver() {
 	case "sqlite":
 		if c.Store.DSN.SQLitePath() == "" {
@@ -578,7 +601,10 @@ func (c *Config) validate(v *validator) {
 			v.errorf("store.dsn", "%s is not a sqlite:// or postgres:// address", c.Store.DSN)
 		}
 	}
+}
 
+// validateAWS checks the AWS settings: STS endpoints, revokers and static keys (aws).
+func (c *Config) validateAWS(v *validator) {
 	if c.AWS.STSEndpoint != "" {
 		v.httpURL("aws.sts_endpoint", c.AWS.STSEndpoint, true)
 	}
@@ -602,7 +628,10 @@ func (c *Config) validate(v *validator) {
 	if (c.AWS.AccessKeyID == "" && c.AWS.AccessKeyIDFile == "") != (c.AWS.SecretAccessKey == "" && c.AWS.SecretAccessKeyFile == "") {
 		v.errorf("aws", "set both access_key_id and secret_access_key, or neither (then the default AWS credential chain is used)")
 	}
+}
 
+// validateLimits checks rate_limit and sweep_interval and fills in their defaults.
+func (c *Config) validateLimits(v *validator) {
 	if c.RateLimit.FailedAuthPerMinute < 0 {
 		v.errorf("rate_limit.failed_auth_per_minute", "%d is negative", c.RateLimit.FailedAuthPerMinute)
 	}
@@ -624,7 +653,10 @@ func (c *Config) validate(v *validator) {
 	} else if d := c.SweepInterval.D(); d < 100*time.Millisecond || d > time.Minute {
 		v.errorf("sweep_interval", "%s is outside 100ms to 1m", d)
 	}
+}
 
+// validateNotify checks webhooks, Slack and reminders (notify).
+func (c *Config) validateNotify(v *validator) {
 	for i, w := range c.Notify.Webhooks {
 		if w.URL == "" {
 			v.errorf(fmt.Sprintf("notify.webhooks[%d].url", i), "url is required")
@@ -653,6 +685,10 @@ func (c *Config) validate(v *validator) {
 	} else if d := c.Notify.RemindBefore.D(); d < time.Minute || d > 24*time.Hour {
 		v.errorf("notify.remind_before", "%s is outside 1m to 24h", d)
 	}
+}
+
+// validateActivity checks the activity settings (activity).
+func (c *Config) validateActivity(v *validator) {
 	if c.Activity.Window == 0 {
 		c.Activity.Window = yamldoc.Duration(DefaultActivityWindow)
 	} else if d := c.Activity.Window.D(); d < time.Minute || d > 24*time.Hour {
