@@ -262,16 +262,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.allRole, m.mine = msg.roles, msg.mine
 		return m, m.roles.SetItems(m.roleItems())
 	case reviewMsg:
-		m.reviewLoaded = true
-		if msg.err != nil {
-			m.err = msg.err
-			return m, nil
-		}
-		items := make([]list.Item, len(msg.reqs))
-		for i, r := range msg.reqs {
-			items[i] = reviewItem{req: r}
-		}
-		return m, m.review.SetItems(items)
+		return m.onReview(msg)
 	case createdMsg:
 		if msg.err != nil {
 			m.screen, m.formErr = screenForm, errLine(msg.err)
@@ -290,36 +281,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.req = msg.req
 		return m, m.follow()
 	case credsMsg:
-		if m.req != nil && msg.role == m.req.Role {
-			m.creds, m.credsErr = msg.err == nil, msg.err
-			if msg.err == nil && m.req.State.Granted() {
-				// Follow the grant while the picker runs: a revoke wipes
-				// its cached credentials at once (SessionBackend.WaitChange).
-				return m, tea.Batch(m.load(), m.watchGrantCmd(m.req))
-			}
-		}
-		return m, m.load()
+		return m.onCreds(msg)
 	case grantMsg:
-		if msg.err != nil || msg.req == nil {
-			return m, nil // not watching any more; the credentials still end with the grant
-		}
-		if msg.req.State != api.StatePending && msg.req.Remaining(m.now()) <= 0 {
-			m.notice = fmt.Sprintf("Your grant %s for %s is %s; its cached credentials are wiped.", msg.req.ID, msg.req.Role, msg.req.State)
-			return m, m.load()
-		}
-		return m, m.watchGrantCmd(msg.req)
+		return m.onGrant(msg)
 	case decidedMsg:
-		if msg.err != nil {
-			m.decideNote = errLine(msg.err)
-			return m, nil
-		}
-		verb := "Denied"
-		if msg.approve {
-			verb = "Approved"
-		}
-		m.notice = fmt.Sprintf("%s %s's request %s for %s (now %s).", verb, msg.req.Requester, msg.req.ID, msg.req.Role, msg.req.State)
-		m.screen, m.deciding = screenReview, nil
-		return m, m.loadReview()
+		return m.onDecided(msg)
 	case tea.KeyMsg:
 		if msg.String() == "ctrl+c" {
 			if m.screen == screenWaiting && m.req != nil && m.req.State == api.StatePending {
@@ -330,6 +296,60 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	}
 	return m.forward(msg)
+}
+
+// onReview handles reviewMsg: the review queue has loaded.
+func (m *Model) onReview(msg reviewMsg) (tea.Model, tea.Cmd) {
+	m.reviewLoaded = true
+	if msg.err != nil {
+		m.err = msg.err
+		return m, nil
+	}
+	items := make([]list.Item, len(msg.reqs))
+	for i, r := range msg.reqs {
+		items[i] = reviewItem{req: r}
+	}
+	return m, m.review.SetItems(items)
+}
+
+// onCreds handles credsMsg: credentials for the followed request were fetched (or not).
+func (m *Model) onCreds(msg credsMsg) (tea.Model, tea.Cmd) {
+	if m.req != nil && msg.role == m.req.Role {
+		m.creds, m.credsErr = msg.err == nil, msg.err
+		if msg.err == nil && m.req.State.Granted() {
+			// Follow the grant while the picker runs: a revoke wipes
+			// its cached credentials at once (SessionBackend.WaitChange).
+			return m, tea.Batch(m.load(), m.watchGrantCmd(m.req))
+		}
+	}
+	return m, m.load()
+}
+
+// onGrant handles grantMsg: the watched grant changed.
+func (m *Model) onGrant(msg grantMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil || msg.req == nil {
+		return m, nil // not watching any more; the credentials still end with the grant
+	}
+	if msg.req.State != api.StatePending && msg.req.Remaining(m.now()) <= 0 {
+		m.notice = fmt.Sprintf("Your grant %s for %s is %s; its cached credentials are wiped.", msg.req.ID, msg.req.Role, msg.req.State)
+		return m, m.load()
+	}
+	return m, m.watchGrantCmd(msg.req)
+}
+
+// onDecided handles decidedMsg: an approve or deny came back.
+func (m *Model) onDecided(msg decidedMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil {
+		m.decideNote = errLine(msg.err)
+		return m, nil
+	}
+	verb := "Denied"
+	if msg.approve {
+		verb = "Approved"
+	}
+	m.notice = fmt.Sprintf("%s %s's request %s for %s (now %s).", verb, msg.req.Requester, msg.req.ID, msg.req.Role, msg.req.State)
+	m.screen, m.deciding = screenReview, nil
+	return m, m.loadReview()
 }
 
 // forward passes other messages (filter results, cursor) to the focused bubble.
