@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/auditanchor"
@@ -166,64 +168,30 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up STS: %w", err)
 	}
-	var revoker vend.Revoker
-	if cfg.AWS.RevokeWithInlinePolicy {
-		revokers := map[string]vend.RevokerRole{}
-		for account, r := range cfg.AWS.Revokers {
-			revokers[account] = vend.RevokerRole{RoleARN: r.RoleARN, ExternalID: r.ExternalID}
-		}
-		stsEndpoint := cfg.AWS.RevokerSTSEndpoint
-		if stsEndpoint == "" {
-			stsEndpoint = cfg.AWS.STSEndpoint
-		}
-		iamRevoker, err := vend.NewIAMRevoker(vend.IAMConfig{
-			Region: cfg.AWS.Region, Endpoint: cfg.AWS.IAMEndpoint, STSEndpoint: stsEndpoint, Credentials: creds, Now: now,
-			HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("set up IAM revocation: %w", err)
-		}
-		// Refuse to start with a role whose Deny could not be written in
-		// its own account.
-		if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
-			return nil, nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
-		}
-		revoker = iamRevoker
+	revoker, err := newRevoker(ctx, cfg, st, creds, now)
+	if err != nil {
+		return nil, nil, err
 	}
 	if revokerOverride != nil {
 		revoker = revokerOverride
 	}
-	var sessionCap time.Duration
-	if cfg.AWS.RoleChaining {
-		sessionCap = config.RoleChainingCap
-	}
-	// The approver web page (pkg/webapprove) needs public_url for its
-	// redirect URI; it reads the policy in force from the server.
+	// The approver page and notifications read the policy in force.
 	var srv *server.Server
-	var routes func(*http.ServeMux)
-	if cfg.PublicURL != "" {
-		web, err := webapprove.New(webapprove.Options{
-			PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
-			MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
-			Policy:     func() *policy.Policy { return srv.Policy() },
-			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		routes = web.Register
+	currentPolicy := func() *policy.Policy { return srv.Policy() }
+	web, err := webRoutes(cfg, currentPolicy, now, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Notifications (pkg/notify): webhooks, Slack, reminders; they run
 	// until ctx ends, delivering from the audit log.
 	notes, err := notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
-		Policy: func() *policy.Policy { return srv.Policy() }, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+		Policy: currentPolicy, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}
-	webRoutes := routes
-	routes = func(mux *http.ServeMux) {
-		if webRoutes != nil {
-			webRoutes(mux)
+	routes := func(mux *http.ServeMux) {
+		if web != nil {
+			web(mux)
 		}
 		notes.Register(mux)
 	}
@@ -251,7 +219,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		RequestsPerMinute: float64(cfg.RateLimit.RequestsPerMinute),
 		RequestBurst:      cfg.RateLimit.Burst,
 		SweepInterval:     cfg.SweepInterval.D(),
-		SessionCap:        sessionCap,
+		SessionCap:        sessionCap(cfg),
 		Revoker:           revoker,
 
 		// Zero: the server's defaults (10 a minute, burst 20).
@@ -269,6 +237,64 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	go notes.Run(ctx)
 	lv.notes = notes
 	return srv, lv, nil
+}
+
+// sessionCap is the longest STS session jit asks for: AWS's one-hour cap
+// on role chaining when aws.role_chaining is set, else none (0).
+func sessionCap(cfg *config.Config) time.Duration {
+	if cfg.AWS.RoleChaining {
+		return config.RoleChainingCap
+	}
+	return 0
+}
+
+// newRevoker builds the IAM revoker when aws.revoke_with_inline_policy is
+// set (else nil), refusing to start with a role whose Deny could not be
+// written in its own account.
+func newRevoker(ctx context.Context, cfg *config.Config, st store.Store, creds aws.CredentialsProvider, now func() time.Time) (vend.Revoker, error) {
+	if !cfg.AWS.RevokeWithInlinePolicy {
+		return nil, nil
+	}
+	revokers := map[string]vend.RevokerRole{}
+	for account, r := range cfg.AWS.Revokers {
+		revokers[account] = vend.RevokerRole{RoleARN: r.RoleARN, ExternalID: r.ExternalID}
+	}
+	stsEndpoint := cfg.AWS.RevokerSTSEndpoint
+	if stsEndpoint == "" {
+		stsEndpoint = cfg.AWS.STSEndpoint
+	}
+	iamRevoker, err := vend.NewIAMRevoker(vend.IAMConfig{
+		Region: cfg.AWS.Region, Endpoint: cfg.AWS.IAMEndpoint, STSEndpoint: stsEndpoint, Credentials: creds, Now: now,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up IAM revocation: %w", err)
+	}
+	// Refuse to start with a role whose Deny could not be written in
+	// its own account.
+	if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
+		return nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
+	}
+	return iamRevoker, nil
+}
+
+// webRoutes mounts the approver web page (pkg/webapprove), which needs
+// public_url for its redirect URI and reads the policy in force through
+// currentPolicy; without public_url there is no page (nil).
+func webRoutes(cfg *config.Config, currentPolicy func() *policy.Policy, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
+	if cfg.PublicURL == "" {
+		return nil, nil
+	}
+	web, err := webapprove.New(webapprove.Options{
+		PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
+		MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
+		Policy:     currentPolicy,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return web.Register, nil
 }
 
 // Reload reads the config again and swaps the policy in; an invalid file
