@@ -82,30 +82,17 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	lv.certs = certs
-	ln := opts.Listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-		}
+	ln, url, err := listen(cfg, opts.Listener)
+	if err != nil {
+		return err
 	}
-	scheme := "http"
-	if cfg.TLS.Enabled() {
-		scheme = "https"
-	}
-	url := scheme + "://" + ln.Addr().String()
 	log.Info("jit server listening", "url", url, "store", cfg.Store.DSN, "issuer", cfg.OIDC.Issuer, "roles", len(cfg.Policy.Roles), "version", build.Version)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Run(runCtx) }()
-	if cfg.Audit.ExportFile != "" {
-		go func() {
-			if err := auditmirror.Run(runCtx, st, cfg.Audit.ExportFile, time.Second, log); err != nil {
-				log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
-			}
-		}()
-	}
+	go exportAudit(runCtx, cfg, st, log)
 	if cfg.Audit.SigningKeyFile != "" {
 		if err := startCheckpoints(runCtx, cfg, srv, st, log, opts.Now); err != nil {
 			return err
@@ -118,19 +105,14 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		errc <- srv.Serve(runCtx, ln, sc)
 	}()
-	reloadCh := opts.Reload
-	if reloadCh == nil {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGHUP)
-		defer signal.Stop(ch)
-		reloadCh = ch
-	}
+	reloads, stopReloads := reloadSignal(opts.Reload)
+	defer stopReloads()
 	go func() {
 		for {
 			select {
 			case <-runCtx.Done():
 				return
-			case <-reloadCh:
+			case <-reloads:
 				reload(runCtx, srv, lv, opts.ConfigPath, st, log, opts.Now)
 			}
 		}
@@ -149,6 +131,44 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("jit server stopped")
 	return first
+}
+
+// exportAudit mirrors the audit log into audit.export_file, when set, until
+// ctx ends; a failure disables the mirror and is logged.
+func exportAudit(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) {
+	if cfg.Audit.ExportFile == "" {
+		return
+	}
+	if err := auditmirror.Run(ctx, st, cfg.Audit.ExportFile, time.Second, log); err != nil {
+		log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
+	}
+}
+
+// listen returns ln, or else a listener on cfg.Listen, and the server's URL
+// on it.
+func listen(cfg *config.Config, ln net.Listener) (net.Listener, string, error) {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+	}
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	return ln, scheme + "://" + ln.Addr().String(), nil
+}
+
+// reloadSignal is the channel that asks for a reload: reload when given,
+// else SIGHUP; stop stops listening for the signal.
+func reloadSignal(reload <-chan os.Signal) (ch <-chan os.Signal, stop func()) {
+	if reload != nil {
+		return reload, func() {}
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
 }
 
 // New builds the server for cfg on an open store.
