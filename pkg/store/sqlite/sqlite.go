@@ -259,14 +259,6 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.T
 // with s.mu held.
 func (s *Store) runBatch(ops []*op) {
 	ctx := context.Background()
-	finish := func(err error, ops ...*op) {
-		for _, o := range ops {
-			if err != nil {
-				o.err = err
-			}
-			o.done = true
-		}
-	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		finish(err, ops...)
@@ -328,6 +320,22 @@ func (s *Store) runBatch(ops []*op) {
 		tx.Rollback()
 		return
 	}
+	s.commitBatch(ctx, tx, tree, seq, hash, ok)
+}
+
+// finish marks ops done, with err when it is not nil.
+func finish(err error, ops ...*op) {
+	for _, o := range ops {
+		if err != nil {
+			o.err = err
+		}
+		o.done = true
+	}
+}
+
+// commitBatch writes the tree's new nodes and commits the batch's ok
+// operations, then moves the chain head to seq and hash.
+func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, tree *store.TreeAppender, seq int64, hash string, ok []*op) {
 	frontier, ferr := tree.Frontier()
 	if ferr == nil {
 		ferr = insertTree(ctx, tx, tree.Added)
