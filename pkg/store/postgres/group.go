@@ -180,16 +180,9 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 	}
 	if len(records) > 0 {
 		// Round trip 2: the tree's frontier.
-		a := store.NewTreeAppender(size, func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, tx, idx) })
-		if err := a.Prefetch(); err != nil {
+		if err := queueTree(ctx, tx, size, records, recBodies, &writes); err != nil {
 			return false, err
 		}
-		for _, body := range recBodies {
-			if err := a.Append(body); err != nil {
-				return false, err
-			}
-		}
-		queueRecords(&writes, records, recBodies, a.Added)
 	}
 
 	// Round trip 3: every write, then COMMIT.
@@ -204,6 +197,22 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 	}
 	fail()
 	return false, nil
+}
+
+// queueTree reads the frontier of the tree of size records and queues the
+// records with the tree nodes they add onto writes.
+func queueTree(ctx context.Context, tx pgx.Tx, size int64, records []api.AuditEvent, recBodies [][]byte, writes *pgx.Batch) error {
+	a := store.NewTreeAppender(size, func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, tx, idx) })
+	if err := a.Prefetch(); err != nil {
+		return err
+	}
+	for _, body := range recBodies {
+		if err := a.Append(body); err != nil {
+			return err
+		}
+	}
+	queueRecords(writes, records, recBodies, a.Added)
+	return nil
 }
 
 // lockAndRead is a batch's first round trip: it takes the audit lock and
