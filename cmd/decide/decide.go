@@ -136,10 +136,8 @@ func Run(ctx context.Context, opts *Options) error {
 	// Wipe this machine's cached credentials when they no longer match the
 	// grant: revoked (unusable), or extended (the next use re-vends longer ones).
 	if (opts.Action == Revoke || opts.Action == Extend) && s.Cache != nil {
-		if c, ok, _ := s.Cache.GetCredentials(ctx, s.Server, r.Role); ok && c.RequestID == r.ID {
-			if err := s.Cache.DeleteCredentials(ctx, s.Server, r.Role); err != nil {
-				return fmt.Errorf("%s done, but wiping the cached credentials failed: %w", opts.Action, err)
-			}
+		if _, err := s.WipeGrantCredentials(ctx, r.Role, func(id string) bool { return id == r.ID }); err != nil {
+			return fmt.Errorf("%s done, but wiping the cached credentials failed: %w", opts.Action, err)
 		}
 	}
 	if opts.Output == "json" {

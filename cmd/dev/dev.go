@@ -15,6 +15,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/devenv"
+	"github.com/jit-access/jit/pkg/devenv/tour"
 	"github.com/jit-access/jit/pkg/iostreams"
 )
 
@@ -88,11 +89,11 @@ func devRun(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return fmt.Errorf("find the jit binary for the tour: %w", err)
 		}
-		tourOpts := devenv.TourOptions{Jit: exe, Out: out, Now: opts.Now}
+		tourOpts := tour.Options{Jit: exe, Out: out, Now: opts.Now}
 		if opts.NoAWSCLI {
 			tourOpts.AWSCLI = "-"
 		}
-		if err := sb.Tour(ctx, tourOpts); err != nil {
+		if err := tour.Run(ctx, sb, tourOpts); err != nil {
 			return cmdutil.WithHint(fmt.Errorf("tour failed: %w", err), cmdutil.ExitError,
 				"see the server log %s/server.log (keep it with --state-dir DIR)", sb.StateDir)
 		}

@@ -281,10 +281,8 @@ func StatusRun(ctx context.Context, opts *Options) error {
 	}
 	wiped := 0
 	for role := range roles {
-		if c, ok, _ := s.Cache.GetCredentials(ctx, s.Server, role); ok && !live[c.RequestID] {
-			if s.Cache.DeleteCredentials(ctx, s.Server, role) == nil {
-				wiped++
-			}
+		if ok, _ := s.WipeGrantCredentials(ctx, role, func(id string) bool { return !live[id] }); ok {
+			wiped++
 		}
 	}
 	if opts.Output == "json" {

@@ -26,7 +26,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 		if err := Generate(repoRoot); err != nil {
 			t.Fatal(err)
 		}
-		t.Log("rewrote docs/cli, docs/man, docs/exit-codes.md and completions/")
+		t.Log("rewrote docs/cli, docs/man, docs/exit-codes.md, docs/code-map.md and completions/")
 	}
 	dir := t.TempDir()
 	if err := Generate(dir); err != nil {
@@ -86,8 +86,10 @@ func listGenerated(t *testing.T, root string) []string {
 			out = append(out, completionsDir+"/"+name)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(root, exitCodesFile)); err == nil {
-		out = append(out, exitCodesFile)
+	for _, f := range []string{exitCodesFile, codeMapFile} {
+		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+			out = append(out, f)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -185,5 +187,33 @@ printf '%s\n' "${COMPREPLY[@]}"
 	slices.Sort(got)
 	if want := []string{"report", "request", "requests", "review", "revoke"}; !slices.Equal(got, want) {
 		t.Errorf("completing `jit re` offered %q, want %q\nraw output:\n%s\nstderr:\n%s", got, want, out, stderr.String())
+	}
+}
+
+// TestCodeMapNamesTheCommandsOwnPackage checks that a command is mapped to
+// the package and file it is written in, even when the compiler inlines its
+// constructor into cmd.NewRootCmd (which renames the closures after cmd).
+func TestCodeMapNamesTheCommandsOwnPackage(t *testing.T) {
+	src, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := codeMap(newRoot(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(m)
+	for _, row := range []string{
+		"| `jit doctor` | [cmd/doctor](../cmd/doctor) | [doctor.go](../cmd/doctor/doctor.go) |",
+		"| `jit logout` | [cmd/login](../cmd/login) | [login.go](../cmd/login/login.go) |",
+		"| `jit audit` | [cmd/audit](../cmd/audit) | — |",
+		"| [pkg/credcache](../pkg/credcache) | Package credcache is",
+	} {
+		if !strings.Contains(page, row) {
+			t.Errorf("code map lacks %q:\n%s", row, page)
+		}
+	}
+	if strings.Contains(page, "`jit completion") {
+		t.Errorf("code map lists cobra's own completion command:\n%s", page)
 	}
 }

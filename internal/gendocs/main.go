@@ -1,6 +1,7 @@
 // Command gendocs renders jit's generated references from the command tree:
 // the Markdown command reference (docs/cli), man pages (docs/man), shell
-// completions (completions/) and the exit-code table (docs/exit-codes.md).
+// completions (completions/), the exit-code table (docs/exit-codes.md) and
+// the code map (docs/code-map.md, from the command tree and package comments).
 // `make docs` runs it; internal/gendocs's test fails when the committed files
 // are stale.
 //
@@ -103,6 +104,17 @@ func Generate(out string) error {
 	}
 	if err := os.WriteFile(filepath.Join(out, exitCodesFile), exitCodes(), 0o644); err != nil {
 		return fmt.Errorf("exit codes: %w", err)
+	}
+	src, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	m, err := codeMap(root, src)
+	if err != nil {
+		return fmt.Errorf("code map: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, codeMapFile), m, 0o644); err != nil {
+		return fmt.Errorf("code map: %w", err)
 	}
 	return nil
 }

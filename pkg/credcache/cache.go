@@ -1,8 +1,8 @@
 // Package credcache is the CLI's keyring-backed cache of STS credentials and
 // OIDC tokens (design.md §5): one keyring item per (server, role) and one for
 // the tokens, read by a known key, wiped when expired, every keyring call
-// time-limited. It also holds the cross-process lock that makes a burst of
-// credential_process calls refresh once (lock.go).
+// time-limited. The cross-process lock that makes a burst of
+// credential_process calls refresh once is pkg/filelock.
 package credcache
 
 import (
@@ -11,15 +11,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/99designs/keyring"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/credprocess"
+	"github.com/jit-access/jit/pkg/freshness"
 )
 
 // Backend names accepted in Config.Backend (and shown by `jit doctor`).
@@ -185,209 +183,8 @@ func knownBackend(name string) bool {
 // Backend is the name of the backend in use, for `jit doctor`.
 func (c *Cache) Backend() string { return c.backend }
 
-// passphrase asks for the file backend's passphrase once, before the first
-// keyring call, so a person typing it never races the CallTimeout.
-type passphrase struct {
-	ask func(prompt string) (string, error)
-	dir string
-	mu  sync.Mutex
-	pw  string
-}
-
-func (p *passphrase) resolve(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pw != "" {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if p.ask == nil {
-		return ErrNoPassphrase
-	}
-	pw, err := p.ask(fmt.Sprintf("Passphrase for the jit file keyring at %s", p.dir))
-	if err != nil {
-		return fmt.Errorf("file keyring passphrase: %w", err)
-	}
-	if pw == "" {
-		return fmt.Errorf("file keyring passphrase: %w", ErrNoPassphrase)
-	}
-	p.pw = pw
-	return nil
-}
-
-// get is what the keyring library calls; resolve has always run before.
-func (p *passphrase) get(string) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pw == "" {
-		return "", ErrNoPassphrase
-	}
-	return p.pw, nil
-}
-
-// TimeoutError says a keyring call did not answer in time and what to do.
-type TimeoutError struct {
-	Backend string
-	Op      string
-	After   time.Duration
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("keyring did not answer within %s (backend %s, %s); try --keyring file or JIT_KEYRING_BACKEND", e.After, e.Backend, e.Op)
-}
-
-// call runs fn, one keyring call, bounded by the CallTimeout and ctx. A call
-// that hangs is abandoned (its goroutine finishes whenever the backend does);
-// a call still queued behind it when abandoned never runs.
-func (c *Cache) call(ctx context.Context, op string, fn func() error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if c.passphrase != nil {
-		if err := c.passphrase(ctx); err != nil {
-			return err
-		}
-	}
-	if c.backend == BackendKeyctl {
-		// A system call on an in-kernel key: it cannot hang on another
-		// process, so it runs inline. Sparing the goroutine (and the thread
-		// it tends to start) is measurable on credential_process's path.
-		return fn()
-	}
-	done := make(chan error, 1)
-	abandoned := make(chan struct{})
-	go func() {
-		select {
-		case c.sem <- struct{}{}:
-		case <-abandoned:
-			return
-		}
-		defer func() { <-c.sem }()
-		select {
-		case <-abandoned:
-			return
-		default:
-		}
-		done <- fn()
-	}()
-	timer := time.NewTimer(c.timeout)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-timer.C:
-		close(abandoned)
-		return &TimeoutError{Backend: c.backend, Op: op, After: c.timeout}
-	case <-ctx.Done():
-		close(abandoned)
-		return fmt.Errorf("keyring %s: %w", op, ctx.Err())
-	}
-}
-
-func (c *Cache) get(ctx context.Context, key string) ([]byte, bool, error) {
-	var it keyring.Item
-	err := c.call(ctx, "get", func() error {
-		var err error
-		it, err = c.kr.Get(key)
-		return err
-	})
-	switch {
-	case err == nil:
-		return it.Data, true, nil
-	case errors.Is(err, keyring.ErrKeyNotFound), isDeadKey(err):
-		return nil, false, nil
-	}
-	return nil, false, err
-}
-
-func (c *Cache) set(ctx context.Context, key, label string, data []byte) error {
-	return c.call(ctx, "set", func() error {
-		return c.kr.Set(keyring.Item{Key: key, Data: data, Label: label, Description: "jit"})
-	})
-}
-
-// remove deletes key; a missing key is not an error. It reports whether
-// something was deleted when the backend can tell.
-func (c *Cache) remove(ctx context.Context, key string) (bool, error) {
-	err := c.call(ctx, "remove", func() error { return c.kr.Remove(key) })
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, keyring.ErrKeyNotFound), isDeadKey(err), errors.Is(err, os.ErrNotExist):
-		return false, nil
-	}
-	return false, err
-}
-
-// keys lists jit's items with prefix. Only wipes and sweeps list.
-func (c *Cache) keys(ctx context.Context, prefix string) ([]string, error) {
-	var all []string
-	err := c.call(ctx, "list", func() error {
-		var err error
-		if c.keyctl != nil {
-			all, err = c.keyctl.keys()
-		} else {
-			all, err = c.kr.Keys()
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, k := range all {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// Fresh reports whether creds are usable for at least window more at now.
-// It judges by credprocess.EffectiveExpiry, so a grant's end is never passed.
-func Fresh(creds api.Credentials, now time.Time, window time.Duration) bool {
-	exp := credprocess.EffectiveExpiry(creds)
-	return !exp.IsZero() && now.Add(window).Before(exp)
-}
-
-// MinRemaining is the least lifetime credentials must have to be served.
-// credential_process writes Expiration in whole seconds and the SDKs check
-// it after starting jit, so credentials in their last seconds would reach an
-// SDK already expired (botocore: "the refreshed credentials are still
-// expired"); in those seconds jit says the grant has ended instead.
-const MinRemaining = 5 * time.Second
-
-// DefaultRefreshWindow: credentials whose STS session ends this soon are
-// re-vended when the grant outlives them.
-const DefaultRefreshWindow = 5 * time.Minute
-
-// Servable reports whether cached credentials may be served at now as they
-// are: at least MinRemaining before their expiry, and not so close to an STS
-// expiry that the grant outlives that a fresh vend is due (refreshWindow;
-// 0 means DefaultRefreshWindow). It is the whole cache-hit rule, shared by
-// the session and the slim credential_process.
-func Servable(c api.Credentials, now time.Time, refreshWindow time.Duration) bool {
-	if !now.Add(MinRemaining).Before(c.Expiration) {
-		return false
-	}
-	if refreshWindow == 0 {
-		refreshWindow = DefaultRefreshWindow
-	}
-	stsEnds := c.STSExpiration
-	if stsEnds.IsZero() {
-		stsEnds = c.Expiration
-	}
-	if c.GrantEndsAt.After(stsEnds) && !now.Add(refreshWindow).Before(stsEnds) {
-		return false // the grant goes on: vend a longer session now
-	}
-	return true
-}
-
-// expired reports whether creds are unusable at now.
-func expired(creds api.Credentials, now time.Time) bool { return !Fresh(creds, now, 0) }
+// expired reports whether creds are unusable at now (freshness.Ended).
+func expired(creds api.Credentials, now time.Time) bool { return freshness.Ended(creds, now) }
 
 // GetCredentials returns the cached credentials for (server, role). It reads
 // one item by its known key and lists nothing. An item expired at now (or one
@@ -438,7 +235,7 @@ func (c *Cache) PutCredentials(ctx context.Context, server, role string, creds a
 		return fmt.Errorf("cache credentials for %s: %w", role, err)
 	}
 	if c.keyctl != nil {
-		exp := credprocess.EffectiveExpiry(creds)
+		exp := freshness.Ends(creds)
 		secs := uint(exp.Sub(now) / time.Second)
 		if exp.Sub(now)%time.Second != 0 {
 			secs++ // a key may outlive its credentials by under a second, never die early

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/freshness"
 )
 
 const (
@@ -112,7 +113,7 @@ func runCacheSuite(t *testing.T, open func(t *testing.T, now func() time.Time) *
 		if err != nil || !ok {
 			t.Fatalf("one second before expiry: ok=%v err=%v", ok, err)
 		}
-		if Fresh(got, clk.Now(), 5*time.Minute) {
+		if freshness.Fresh(got, clk.Now(), 5*time.Minute) {
 			t.Fatal("credentials with 1s left are fresh for a 5m window")
 		}
 		clk.Set(exp) // expired at exactly the expiration instant
@@ -462,28 +463,6 @@ func TestHungBackendHitsCallTimeout(t *testing.T) {
 	}
 }
 
-func TestFresh(t *testing.T) {
-	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	c := credsFor("x", t0.Add(15*time.Minute))
-	for _, tc := range []struct {
-		now    time.Time
-		window time.Duration
-		want   bool
-	}{
-		{t0, 10 * time.Minute, true},
-		{t0, 15 * time.Minute, false}, // exactly at the edge is not fresh
-		{t0.Add(14 * time.Minute), 0, true},
-		{t0.Add(15 * time.Minute), 0, false},
-	} {
-		if got := Fresh(c, tc.now, tc.window); got != tc.want {
-			t.Errorf("Fresh(now=%v, window=%v) = %v", tc.now, tc.window, got)
-		}
-	}
-	if Fresh(api.Credentials{AccessKeyID: "x"}, t0, 0) {
-		t.Error("credentials without an expiry are fresh")
-	}
-}
-
 func TestKeysAreVersionedAndValidated(t *testing.T) {
 	k, err := CredentialsKey("https://jit.example.com/", "prod-admin")
 	if err != nil {
@@ -548,13 +527,6 @@ func FuzzDecodeCacheItem(f *testing.F) {
 			t.Fatalf("unclassified error: %v", err)
 		}
 	})
-}
-
-func TestMain(m *testing.M) {
-	if h := os.Getenv(helperEnv); h != "" {
-		os.Exit(runHelper(h))
-	}
-	os.Exit(m.Run())
 }
 
 // keyctlTool runs the keyctl(1) command, to look at the kernel keyring the

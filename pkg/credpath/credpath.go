@@ -23,6 +23,7 @@ import (
 	"github.com/jit-access/jit/pkg/cliconfig"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/credprocess"
+	"github.com/jit-access/jit/pkg/freshness"
 )
 
 // BinaryName is the slim binary shipped beside jit.
@@ -172,7 +173,7 @@ func Cached(ctx context.Context, st Settings, role string, stdout io.Writer) (bo
 		return false, err
 	}
 	c, ok, err := cache.GetCredentials(ctx, server, role)
-	if err != nil || !ok || !credcache.Servable(c, st.Now(), 0) {
+	if err != nil || !ok || !freshness.Servable(c, st.Now(), 0) {
 		return false, nil // the full path reads it again under the lock
 	}
 	if err := credprocess.Write(stdout, credprocess.FromCredentials(c)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/freshness"
 )
 
 // Version is the only credential_process document version AWS defines.
@@ -61,29 +62,15 @@ func (o Output) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// EffectiveExpiry is when credentials stop being usable: the earliest non-zero
-// of Expiration, STSExpiration and GrantEndsAt. The server already sets
-// Expiration to the earlier of the last two; this is the defensive check that
-// a grant's end is never exceeded even if a server or an old cache item did not.
-func EffectiveExpiry(c api.Credentials) time.Time {
-	exp := c.Expiration
-	for _, t := range []time.Time{c.STSExpiration, c.GrantEndsAt} {
-		if !t.IsZero() && (exp.IsZero() || t.Before(exp)) {
-			exp = t
-		}
-	}
-	return exp
-}
-
 // FromCredentials builds the document for c, with Expiration set to
-// EffectiveExpiry(c).
+// freshness.Ends(c), so a grant's end is never exceeded.
 func FromCredentials(c api.Credentials) Output {
 	return Output{
 		Version:         Version,
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey,
 		SessionToken:    c.SessionToken,
-		Expiration:      EffectiveExpiry(c),
+		Expiration:      freshness.Ends(c),
 	}
 }
 

@@ -78,29 +78,6 @@ func TestExpirationIsUTCAndNeverRoundedUp(t *testing.T) {
 	}
 }
 
-func TestEffectiveExpiryIsEarliest(t *testing.T) {
-	early := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
-	late := early.Add(time.Hour)
-	for _, tc := range []struct {
-		name string
-		c    api.Credentials
-		want time.Time
-	}{
-		{"expiration only", api.Credentials{Expiration: late}, late},
-		{"grant ends first", api.Credentials{Expiration: late, GrantEndsAt: early}, early},
-		{"sts ends first", api.Credentials{Expiration: late, STSExpiration: early, GrantEndsAt: late}, early},
-		{"expiration already earliest", api.Credentials{Expiration: early, STSExpiration: late, GrantEndsAt: late}, early},
-		{"missing expiration", api.Credentials{GrantEndsAt: early}, early},
-		{"nothing", api.Credentials{}, time.Time{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := EffectiveExpiry(tc.c); !got.Equal(tc.want) {
-				t.Fatalf("got %v want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestWriteRefusesBadOutput(t *testing.T) {
 	good := FromCredentials(sample())
 	for _, tc := range []struct {

@@ -103,53 +103,20 @@ type Sandbox struct {
 // Start runs the sandbox. ctx bounds only the start-up; the sandbox runs
 // until Close.
 func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
-	if opts.Listen == "" {
-		opts.Listen = "127.0.0.1:0"
-	}
-	if opts.Getenv == nil {
-		opts.Getenv = os.Getenv
-	}
-	if opts.SweepInterval <= 0 {
-		opts.SweepInterval = time.Second
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.setDefaults()
 	sb := &Sandbox{Region: minioproc.Region, Bucket: Bucket, StateDir: opts.StateDir}
 	defer func() {
 		if err != nil {
 			_ = sb.Close()
 		}
 	}()
-	if sb.StateDir == "" {
-		if sb.StateDir, err = os.MkdirTemp("", "jit-dev-"); err != nil {
-			return nil, fmt.Errorf("state directory: %w", err)
-		}
-		sb.tempState = true
-	} else if err := os.MkdirAll(sb.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w (pick another with --state-dir)", sb.StateDir, err)
+	if err := sb.makeStateDir(); err != nil {
+		return nil, err
 	}
-	if sb.StateDir, err = filepath.Abs(sb.StateDir); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-
-	// The jit server's port first: it is in the config (public_url).
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", opts.Listen)
+	ln, err := sb.listen(ctx, opts.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w (pick another with --listen)", opts.Listen, err)
+		return nil, err
 	}
-	if addr, ok := ln.Addr().(*net.TCPAddr); !ok || !addr.IP.IsLoopback() {
-		_ = ln.Close()
-		return nil, fmt.Errorf("refusing non-loopback address %s: the sandbox shows demo passwords; use 127.0.0.1:PORT", ln.Addr())
-	}
-	sb.ServerURL = "http://" + ln.Addr().String()
-	sb.closers = append(sb.closers, func() error {
-		// Closed by the server once it runs; closing twice is harmless here.
-		_ = ln.Close()
-		return nil
-	})
-
 	sb.IdP, err = devidp.Start(ctx, devidp.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("start the dev OIDC provider: %w", err)
@@ -161,31 +128,10 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var stsEndpoint, accessKey, secretKey string
-	switch {
-	case opts.NoMinIO:
-		sb.MinIOMissing = errors.New("minio disabled for this sandbox")
-	default:
-		bin := opts.MinIOBinary
-		if bin == "" {
-			bin, sb.MinIOMissing = minioproc.Find(opts.Getenv)
-		}
-		if sb.MinIOMissing == nil {
-			if err := sb.startMinIO(ctx, bin, minioproc.AuditWebhookEnv(sb.ServerURL+"/v1/activity/minio", activitySecret)); err != nil {
-				return nil, err
-			}
-			stsEndpoint, accessKey, secretKey = sb.MinIOEndpoint, sb.minio.RootUser(), sb.minio.RootPassword()
-		}
+	stsEndpoint, accessKey, secretKey, err := sb.startSTS(ctx, opts, activitySecret)
+	if err != nil {
+		return nil, err
 	}
-	if sb.MinIOMissing != nil {
-		if stsEndpoint, err = sb.startNoSTS(ctx); err != nil {
-			return nil, err
-		}
-		// Static keys keep the AWS SDK off its default chain (and off the
-		// network); the stand-in answers every call with the same error.
-		accessKey, secretKey = "jit-dev-no-minio", "jit-dev-no-minio-secret"
-	}
-
 	sb.ConfigPath = filepath.Join(sb.StateDir, "jit.yaml")
 	cfg := Config(ConfigInput{
 		Listen: ln.Addr().String(), PublicURL: sb.ServerURL,
@@ -198,11 +144,106 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("write %s: %w", sb.ConfigPath, err)
 	}
 
+	if err := sb.serve(ctx, opts, ln); err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// setDefaults fills in the zero values of Options.
+func (opts *Options) setDefaults() {
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+}
+
+// makeStateDir creates the state directory (a temporary one when none is
+// given) and makes its path absolute.
+func (sb *Sandbox) makeStateDir() (err error) {
+	if sb.StateDir == "" {
+		if sb.StateDir, err = os.MkdirTemp("", "jit-dev-"); err != nil {
+			return fmt.Errorf("state directory: %w", err)
+		}
+		sb.tempState = true
+	} else if err := os.MkdirAll(sb.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory %s: %w (pick another with --state-dir)", sb.StateDir, err)
+	}
+	if sb.StateDir, err = filepath.Abs(sb.StateDir); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	return nil
+}
+
+// listen takes the jit server's port first: it is in the config (public_url).
+// Only a loopback address is accepted.
+func (sb *Sandbox) listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (pick another with --listen)", addr, err)
+	}
+	if addr, ok := ln.Addr().(*net.TCPAddr); !ok || !addr.IP.IsLoopback() {
+		_ = ln.Close()
+		return nil, fmt.Errorf("refusing non-loopback address %s: the sandbox shows demo passwords; use 127.0.0.1:PORT", ln.Addr())
+	}
+	sb.ServerURL = "http://" + ln.Addr().String()
+	sb.closers = append(sb.closers, func() error {
+		// Closed by the server once it runs; closing twice is harmless here.
+		_ = ln.Close()
+		return nil
+	})
+	return ln, nil
+}
+
+// startSTS starts MinIO as STS and S3 when it can (it reports its audit to
+// the server's activity endpoint, signed with activitySecret), else a
+// stand-in that refuses every call; it returns the STS endpoint and the keys
+// the server uses there.
+func (sb *Sandbox) startSTS(ctx context.Context, opts Options, activitySecret string) (stsEndpoint, accessKey, secretKey string, err error) {
+	switch {
+	case opts.NoMinIO:
+		sb.MinIOMissing = errors.New("minio disabled for this sandbox")
+	default:
+		bin := opts.MinIOBinary
+		if bin == "" {
+			bin, sb.MinIOMissing = minioproc.Find(opts.Getenv)
+		}
+		if sb.MinIOMissing == nil {
+			if err := sb.startMinIO(ctx, bin, minioproc.AuditWebhookEnv(sb.ServerURL+"/v1/activity/minio", activitySecret)); err != nil {
+				return "", "", "", err
+			}
+			stsEndpoint, accessKey, secretKey = sb.MinIOEndpoint, sb.minio.RootUser(), sb.minio.RootPassword()
+		}
+	}
+	if sb.MinIOMissing != nil {
+		if stsEndpoint, err = sb.startNoSTS(ctx); err != nil {
+			return "", "", "", err
+		}
+		// Static keys keep the AWS SDK off its default chain (and off the
+		// network); the stand-in answers every call with the same error.
+		accessKey, secretKey = "jit-dev-no-minio", "jit-dev-no-minio-secret"
+	}
+	return stsEndpoint, accessKey, secretKey, nil
+}
+
+// serve runs the jit server on ln with the sandbox's config, logging to
+// opts.Logger or to server.log in the state directory, and returns once it
+// is ready.
+func (sb *Sandbox) serve(ctx context.Context, opts Options, ln net.Listener) (err error) {
 	log := opts.Logger
 	if log == nil {
 		sb.logFile, err = os.OpenFile(filepath.Join(sb.StateDir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("server log: %w", err)
+			return fmt.Errorf("server log: %w", err)
 		}
 		log = slog.New(slog.NewJSONHandler(sb.logFile, nil))
 	}
@@ -220,11 +261,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	case <-ready:
 	case err := <-sb.served:
 		sb.served = nil
-		return nil, fmt.Errorf("start the jit server (config %s, log %s): %w", sb.ConfigPath, filepath.Join(sb.StateDir, "server.log"), err)
+		return fmt.Errorf("start the jit server (config %s, log %s): %w", sb.ConfigPath, filepath.Join(sb.StateDir, "server.log"), err)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("start the jit server: %w", ctx.Err())
+		return fmt.Errorf("start the jit server: %w", ctx.Err())
 	}
-	return sb, nil
+	return nil
 }
 
 func (sb *Sandbox) startMinIO(ctx context.Context, bin string, env []string) error {

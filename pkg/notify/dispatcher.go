@@ -261,21 +261,28 @@ func (d *Dispatcher) Once(ctx context.Context) (Round, error) {
 			d.o.Logger.Warn("notify: delivery refused; skipping the event", "sink", name, "seq", e.Seq, "type", e.Type, "err", err)
 			d.outcome(ctx, e, key, audit.TypeNotifyFailed, err.Error())
 		default:
-			wait := d.backoff(d.attempts)
-			var ra *RetryAfterError
-			if errors.As(err, &ra) && ra.After > wait {
-				wait = min(ra.After, d.o.MaxDelay)
-			}
-			d.retryAt = d.o.Now().Add(wait)
-			r.RetryAt, r.More = d.retryAt, true
-			d.o.Metrics.count(name, "retry")
-			d.o.Logger.Warn("notify: delivery failed; will retry", "sink", name, "seq", e.Seq, "type", e.Type,
-				"attempt", d.attempts, "retry_in", wait, "err", err)
+			d.retryLater(&r, name, e, err)
 			return r, save()
 		}
 	}
 	d.retryAt = time.Time{}
 	return r, save()
+}
+
+// retryLater schedules the next attempt at e after a failed delivery: the
+// backoff for this attempt, or the sink's Retry-After when that is longer
+// (capped at MaxDelay).
+func (d *Dispatcher) retryLater(r *Round, name string, e *api.AuditEvent, err error) {
+	wait := d.backoff(d.attempts)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > wait {
+		wait = min(ra.After, d.o.MaxDelay)
+	}
+	d.retryAt = d.o.Now().Add(wait)
+	r.RetryAt, r.More = d.retryAt, true
+	d.o.Metrics.count(name, "retry")
+	d.o.Logger.Warn("notify: delivery failed; will retry", "sink", name, "seq", e.Seq, "type", e.Type,
+		"attempt", d.attempts, "retry_in", wait, "err", err)
 }
 
 // backoff is the wait after the n-th failed attempt: BaseDelay·2^(n-1),

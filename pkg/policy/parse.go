@@ -227,8 +227,19 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	case !compiled().roleName.MatchString(s.Name) || len(s.Name) > 64:
 		v.errorf(at("name"), "%q is not a role name (lowercase letters, digits, - _ . ; starting with a letter or digit; at most 64)", s.Name)
 	}
+	v.roleTarget(at, s, r)
+	v.roleDurations(at, s, r)
+	v.roleRequesters(at, s, r)
+	v.roleFastPaths(at, s, r)
+	v.roleApprovers(at, s, r)
+	if len(v.errs) > n {
+		return nil
+	}
+	return r
+}
 
-	// The AWS target.
+// roleTarget checks a role's AWS target: ARN, account, region, session length and session policy.
+func (v *validator) roleTarget(at func(string) string, s *RoleSpec, r *Role) {
 	switch m := compiled().roleARN.FindStringSubmatch(s.ARN); {
 	case s.ARN == "":
 		v.errorf(at("arn"), "arn is required (arn:aws:iam::123456789012:role/name)")
@@ -262,8 +273,10 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 				`add {"Effect": "Allow", "Action": "*", "Resource": "*"} to keep what the role allows`)
 		}
 	}
+}
 
-	// Durations.
+// roleDurations checks a role's durations and fills in their defaults.
+func (v *validator) roleDurations(at func(string) string, s *RoleSpec, r *Role) {
 	if r.MaxDuration == 0 {
 		r.MaxDuration = time.Hour
 	}
@@ -296,8 +309,10 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	if s.MaxExtensions > 0 && r.MaxTotalDuration == r.MaxDuration {
 		v.warnf(at("max_extensions"), "extensions are allowed but max_total_duration equals max_duration, so a full-length grant cannot be extended; set max_total_duration")
 	}
+}
 
-	// Requesters.
+// roleRequesters checks a role's requesters: who is eligible, tickets, Slack channel, idle end and review.
+func (v *validator) roleRequesters(at func(string) string, s *RoleSpec, r *Role) {
 	v.subjects(at("eligible"), s.Eligible)
 	if s.Eligible.Empty() {
 		v.errorf(at("eligible"), "nobody is eligible; list groups or users under eligible:")
@@ -321,8 +336,10 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	default:
 		v.errorf(at("review"), "%q is not a review setting; use required or none", s.Review)
 	}
+}
 
-	// Fast paths.
+// roleFastPaths checks a role's fast paths: auto-approve and break-glass.
+func (v *validator) roleFastPaths(at func(string) string, s *RoleSpec, r *Role) {
 	if s.AutoApprove != nil {
 		a := &AutoApprove{Subjects: Subjects{Users: s.AutoApprove.Users, Groups: s.AutoApprove.Groups}, MaxDuration: s.AutoApprove.MaxDuration.D()}
 		v.subjects(at("auto_approve"), a.Subjects)
@@ -346,8 +363,10 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		}
 		r.BreakGlass = b
 	}
+}
 
-	// Approvers.
+// roleApprovers checks a role's approvers and how many approvals it needs.
+func (v *validator) roleApprovers(at func(string) string, s *RoleSpec, r *Role) {
 	v.subjects(at("approvers"), s.Approvers)
 	if s.ApprovalsRequired != nil {
 		r.ApprovalsRequired = *s.ApprovalsRequired
@@ -365,10 +384,6 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	case len(s.Approvers.Groups) == 0 && len(s.Approvers.Users) < r.ApprovalsRequired+1:
 		v.warnf(at("approvers"), "only %d approver(s) for approvals_required %d; a requester never approves their own request, so an approver's own requests cannot be approved; list at least %d", len(s.Approvers.Users), r.ApprovalsRequired, r.ApprovalsRequired+1)
 	}
-	if len(v.errs) > n {
-		return nil
-	}
-	return r
 }
 
 // covers reports whether every member of b is certainly in a.

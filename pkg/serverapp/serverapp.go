@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/auditanchor"
@@ -80,30 +82,17 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	lv.certs = certs
-	ln := opts.Listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-		}
+	ln, url, err := listen(cfg, opts.Listener)
+	if err != nil {
+		return err
 	}
-	scheme := "http"
-	if cfg.TLS.Enabled() {
-		scheme = "https"
-	}
-	url := scheme + "://" + ln.Addr().String()
 	log.Info("jit server listening", "url", url, "store", cfg.Store.DSN, "issuer", cfg.OIDC.Issuer, "roles", len(cfg.Policy.Roles), "version", build.Version)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Run(runCtx) }()
-	if cfg.Audit.ExportFile != "" {
-		go func() {
-			if err := auditmirror.Run(runCtx, st, cfg.Audit.ExportFile, time.Second, log); err != nil {
-				log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
-			}
-		}()
-	}
+	go exportAudit(runCtx, cfg, st, log)
 	if cfg.Audit.SigningKeyFile != "" {
 		if err := startCheckpoints(runCtx, cfg, srv, st, log, opts.Now); err != nil {
 			return err
@@ -116,19 +105,14 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		errc <- srv.Serve(runCtx, ln, sc)
 	}()
-	reloadCh := opts.Reload
-	if reloadCh == nil {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGHUP)
-		defer signal.Stop(ch)
-		reloadCh = ch
-	}
+	reloads, stopReloads := reloadSignal(opts.Reload)
+	defer stopReloads()
 	go func() {
 		for {
 			select {
 			case <-runCtx.Done():
 				return
-			case <-reloadCh:
+			case <-reloads:
 				reload(runCtx, srv, lv, opts.ConfigPath, st, log, opts.Now)
 			}
 		}
@@ -149,6 +133,44 @@ func Run(ctx context.Context, opts Options) error {
 	return first
 }
 
+// exportAudit mirrors the audit log into audit.export_file, when set, until
+// ctx ends; a failure disables the mirror and is logged.
+func exportAudit(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) {
+	if cfg.Audit.ExportFile == "" {
+		return
+	}
+	if err := auditmirror.Run(ctx, st, cfg.Audit.ExportFile, time.Second, log); err != nil {
+		log.Error("audit export file disabled", "file", cfg.Audit.ExportFile, "err", err)
+	}
+}
+
+// listen returns ln, or else a listener on cfg.Listen, and the server's URL
+// on it.
+func listen(cfg *config.Config, ln net.Listener) (net.Listener, string, error) {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+	}
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	return ln, scheme + "://" + ln.Addr().String(), nil
+}
+
+// reloadSignal is the channel that asks for a reload: reload when given,
+// else SIGHUP; stop stops listening for the signal.
+func reloadSignal(reload <-chan os.Signal) (ch <-chan os.Signal, stop func()) {
+	if reload != nil {
+		return reload, func() {}
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
+}
+
 // New builds the server for cfg on an open store.
 func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, error) {
 	srv, _, err := newServer(ctx, cfg, st, log, now, nil)
@@ -166,64 +188,30 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up STS: %w", err)
 	}
-	var revoker vend.Revoker
-	if cfg.AWS.RevokeWithInlinePolicy {
-		revokers := map[string]vend.RevokerRole{}
-		for account, r := range cfg.AWS.Revokers {
-			revokers[account] = vend.RevokerRole{RoleARN: r.RoleARN, ExternalID: r.ExternalID}
-		}
-		stsEndpoint := cfg.AWS.RevokerSTSEndpoint
-		if stsEndpoint == "" {
-			stsEndpoint = cfg.AWS.STSEndpoint
-		}
-		iamRevoker, err := vend.NewIAMRevoker(vend.IAMConfig{
-			Region: cfg.AWS.Region, Endpoint: cfg.AWS.IAMEndpoint, STSEndpoint: stsEndpoint, Credentials: creds, Now: now,
-			HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("set up IAM revocation: %w", err)
-		}
-		// Refuse to start with a role whose Deny could not be written in
-		// its own account.
-		if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
-			return nil, nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
-		}
-		revoker = iamRevoker
+	revoker, err := newRevoker(ctx, cfg, st, creds, now)
+	if err != nil {
+		return nil, nil, err
 	}
 	if revokerOverride != nil {
 		revoker = revokerOverride
 	}
-	var sessionCap time.Duration
-	if cfg.AWS.RoleChaining {
-		sessionCap = config.RoleChainingCap
-	}
-	// The approver web page (pkg/webapprove) needs public_url for its
-	// redirect URI; it reads the policy in force from the server.
+	// The approver page and notifications read the policy in force.
 	var srv *server.Server
-	var routes func(*http.ServeMux)
-	if cfg.PublicURL != "" {
-		web, err := webapprove.New(webapprove.Options{
-			PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
-			MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
-			Policy:     func() *policy.Policy { return srv.Policy() },
-			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		routes = web.Register
+	currentPolicy := func() *policy.Policy { return srv.Policy() }
+	web, err := webRoutes(cfg, currentPolicy, now, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Notifications (pkg/notify): webhooks, Slack, reminders; they run
 	// until ctx ends, delivering from the audit log.
 	notes, err := notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
-		Policy: func() *policy.Policy { return srv.Policy() }, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+		Policy: currentPolicy, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}
-	webRoutes := routes
-	routes = func(mux *http.ServeMux) {
-		if webRoutes != nil {
-			webRoutes(mux)
+	routes := func(mux *http.ServeMux) {
+		if web != nil {
+			web(mux)
 		}
 		notes.Register(mux)
 	}
@@ -251,7 +239,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		RequestsPerMinute: float64(cfg.RateLimit.RequestsPerMinute),
 		RequestBurst:      cfg.RateLimit.Burst,
 		SweepInterval:     cfg.SweepInterval.D(),
-		SessionCap:        sessionCap,
+		SessionCap:        sessionCap(cfg),
 		Revoker:           revoker,
 
 		// Zero: the server's defaults (10 a minute, burst 20).
@@ -269,6 +257,64 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	go notes.Run(ctx)
 	lv.notes = notes
 	return srv, lv, nil
+}
+
+// sessionCap is the longest STS session jit asks for: AWS's one-hour cap
+// on role chaining when aws.role_chaining is set, else none (0).
+func sessionCap(cfg *config.Config) time.Duration {
+	if cfg.AWS.RoleChaining {
+		return config.RoleChainingCap
+	}
+	return 0
+}
+
+// newRevoker builds the IAM revoker when aws.revoke_with_inline_policy is
+// set (else nil), refusing to start with a role whose Deny could not be
+// written in its own account.
+func newRevoker(ctx context.Context, cfg *config.Config, st store.Store, creds aws.CredentialsProvider, now func() time.Time) (vend.Revoker, error) {
+	if !cfg.AWS.RevokeWithInlinePolicy {
+		return nil, nil
+	}
+	revokers := map[string]vend.RevokerRole{}
+	for account, r := range cfg.AWS.Revokers {
+		revokers[account] = vend.RevokerRole{RoleARN: r.RoleARN, ExternalID: r.ExternalID}
+	}
+	stsEndpoint := cfg.AWS.RevokerSTSEndpoint
+	if stsEndpoint == "" {
+		stsEndpoint = cfg.AWS.STSEndpoint
+	}
+	iamRevoker, err := vend.NewIAMRevoker(vend.IAMConfig{
+		Region: cfg.AWS.Region, Endpoint: cfg.AWS.IAMEndpoint, STSEndpoint: stsEndpoint, Credentials: creds, Now: now,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up IAM revocation: %w", err)
+	}
+	// Refuse to start with a role whose Deny could not be written in
+	// its own account.
+	if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
+		return nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
+	}
+	return iamRevoker, nil
+}
+
+// webRoutes mounts the approver web page (pkg/webapprove), which needs
+// public_url for its redirect URI and reads the policy in force through
+// currentPolicy; without public_url there is no page (nil).
+func webRoutes(cfg *config.Config, currentPolicy func() *policy.Policy, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
+	if cfg.PublicURL == "" {
+		return nil, nil
+	}
+	web, err := webapprove.New(webapprove.Options{
+		PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
+		MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
+		Policy:     currentPolicy,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return web.Register, nil
 }
 
 // Reload reads the config again and swaps the policy in; an invalid file

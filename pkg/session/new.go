@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/filelock"
 )
 
 // New is the production session on server with cache: silent OIDC refresh
@@ -18,7 +19,7 @@ func New(server string, cache *credcache.Cache, hc *http.Client, now func() time
 		HTTPClient: hc,
 		Refresh:    OIDCRefresher(hc, now),
 		Lock: func(ctx context.Context, name string, timeout time.Duration) (func(), error) {
-			return credcache.Acquire(ctx, prefix+name, timeout)
+			return filelock.Acquire(ctx, prefix+name, timeout)
 		},
 		Now: now,
 	}

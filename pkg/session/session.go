@@ -16,6 +16,7 @@ import (
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
 	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/freshness"
 	"github.com/jit-access/jit/pkg/oidcclient"
 )
 
@@ -132,13 +133,13 @@ func (s *Session) lock(ctx context.Context, name string) (func(), error) {
 }
 
 // MinRemaining is the least lifetime credentials must have to be served
-// (see credcache.MinRemaining).
-const MinRemaining = credcache.MinRemaining
+// (see freshness.MinRemaining).
+const MinRemaining = freshness.MinRemaining
 
 // usable reports whether cached credentials may be served at now: the rule
-// is credcache.Servable, shared with the slim credential_process.
+// is freshness.Servable, shared with the slim credential_process.
 func (s *Session) usable(c api.Credentials, now time.Time) bool {
-	return credcache.Servable(c, now, s.RefreshWindow)
+	return freshness.Servable(c, now, s.RefreshWindow)
 }
 
 // Cached returns credentials for role from the keyring only: no network.
@@ -151,7 +152,7 @@ func (s *Session) Cached(ctx context.Context, role string) (api.Credentials, boo
 	if s.usable(c, s.now()) {
 		return c, true, nil
 	}
-	if !s.now().Before(c.Expiration) {
+	if freshness.Ended(c, s.now()) {
 		if err := s.Cache.DeleteCredentials(ctx, s.Server, role); err != nil {
 			return api.Credentials{}, false, err
 		}
@@ -202,7 +203,7 @@ func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials
 	c, err = s.vend(ctx, client, role, grantID)
 	if err != nil {
 		var unreachable *approval.UnreachableError
-		if hadPrev && errors.As(err, &unreachable) && s.now().Before(prev.Expiration) {
+		if hadPrev && errors.As(err, &unreachable) && !freshness.Ended(prev, s.now()) {
 			return prev, nil
 		}
 		if hadPrev && errors.Is(err, ErrNoGrant) {
@@ -210,7 +211,7 @@ func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials
 		}
 		return api.Credentials{}, err
 	}
-	if !s.now().Add(MinRemaining).Before(c.Expiration) {
+	if !freshness.Fresh(c, s.now(), MinRemaining) {
 		_ = s.Cache.DeleteCredentials(ctx, s.Server, role)
 		return api.Credentials{}, &NoGrantError{Role: role} // it ends within seconds
 	}

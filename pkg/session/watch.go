@@ -36,20 +36,6 @@ func (e *EndedError) Error() string {
 // ErrNoGrant (exit code, "Try: jit request") handle this too.
 func (e *EndedError) Is(target error) bool { return target == ErrNoGrant }
 
-// WipeIfEnded deletes the cached credentials of r's role when r is a grant
-// that no longer lives at now and the cached item is r's (a newer grant's
-// item stays). It reports whether r has ended.
-func (s *Session) WipeIfEnded(ctx context.Context, r *api.Request) (ended bool, err error) {
-	if r == nil || r.Remaining(s.now()) > 0 || r.State == api.StatePending {
-		return false, nil
-	}
-	c, ok, err := s.Cache.GetCredentials(ctx, s.Server, r.Role)
-	if err == nil && ok && c.RequestID != "" && c.RequestID != r.ID {
-		return true, nil
-	}
-	return true, s.Cache.DeleteCredentials(ctx, s.Server, r.Role)
-}
-
 // WatchGrant follows grant id with the server's long-poll until it ends or
 // ctx is done. Each change is passed to changed (may be nil); when the grant
 // ends (revoked, expired, cancelled, or its end passes) the cached

@@ -2,10 +2,8 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -17,8 +15,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
-	"github.com/jit-access/jit/pkg/session"
 )
 
 // ActionKind is what the user chose to do with a live grant; the caller
@@ -234,55 +230,6 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.load(), m.loadReview(), m.tickCmd())
 }
 
-func (m *Model) tickCmd() tea.Cmd {
-	return tea.Tick(m.tick, func(time.Time) tea.Msg { return tickMsg{} })
-}
-
-func (m *Model) load() tea.Cmd {
-	ctx, be := m.ctx, m.be
-	return func() tea.Msg {
-		roles, err := be.Roles(ctx)
-		if err != nil {
-			return loadedMsg{err: err}
-		}
-		mine, err := be.Mine(ctx)
-		return loadedMsg{roles: roles, mine: mine, err: err}
-	}
-}
-
-func (m *Model) loadReview() tea.Cmd {
-	ctx, be := m.ctx, m.be
-	return func() tea.Msg {
-		reqs, err := be.Review(ctx)
-		return reviewMsg{reqs: reqs, err: err}
-	}
-}
-
-func (m *Model) waitCmd(r *api.Request) tea.Cmd {
-	m.waitGen++
-	ctx, be, id, seen, gen := m.ctx, m.be, r.ID, r.Version, m.waitGen
-	return func() tea.Msg {
-		next, err := be.WaitChange(ctx, id, seen)
-		return changedMsg{gen: gen, id: id, req: next, err: err}
-	}
-}
-
-func (m *Model) watchGrantCmd(r *api.Request) tea.Cmd {
-	ctx, be, id, seen := m.ctx, m.be, r.ID, r.Version
-	return func() tea.Msg {
-		next, err := be.WaitChange(ctx, id, seen)
-		return grantMsg{req: next, err: err}
-	}
-}
-
-func (m *Model) credsCmd(role string) tea.Cmd {
-	ctx, be := m.ctx, m.be
-	return func() tea.Msg {
-		_, err := be.Credentials(ctx, role)
-		return credsMsg{role: role, err: err}
-	}
-}
-
 // bodyHeight is what is left for a screen's body below the tab line and
 // above the error line.
 func (m *Model) bodyHeight() int { return max(4, m.height-3) }
@@ -315,16 +262,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.allRole, m.mine = msg.roles, msg.mine
 		return m, m.roles.SetItems(m.roleItems())
 	case reviewMsg:
-		m.reviewLoaded = true
-		if msg.err != nil {
-			m.err = msg.err
-			return m, nil
-		}
-		items := make([]list.Item, len(msg.reqs))
-		for i, r := range msg.reqs {
-			items[i] = reviewItem{req: r}
-		}
-		return m, m.review.SetItems(items)
+		return m.onReview(msg)
 	case createdMsg:
 		if msg.err != nil {
 			m.screen, m.formErr = screenForm, errLine(msg.err)
@@ -343,36 +281,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.req = msg.req
 		return m, m.follow()
 	case credsMsg:
-		if m.req != nil && msg.role == m.req.Role {
-			m.creds, m.credsErr = msg.err == nil, msg.err
-			if msg.err == nil && m.req.State.Granted() {
-				// Follow the grant while the picker runs: a revoke wipes
-				// its cached credentials at once (SessionBackend.WaitChange).
-				return m, tea.Batch(m.load(), m.watchGrantCmd(m.req))
-			}
-		}
-		return m, m.load()
+		return m.onCreds(msg)
 	case grantMsg:
-		if msg.err != nil || msg.req == nil {
-			return m, nil // not watching any more; the credentials still end with the grant
-		}
-		if msg.req.State != api.StatePending && msg.req.Remaining(m.now()) <= 0 {
-			m.notice = fmt.Sprintf("Your grant %s for %s is %s; its cached credentials are wiped.", msg.req.ID, msg.req.Role, msg.req.State)
-			return m, m.load()
-		}
-		return m, m.watchGrantCmd(msg.req)
+		return m.onGrant(msg)
 	case decidedMsg:
-		if msg.err != nil {
-			m.decideNote = errLine(msg.err)
-			return m, nil
-		}
-		verb := "Denied"
-		if msg.approve {
-			verb = "Approved"
-		}
-		m.notice = fmt.Sprintf("%s %s's request %s for %s (now %s).", verb, msg.req.Requester, msg.req.ID, msg.req.Role, msg.req.State)
-		m.screen, m.deciding = screenReview, nil
-		return m, m.loadReview()
+		return m.onDecided(msg)
 	case tea.KeyMsg:
 		if msg.String() == "ctrl+c" {
 			if m.screen == screenWaiting && m.req != nil && m.req.State == api.StatePending {
@@ -383,6 +296,60 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	}
 	return m.forward(msg)
+}
+
+// onReview handles reviewMsg: the review queue has loaded.
+func (m *Model) onReview(msg reviewMsg) (tea.Model, tea.Cmd) {
+	m.reviewLoaded = true
+	if msg.err != nil {
+		m.err = msg.err
+		return m, nil
+	}
+	items := make([]list.Item, len(msg.reqs))
+	for i, r := range msg.reqs {
+		items[i] = reviewItem{req: r}
+	}
+	return m, m.review.SetItems(items)
+}
+
+// onCreds handles credsMsg: credentials for the followed request were fetched (or not).
+func (m *Model) onCreds(msg credsMsg) (tea.Model, tea.Cmd) {
+	if m.req != nil && msg.role == m.req.Role {
+		m.creds, m.credsErr = msg.err == nil, msg.err
+		if msg.err == nil && m.req.State.Granted() {
+			// Follow the grant while the picker runs: a revoke wipes
+			// its cached credentials at once (SessionBackend.WaitChange).
+			return m, tea.Batch(m.load(), m.watchGrantCmd(m.req))
+		}
+	}
+	return m, m.load()
+}
+
+// onGrant handles grantMsg: the watched grant changed.
+func (m *Model) onGrant(msg grantMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil || msg.req == nil {
+		return m, nil // not watching any more; the credentials still end with the grant
+	}
+	if msg.req.State != api.StatePending && msg.req.Remaining(m.now()) <= 0 {
+		m.notice = fmt.Sprintf("Your grant %s for %s is %s; its cached credentials are wiped.", msg.req.ID, msg.req.Role, msg.req.State)
+		return m, m.load()
+	}
+	return m, m.watchGrantCmd(msg.req)
+}
+
+// onDecided handles decidedMsg: an approve or deny came back.
+func (m *Model) onDecided(msg decidedMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil {
+		m.decideNote = errLine(msg.err)
+		return m, nil
+	}
+	verb := "Denied"
+	if msg.approve {
+		verb = "Approved"
+	}
+	m.notice = fmt.Sprintf("%s %s's request %s for %s (now %s).", verb, msg.req.Requester, msg.req.ID, msg.req.Role, msg.req.State)
+	m.screen, m.deciding = screenReview, nil
+	return m, m.loadReview()
 }
 
 // forward passes other messages (filter results, cursor) to the focused bubble.
@@ -458,312 +425,21 @@ func (m *Model) touch(role string) {
 }
 
 func (m *Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := msg.String()
 	switch m.screen {
 	case screenRoles:
-		if m.roles.FilterState() == list.Filtering {
-			break
-		}
-		switch k {
-		case "q", "esc":
-			if k == "esc" && m.roles.FilterState() == list.FilterApplied {
-				break
-			}
-			return m, tea.Quit
-		case "tab", "shift+tab":
-			m.screen, m.notice, m.err = screenReview, "", nil
-			return m, m.loadReview()
-		case "r":
-			m.err, m.loading = nil, true
-			return m, m.load()
-		case "enter":
-			it, ok := m.roles.SelectedItem().(roleItem)
-			if !ok {
-				return m, nil
-			}
-			return m, m.open(it)
-		}
+		return m.rolesKey(msg)
 	case screenReview:
-		if m.review.FilterState() == list.Filtering {
-			break
-		}
-		switch k {
-		case "q":
-			return m, tea.Quit
-		case "esc", "tab", "shift+tab":
-			if k == "esc" && m.review.FilterState() == list.FilterApplied {
-				break
-			}
-			m.screen, m.notice, m.err = screenRoles, "", nil
-			return m, m.load()
-		case "r":
-			m.err = nil
-			return m, m.loadReview()
-		case "a", "d", "enter":
-			it, ok := m.review.SelectedItem().(reviewItem)
-			if !ok {
-				return m, nil
-			}
-			req := it.req
-			m.deciding, m.approve, m.decideNote = &req, k != "d", ""
-			m.comment = m.newInput("comment: ", "optional")
-			if !m.approve {
-				m.comment = m.newInput("reason:  ", "required: the requester sees it")
-			}
-			m.comment.Width = max(10, m.width-12)
-			m.screen = screenDecide
-			return m, m.comment.Focus()
-		}
+		return m.reviewKey(msg)
 	case screenDecide:
-		switch k {
-		case "esc":
-			m.screen, m.deciding = screenReview, nil
-			return m, nil
-		case "enter":
-			text := strings.TrimSpace(m.comment.Value())
-			if !m.approve && text == "" {
-				m.decideNote = "A denial needs a reason: tell the requester what to change."
-				return m, nil
-			}
-			m.decideNote = "sending…"
-			ctx, be, id, approve := m.ctx, m.be, m.deciding.ID, m.approve
-			return m, func() tea.Msg {
-				var r *api.Request
-				var err error
-				if approve {
-					r, err = be.Approve(ctx, id, text)
-				} else {
-					r, err = be.Deny(ctx, id, text)
-				}
-				return decidedMsg{approve: approve, req: r, err: err}
-			}
-		}
+		return m.decideKey(msg)
 	case screenActions:
-		switch k {
-		case "esc", "q":
-			m.screen = screenRoles
-			return m, nil
-		case "up", "k":
-			m.action = max(0, m.action-1)
-			return m, nil
-		case "down", "j":
-			m.action = min(len(actions)-1, m.action+1)
-			return m, nil
-		case "enter":
-			return m.choose(actions[m.action].kind)
-		}
-		for _, a := range actions {
-			if k == a.key {
-				return m.choose(a.kind)
-			}
-		}
-		return m, nil
+		return m.actionsKey(msg)
 	case screenForm:
 		return m.formKey(msg)
 	case screenWaiting:
-		switch k {
-		case "esc", "q":
-			// The request stays pending on the server; its row says so.
-			m.screen = screenRoles
-			return m, m.load()
-		case "r":
-			if m.waitErr != nil && m.req != nil {
-				m.waitErr = nil
-				return m, m.waitCmd(m.req)
-			}
-		}
-		return m, nil
+		return m.waitingKey(msg)
 	case screenResult:
-		switch k {
-		case "enter":
-			if m.req != nil && m.req.State.Granted() && m.creds {
-				m.current = m.itemFor(m.req.Role)
-				m.screen, m.action = screenActions, 0
-				return m, nil
-			}
-			if m.req != nil && !m.req.State.Granted() {
-				return m, m.open(m.itemFor(m.req.Role))
-			}
-		case "esc", "q":
-			m.screen = screenRoles
-			return m, m.load()
-		}
-		return m, nil
+		return m.resultKey(msg)
 	}
 	return m.forward(msg)
-}
-
-func (m *Model) itemFor(role string) roleItem {
-	for _, it := range m.roles.Items() {
-		if ri, ok := it.(roleItem); ok && ri.role.Name == role {
-			return ri
-		}
-	}
-	for _, r := range m.allRole {
-		if r.Name == role {
-			return roleItem{role: r}
-		}
-	}
-	return roleItem{role: api.Role{Name: role}}
-}
-
-// open goes to what a role row leads to: actions on a live grant, the
-// pending request's wait, or the request form.
-func (m *Model) open(it roleItem) tea.Cmd {
-	m.current, m.err, m.notice = it, nil, ""
-	switch {
-	case it.live(m.now()):
-		m.screen, m.action = screenActions, 0
-		return nil
-	case it.pending != nil:
-		req := *it.pending
-		m.req, m.waitErr = &req, nil
-		return m.follow()
-	}
-	return m.openForm(it)
-}
-
-func (m *Model) openForm(it roleItem) tea.Cmd {
-	r := it.role
-	def := time.Duration(r.DefaultDuration) * time.Second
-	m.inputs = []textinput.Model{m.newInput("", api.FormatDuration(def))}
-	reason := "why you need it"
-	if r.ReasonRequired {
-		reason += " (required)"
-	}
-	m.inputs = append(m.inputs, m.newInput("", reason))
-	if r.TicketRequired || r.TicketPattern != "" {
-		p := "ticket id (required)"
-		if r.TicketPattern != "" {
-			p = "ticket matching " + r.TicketPattern
-		}
-		m.inputs = append(m.inputs, m.newInput("", p))
-	}
-	m.breakGlass, m.focus, m.formErr = false, 0, ""
-	m.screen = screenForm
-	m.resize()
-	return m.inputs[0].Focus()
-}
-
-// fields counts the form's stops: the inputs and the break-glass switch.
-func (m *Model) fields() int {
-	if m.current.role.BreakGlass {
-		return len(m.inputs) + 1
-	}
-	return len(m.inputs)
-}
-
-func (m *Model) setFocus(i int) tea.Cmd {
-	m.focus = (i + m.fields()) % m.fields()
-	var cmd tea.Cmd
-	for j := range m.inputs {
-		if j == m.focus {
-			cmd = m.inputs[j].Focus()
-		} else {
-			m.inputs[j].Blur()
-		}
-	}
-	return cmd
-}
-
-func (m *Model) formKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "esc":
-		m.screen = screenRoles
-		return m, nil
-	case "tab", "down":
-		return m, m.setFocus(m.focus + 1)
-	case "shift+tab", "up":
-		return m, m.setFocus(m.focus - 1)
-	case " ":
-		if m.focus == len(m.inputs) {
-			m.breakGlass = !m.breakGlass
-			return m, nil
-		}
-	case "enter":
-		if m.focus < m.fields()-1 {
-			return m, m.setFocus(m.focus + 1)
-		}
-		return m.submit()
-	}
-	return m.forward(msg)
-}
-
-// submit checks the form against the role's policy and sends the request.
-func (m *Model) submit() (tea.Model, tea.Cmd) {
-	r := m.current.role
-	in := api.CreateRequest{Role: r.Name, Reason: strings.TrimSpace(m.inputs[1].Value()), BreakGlass: m.breakGlass}
-	if v := strings.TrimSpace(m.inputs[0].Value()); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			m.formErr = fmt.Sprintf("Duration %q: write it like 30m or 1h.", v)
-			return m, m.setFocus(0)
-		}
-		if maxD := time.Duration(r.MaxDuration) * time.Second; maxD > 0 && d > maxD {
-			m.formErr = fmt.Sprintf("%s is longer than %s allows (%s at most).", api.FormatDuration(d), r.Name, api.FormatDuration(maxD))
-			return m, m.setFocus(0)
-		}
-		in.DurationSeconds = int64(d / time.Second)
-	}
-	if (r.ReasonRequired || m.breakGlass) && in.Reason == "" {
-		m.formErr = "A reason is required: approvers and the audit log see it."
-		return m, m.setFocus(1)
-	}
-	if len(m.inputs) > 2 {
-		in.Ticket = strings.TrimSpace(m.inputs[2].Value())
-		if in.Ticket == "" && r.TicketRequired {
-			m.formErr = "This role needs a ticket id."
-			return m, m.setFocus(2)
-		}
-	}
-	m.formErr = ""
-	m.touch(r.Name)
-	m.req, m.waitErr = &api.Request{Role: r.Name, State: api.StatePending, DurationSeconds: in.DurationSeconds}, nil
-	m.screen = screenWaiting
-	ctx, be := m.ctx, m.be
-	return m, func() tea.Msg {
-		req, err := be.Request(ctx, in)
-		return createdMsg{req: req, err: err}
-	}
-}
-
-func (m *Model) choose(kind ActionKind) (tea.Model, tea.Cmd) {
-	m.touch(m.current.role.Name)
-	m.result = Result{Action: kind, Role: m.current.role.Name}
-	return m, tea.Quit
-}
-
-// errLine is an error as one line a person can act on.
-func errLine(err error) string {
-	msg, hint := describe(err)
-	if hint == "" {
-		return msg
-	}
-	return msg + " — try: " + hint
-}
-
-// describe splits an error into what went wrong and what to do next.
-func describe(err error) (msg, hint string) {
-	var (
-		se *approval.ServerError
-		ue *approval.UnreachableError
-		ng *session.NoGrantError
-	)
-	switch {
-	case errors.Is(err, session.ErrLoginRequired):
-		return err.Error(), "jit login (then r to reload)"
-	case errors.As(err, &ue):
-		return "cannot reach the jit server at " + ue.URL, "check the URL and your network, then r to reload; jit doctor"
-	case errors.As(err, &ng):
-		return err.Error(), "request the role again"
-	case errors.As(err, &se):
-		hint := se.Hint()
-		if hint == "" && se.Code() == api.CodeUnauthenticated {
-			hint = "jit login"
-		}
-		return se.Body.Message, hint
-	case errors.Is(err, context.Canceled):
-		return "cancelled", ""
-	}
-	return err.Error(), "r to retry; jit doctor"
 }

@@ -224,50 +224,9 @@ func (d *Doc) check(n ast.Node, t reflect.Type, path string) (errs []error, self
 	case reflect.Pointer:
 		return d.check(n, t.Elem(), path)
 	case reflect.Struct:
-		var entries []*ast.MappingValueNode
-		switch m := n.(type) {
-		case *ast.MappingNode:
-			entries = m.Values
-		case *ast.MappingValueNode:
-			entries = []*ast.MappingValueNode{m}
-		default:
-			return bad(d.errorAt(n, path, "expected keys and values (key: value), got "+describe(n)))
-		}
-		fields := yamlFields(t)
-		for _, mv := range entries {
-			kn := mv.Key
-			if kn.Type() == ast.MergeKeyType {
-				continue
-			}
-			key := kn.GetToken().Value
-			sub := key
-			if path != "" {
-				sub = path + "." + key
-			}
-			f, ok := fields[key]
-			if !ok {
-				errs = append(errs, d.errorAt(kn, path, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(sortedKeys(fields), ", "))))
-				continue
-			}
-			subErrs, self := d.check(mv.Value, f, sub)
-			errs = append(errs, subErrs...)
-			if self {
-				mv.Value = d.cut(mv.Value, sub)
-			}
-		}
+		return d.checkStruct(n, t, path)
 	case reflect.Slice:
-		s, ok := n.(*ast.SequenceNode)
-		if !ok {
-			return bad(d.errorAt(n, path, "expected a list such as [a, b] or lines starting with '- ', got "+describe(n)))
-		}
-		for i, v := range s.Values {
-			sub := fmt.Sprintf("%s[%d]", path, i)
-			subErrs, self := d.check(v, t.Elem(), sub)
-			errs = append(errs, subErrs...)
-			if self {
-				s.Values[i] = d.cut(v, sub)
-			}
-		}
+		return d.checkSlice(n, t, path)
 	case reflect.String:
 		switch n.Type() {
 		case ast.StringType, ast.IntegerType, ast.FloatType, ast.LiteralType, ast.BoolType:
@@ -284,6 +243,62 @@ func (d *Doc) check(n ast.Node, t reflect.Type, path string) (errs []error, self
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if n.Type() != ast.IntegerType {
 			return bad(d.errorAt(n, path, fmt.Sprintf("%s is not a whole number", describe(n))))
+		}
+	}
+	return errs, false
+}
+
+// checkStruct checks a mapping against struct type t: every key must name a
+// field, and each value is checked against its field.
+func (d *Doc) checkStruct(n ast.Node, t reflect.Type, path string) (errs []error, self bool) {
+	bad := func(e *Error) ([]error, bool) { return []error{e}, true }
+	var entries []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		entries = m.Values
+	case *ast.MappingValueNode:
+		entries = []*ast.MappingValueNode{m}
+	default:
+		return bad(d.errorAt(n, path, "expected keys and values (key: value), got "+describe(n)))
+	}
+	fields := yamlFields(t)
+	for _, mv := range entries {
+		kn := mv.Key
+		if kn.Type() == ast.MergeKeyType {
+			continue
+		}
+		key := kn.GetToken().Value
+		sub := key
+		if path != "" {
+			sub = path + "." + key
+		}
+		f, ok := fields[key]
+		if !ok {
+			errs = append(errs, d.errorAt(kn, path, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(sortedKeys(fields), ", "))))
+			continue
+		}
+		subErrs, self := d.check(mv.Value, f, sub)
+		errs = append(errs, subErrs...)
+		if self {
+			mv.Value = d.cut(mv.Value, sub)
+		}
+	}
+	return errs, false
+}
+
+// checkSlice checks a sequence against slice type t, item by item.
+func (d *Doc) checkSlice(n ast.Node, t reflect.Type, path string) (errs []error, self bool) {
+	bad := func(e *Error) ([]error, bool) { return []error{e}, true }
+	s, ok := n.(*ast.SequenceNode)
+	if !ok {
+		return bad(d.errorAt(n, path, "expected a list such as [a, b] or lines starting with '- ', got "+describe(n)))
+	}
+	for i, v := range s.Values {
+		sub := fmt.Sprintf("%s[%d]", path, i)
+		subErrs, self := d.check(v, t.Elem(), sub)
+		errs = append(errs, subErrs...)
+		if self {
+			s.Values[i] = d.cut(v, sub)
 		}
 	}
 	return errs, false

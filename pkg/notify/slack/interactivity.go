@@ -50,28 +50,8 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.o.Now()
-	ts, err := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
-	if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > Window {
-		s.o.Logger.Warn("slack interactivity refused: stale or missing timestamp")
-		http.Error(w, "stale request", http.StatusUnauthorized)
-		return
-	}
-	secret := s.signingSecret()
-	if secret == "" {
-		// A reload removed the signing secret: an HMAC with an empty key
-		// would be forgeable, so nothing is verified against it.
-		s.o.Logger.Warn("slack interactivity refused: no signing secret configured")
-		http.Error(w, "interactivity is not configured", http.StatusUnauthorized)
-		return
-	}
-	sv, err := slackapi.NewSecretsVerifier(r.Header, secret)
-	if err == nil {
-		_, _ = sv.Write(body)
-		err = sv.Ensure()
-	}
-	if err != nil {
-		s.o.Logger.Warn("slack interactivity refused: bad signature")
-		http.Error(w, "bad signature", http.StatusUnauthorized)
+	ts, ok := s.authentic(w, r, body, now)
+	if !ok {
 		return
 	}
 	// The replay key is what the signature covers — the timestamp and the
@@ -124,6 +104,37 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(msg)
+}
+
+// authentic checks that a press comes from Slack: a timestamp within Window
+// of now and a valid signature of it and body under the signing secret. It
+// returns the timestamp, or answers w with the refusal and reports false.
+func (s *Sink) authentic(w http.ResponseWriter, r *http.Request, body []byte, now time.Time) (ts int64, ok bool) {
+	ts, err := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
+	if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > Window {
+		s.o.Logger.Warn("slack interactivity refused: stale or missing timestamp")
+		http.Error(w, "stale request", http.StatusUnauthorized)
+		return 0, false
+	}
+	secret := s.signingSecret()
+	if secret == "" {
+		// A reload removed the signing secret: an HMAC with an empty key
+		// would be forgeable, so nothing is verified against it.
+		s.o.Logger.Warn("slack interactivity refused: no signing secret configured")
+		http.Error(w, "interactivity is not configured", http.StatusUnauthorized)
+		return 0, false
+	}
+	sv, err := slackapi.NewSecretsVerifier(r.Header, secret)
+	if err == nil {
+		_, _ = sv.Write(body)
+		err = sv.Ensure()
+	}
+	if err != nil {
+		s.o.Logger.Warn("slack interactivity refused: bad signature")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return 0, false
+	}
+	return ts, true
 }
 
 // Answer is the ephemeral reply to the presser (also the HTTP body).

@@ -131,44 +131,8 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
 	// Round trip 1: the audit lock, the chain head, the rows to update.
-	var ids []string
-	for _, o := range live {
-		if o.kind == opUpdate {
-			ids = append(ids, o.id)
-		}
-	}
-	var b pgx.Batch
-	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockAudit)
-	b.Queue(`SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`)
-	b.Queue(`SELECT id, body FROM requests WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
-	br := tx.SendBatch(ctx, &b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return false, err
-	}
-	seq, prev := int64(0), audit.GenesisHash
-	if err := br.QueryRow().Scan(&seq, &prev); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		br.Close()
-		return false, err
-	}
-	bodies := map[string][]byte{}
-	rows, err := br.Query()
+	seq, prev, bodies, err := lockAndRead(ctx, tx, live)
 	if err != nil {
-		br.Close()
-		return false, err
-	}
-	for rows.Next() {
-		var id string
-		var body []byte
-		if err := rows.Scan(&id, &body); err != nil {
-			rows.Close()
-			br.Close()
-			return false, err
-		}
-		bodies[id] = body
-	}
-	rows.Close()
-	if err := errors.Join(rows.Err(), br.Close()); err != nil {
 		return false, err
 	}
 
@@ -216,16 +180,9 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 	}
 	if len(records) > 0 {
 		// Round trip 2: the tree's frontier.
-		a := store.NewTreeAppender(size, func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, tx, idx) })
-		if err := a.Prefetch(); err != nil {
+		if err := queueTree(ctx, tx, size, records, recBodies, &writes); err != nil {
 			return false, err
 		}
-		for _, body := range recBodies {
-			if err := a.Append(body); err != nil {
-				return false, err
-			}
-		}
-		queueRecords(&writes, records, recBodies, a.Added)
 	}
 
 	// Round trip 3: every write, then COMMIT.
@@ -240,6 +197,69 @@ func (s *Store) tryBatch(ctx context.Context, live []*gop) (commitErr bool, err 
 	}
 	fail()
 	return false, nil
+}
+
+// queueTree reads the frontier of the tree of size records and queues the
+// records with the tree nodes they add onto writes.
+func queueTree(ctx context.Context, tx pgx.Tx, size int64, records []api.AuditEvent, recBodies [][]byte, writes *pgx.Batch) error {
+	a := store.NewTreeAppender(size, func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, tx, idx) })
+	if err := a.Prefetch(); err != nil {
+		return err
+	}
+	for _, body := range recBodies {
+		if err := a.Append(body); err != nil {
+			return err
+		}
+	}
+	queueRecords(writes, records, recBodies, a.Added)
+	return nil
+}
+
+// lockAndRead is a batch's first round trip: it takes the audit lock and
+// reads the chain head (seq and hash; 0 and the genesis hash when the log is
+// empty) and, locked for update, the bodies of the requests live updates.
+func lockAndRead(ctx context.Context, tx pgx.Tx, live []*gop) (seq int64, prev string, bodies map[string][]byte, err error) {
+	var ids []string
+	for _, o := range live {
+		if o.kind == opUpdate {
+			ids = append(ids, o.id)
+		}
+	}
+	var b pgx.Batch
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockAudit)
+	b.Queue(`SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`)
+	b.Queue(`SELECT id, body FROM requests WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	br := tx.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return 0, "", nil, err
+	}
+	seq, prev = 0, audit.GenesisHash
+	if err := br.QueryRow().Scan(&seq, &prev); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		br.Close()
+		return 0, "", nil, err
+	}
+	bodies = map[string][]byte{}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return 0, "", nil, err
+	}
+	for rows.Next() {
+		var id string
+		var body []byte
+		if err := rows.Scan(&id, &body); err != nil {
+			rows.Close()
+			br.Close()
+			return 0, "", nil, err
+		}
+		bodies[id] = body
+	}
+	rows.Close()
+	if err := errors.Join(rows.Err(), br.Close()); err != nil {
+		return 0, "", nil, err
+	}
+	return seq, prev, bodies, nil
 }
 
 // applyOp runs one operation against the batch's view of the rows (bodies,

@@ -1,4 +1,4 @@
-package credcache
+package filelock
 
 import (
 	"bufio"
@@ -17,7 +17,7 @@ import (
 )
 
 // helperEnv makes the test binary act as a lock-holding process (TestMain).
-const helperEnv = "JIT_CREDCACHE_LOCK_HELPER"
+const helperEnv = "JIT_FILELOCK_HELPER"
 
 // runHelper is the child side of the cross-process tests:
 //
@@ -153,9 +153,9 @@ func TestLockTimeoutNamesHolderAndDeadHolderFreesIt(t *testing.T) {
 
 	l := Locker{Dir: dir}
 	_, err = l.Acquire(ctx, "creds-abc-admin", 50*time.Millisecond)
-	var lte *LockTimeoutError
+	var lte *TimeoutError
 	if !errors.As(err, &lte) {
-		t.Fatalf("err = %v, want a LockTimeoutError", err)
+		t.Fatalf("err = %v, want a TimeoutError", err)
 	}
 	want := fmt.Sprintf("held by pid %d (%s) since ", cmd.Process.Pid, filepath.Base(os.Args[0]))
 	if !strings.Contains(err.Error(), want) {
@@ -199,16 +199,23 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 }
 
 func TestLockFileNames(t *testing.T) {
-	if got := lockFileName(LockName("https://jit.example.com/", "prod-admin")); got != "creds-"+ServerHash("https://jit.example.com")+"-prod-admin.lock" {
+	if got := fileName("0123456789ab-creds-prod-admin"); got != "0123456789ab-creds-prod-admin.lock" {
 		t.Fatalf("got %q", got)
 	}
-	if got := lockFileName("creds-abc_1.x"); got != "creds-abc_1.x.lock" {
+	if got := fileName("creds-abc_1.x"); got != "creds-abc_1.x.lock" {
 		t.Fatalf("got %q", got)
 	}
 	for _, odd := range []string{"", "../etc/passwd", "a/b", ".hidden", strings.Repeat("a", 65)} {
-		got := lockFileName(odd)
+		got := fileName(odd)
 		if strings.ContainsAny(got, `/\`) || strings.HasPrefix(got, ".") || len(got) != 24+len(".lock") {
 			t.Fatalf("%q -> %q", odd, got)
 		}
 	}
+}
+
+func TestMain(m *testing.M) {
+	if h := os.Getenv(helperEnv); h != "" {
+		os.Exit(runHelper(h))
+	}
+	os.Exit(m.Run())
 }

@@ -1,4 +1,9 @@
-package credcache
+// Package filelock takes cross-process locks on this machine: flock(2) on a
+// file per name, which the kernel drops when the holder dies (so a crashed
+// jit never leaves a stale lock), with a record of the holder for the "held
+// by" message. The CLI's session uses it so that a burst of credential_process
+// calls re-vends a role's credentials once.
+package filelock
 
 import (
 	"context"
@@ -15,23 +20,23 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// lockRetry is how often a waiting Acquire retries flock(2) (flock cannot be
+// retry is how often a waiting Acquire retries flock(2) (flock cannot be
 // waited on with a deadline or cancelled, so the library polls).
-const lockRetry = 10 * time.Millisecond
+const retry = 10 * time.Millisecond
 
 // Locker takes cross-process locks: flock(2) on a file per name in Dir. The
 // kernel drops a lock when its holder dies, so a crashed jit never leaves a
 // stale lock behind. The file records the holder (pid, command, since) for
 // the "held by" message.
 type Locker struct {
-	// Dir holds the lock files ("" = DefaultLockDir()).
+	// Dir holds the lock files ("" = DefaultDir()).
 	Dir string
 	// Now stamps "since" in the holder record (nil = time.Now).
 	Now func() time.Time
 }
 
-// DefaultLockDir is $XDG_CACHE_HOME/jit/locks (or the OS's user cache dir).
-func DefaultLockDir() (string, error) {
+// DefaultDir is $XDG_CACHE_HOME/jit/locks (or the OS's user cache dir).
+func DefaultDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("lock directory: %w", err)
@@ -44,15 +49,15 @@ func Acquire(ctx context.Context, name string, timeout time.Duration) (release f
 	return Locker{}.Acquire(ctx, name, timeout)
 }
 
-// LockTimeoutError says who holds a lock that could not be taken in time.
-type LockTimeoutError struct {
+// TimeoutError says who holds a lock that could not be taken in time.
+type TimeoutError struct {
 	Name    string
 	Timeout time.Duration
 	// Holder is the holder's record ("pid N (command) since T"), or "" if unknown.
 	Holder string
 }
 
-func (e *LockTimeoutError) Error() string {
+func (e *TimeoutError) Error() string {
 	holder := e.Holder
 	if holder == "" {
 		holder = "another process"
@@ -68,20 +73,20 @@ func (l Locker) Acquire(ctx context.Context, name string, timeout time.Duration)
 	}
 	dir := l.Dir
 	if dir == "" {
-		if dir, err = DefaultLockDir(); err != nil {
+		if dir, err = DefaultDir(); err != nil {
 			return nil, err
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create lock directory: %w", err)
 	}
-	path := filepath.Join(dir, lockFileName(name))
+	path := filepath.Join(dir, fileName(name))
 	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 
 	ok, err := fl.TryLock()
 	if err == nil && !ok && timeout > 0 {
 		wctx, cancel := context.WithTimeout(ctx, timeout)
-		ok, err = fl.TryLockContext(wctx, lockRetry)
+		ok, err = fl.TryLockContext(wctx, retry)
 		cancel()
 		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			err = nil // our own timeout: report the holder below
@@ -93,7 +98,7 @@ func (l Locker) Acquire(ctx context.Context, name string, timeout time.Duration)
 	}
 	if !ok {
 		_ = fl.Close()
-		return nil, &LockTimeoutError{Name: name, Timeout: timeout, Holder: readHolder(path)}
+		return nil, &TimeoutError{Name: name, Timeout: timeout, Holder: readHolder(path)}
 	}
 
 	now := time.Now
@@ -113,12 +118,8 @@ func (l Locker) Acquire(ctx context.Context, name string, timeout time.Duration)
 	}, nil
 }
 
-// LockName is the lock that serialises refreshing the credentials for
-// (server, role), so a burst of credential_process calls re-vends once.
-func LockName(server, role string) string { return "creds-" + ServerHash(server) + "-" + role }
-
-// lockFileName keeps simple names readable and hashes the rest.
-func lockFileName(name string) string {
+// fileName keeps simple names readable and hashes the rest.
+func fileName(name string) string {
 	ok := name != "" && len(name) <= 64 && !strings.HasPrefix(name, ".")
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {

@@ -1,4 +1,8 @@
-package devenv
+// Package tour is `jit dev --tour`: a scripted, narrated end-to-end run of
+// the real jit binary as alice, bob and carol against the local sandbox
+// (pkg/devenv). The steps are a table (steps.go); this file holds what they
+// share: each person's isolated CLI environment, running jit, and narrating.
+package tour
 
 import (
 	"bufio"
@@ -21,17 +25,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/jit-access/jit/pkg/credcache"
+	"github.com/jit-access/jit/pkg/devenv"
 )
 
 // DefaultAWSCLI is Debian's AWS CLI v2; a pyenv v1 shim may come first on
 // PATH, so the tour names it by path.
 const DefaultAWSCLI = "/usr/bin/aws"
 
-// TourOptions configure Tour. Zero values select the defaults.
-type TourOptions struct {
+// Options configure Run. Zero values select the defaults.
+type Options struct {
 	// Jit is the jit binary the tour runs as each user (required; `jit dev`
 	// passes its own executable).
 	Jit string
@@ -49,12 +53,13 @@ type TourOptions struct {
 	Now func() time.Time
 }
 
-// Tour is the scripted, narrated end-to-end run of `jit dev --tour`: it
-// drives the real jit binary as alice, bob and carol (each with an isolated
-// CLI config, file keyring and AWS config) through login, an auto-approved
-// grant used by the AWS CLI, an approval, a grant that ends and is refused,
-// and the audit chain. It needs MinIO and returns the first failed step.
-func (sb *Sandbox) Tour(ctx context.Context, opts TourOptions) error {
+// Run is the scripted, narrated end-to-end run of `jit dev --tour` against
+// sb: it drives the real jit binary as alice, bob and carol (each with an
+// isolated CLI config, file keyring and AWS config) through login, an
+// auto-approved grant used by the AWS CLI, an approval, a grant that ends and
+// is refused, and the audit chain. It needs MinIO and returns the first
+// failed step.
+func Run(ctx context.Context, sb *devenv.Sandbox, opts Options) error {
 	if sb.MinIOEndpoint == "" {
 		return fmt.Errorf("the tour needs MinIO as STS and S3: %w", sb.MinIOMissing)
 	}
@@ -93,9 +98,16 @@ func (sb *Sandbox) Tour(ctx context.Context, opts TourOptions) error {
 }
 
 type tour struct {
-	sb   *Sandbox
-	opts TourOptions
+	sb   *devenv.Sandbox
+	opts Options
 	out  io.Writer
+
+	// What the steps hand on to later steps.
+	alice, bob, carol *tourUser
+	readonlyID        string // alice's first readonly grant
+	adminID           string // alice's admin request, approved by bob
+	waiter            *background
+	short             processCredentials // the short grant's credentials
 }
 
 // tourUser is one person's isolated CLI environment.
@@ -465,187 +477,4 @@ func (t *tour) sleepUntil(ctx context.Context, end time.Time) error {
 		case <-timer.C:
 		}
 	}
-}
-
-func (t *tour) run(ctx context.Context) error {
-	sb := t.sb
-	fmt.Fprintf(t.out, "jit dev --tour: a scripted run of the real jit binary (%s) against the sandbox\n", t.opts.Jit)
-	fmt.Fprintf(t.out, "  jit server %s · OIDC %s · MinIO %s (bucket %s)\n", sb.ServerURL, sb.IssuerURL, sb.MinIOEndpoint, sb.Bucket)
-	fmt.Fprintf(t.out, "  each person has an own CLI config, file keyring and AWS config under %s\n", t.opts.WorkDir)
-
-	alice, err := t.user("alice")
-	if err != nil {
-		return err
-	}
-	bob, err := t.user("bob")
-	if err != nil {
-		return err
-	}
-	carol, err := t.user("carol")
-	if err != nil {
-		return err
-	}
-
-	t.step("alice (developers) signs in with the device flow")
-	if err := t.login(ctx, alice); err != nil {
-		return err
-	}
-
-	t.step("alice lists the roles she may request")
-	if _, err := t.must(ctx, alice, "roles"); err != nil {
-		return err
-	}
-
-	t.step("alice asks for readonly: developers get it at once")
-	r, err := t.must(ctx, alice, "request", "readonly", "--reason", "tour: look at the demo bucket")
-	if err != nil {
-		return err
-	}
-	readonlyID, err := firstID(r)
-	if err != nil {
-		return err
-	}
-
-	t.step("alice writes a credential_process profile per role into her AWS config")
-	if _, err := t.must(ctx, alice, "configure", "aws"); err != nil {
-		return err
-	}
-
-	t.step("the AWS CLI lists the demo bucket through the readonly profile (credential_process = jit)")
-	if err := t.awsS3(ctx, alice, "readonly", []string{"s3", "ls", "s3://" + sb.Bucket + "/", "--recursive"},
-		func(ctx context.Context, c *s3.Client) (string, error) { return listKeys(ctx, c, sb.Bucket) }); err != nil {
-		return err
-	}
-
-	t.step("alice asks for admin, which needs an approver; she does not wait")
-	r, err = t.exec(ctx, alice, "request", "admin", "--reason", "tour: upload a report", "--no-wait")
-	if err != nil {
-		return err
-	}
-	t.show(alice, []string{"request", "admin", "--reason", "tour: upload a report", "--no-wait"}, r.output())
-	if r.code != 8 {
-		return fmt.Errorf("alice: `jit request admin --no-wait` exited %d, want 8 (pending)", r.code)
-	}
-	adminID, err := firstID(r)
-	if err != nil {
-		return err
-	}
-
-	t.step("alice waits for a decision in the background: jit wait %s", adminID)
-	waiter, _, err := t.start(ctx, alice, regexp.MustCompile(`is pending`), "wait", adminID)
-	if err != nil {
-		return err
-	}
-	t.say("(waiting; alice's CLI is subscribed to the request)")
-
-	t.step("bob (approvers) signs in with his own CLI config and keyring, and approves")
-	if err := t.login(ctx, bob); err != nil {
-		return err
-	}
-	if _, err := t.must(ctx, bob, "requests", "--pending"); err != nil {
-		return err
-	}
-	if _, err := t.must(ctx, bob, "approve", adminID, "--comment", "ok for the tour"); err != nil {
-		return err
-	}
-
-	t.step("alice's jit wait returns with the grant")
-	r, err = waiter.wait()
-	if err != nil {
-		return err
-	}
-	t.show(alice, []string{"wait", adminID}, r.output())
-	if r.code != 0 {
-		return fmt.Errorf("alice: `jit wait %s` exited %d", adminID, r.code)
-	}
-
-	t.step("alice uploads a file with the admin profile")
-	report := filepath.Join(alice.home, "from-alice.txt")
-	if err := os.WriteFile(report, []byte("uploaded with a jit admin grant\n"), 0o600); err != nil {
-		return err
-	}
-	if err := t.awsS3(ctx, alice, "admin", []string{"s3", "cp", report, "s3://" + sb.Bucket + "/from-alice.txt"},
-		func(ctx context.Context, c *s3.Client) (string, error) {
-			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sb.Bucket), Key: aws.String("from-alice.txt"),
-				Body: strings.NewReader("uploaded with a jit admin grant\n")})
-			return "upload: s3://" + sb.Bucket + "/from-alice.txt", err
-		}); err != nil {
-		return err
-	}
-
-	t.step("alice hands back her first readonly grant")
-	if _, err := t.must(ctx, alice, "revoke", readonlyID, "--reason", "done reading"); err != nil {
-		return err
-	}
-
-	short := t.opts.ShortGrant
-	t.step("alice asks for readonly for %s only, and watches it end", short)
-	if _, err := t.must(ctx, alice, "request", "readonly", "--for", short.String(), "--reason", "tour: a short grant"); err != nil {
-		return err
-	}
-	creds, err := t.credentialProcess(ctx, alice, "readonly")
-	if err != nil {
-		return err
-	}
-	if _, err := listKeys(ctx, sb.S3Client(creds.provider()), sb.Bucket); err != nil {
-		return fmt.Errorf("S3 with the short grant's credentials: %w", err)
-	}
-	t.say("S3 ListObjectsV2 with these credentials: allowed")
-	cached, err := t.hasCachedCredentials(alice, "readonly")
-	if err != nil {
-		return err
-	}
-	if !cached {
-		return errors.New("alice's keyring holds no readonly credentials while the grant lives")
-	}
-	t.say("alice's keyring holds the readonly credentials")
-	end := creds.Expiration.Add(2 * time.Second)
-	t.say("waiting until the grant ends at %s (the STS credentials themselves last 15 minutes)…", creds.Expiration.Local().Format("15:04:05"))
-	if err := t.sleepUntil(ctx, end); err != nil {
-		return err
-	}
-
-	t.step("after the end: credential_process refuses, MinIO refuses, the keyring item is gone")
-	r, err = t.exec(ctx, alice, "credential-process", "--role", "readonly")
-	if err != nil {
-		return err
-	}
-	t.show(alice, []string{"credential-process", "--role", "readonly"}, r.stderr)
-	if r.code == 0 {
-		return errors.New("credential-process still gave credentials after the grant ended")
-	}
-	if !strings.Contains(r.stderr, "readonly") {
-		return fmt.Errorf("credential-process failed without naming the role: %q", r.stderr)
-	}
-	if _, err := listKeys(ctx, sb.S3Client(creds.provider()), sb.Bucket); err == nil {
-		return errors.New("MinIO still accepts the ended grant's credentials")
-	} else {
-		var apiErr smithy.APIError
-		if errors.As(err, &apiErr) {
-			t.say("S3 ListObjectsV2 with the credentials vended before the end: refused (%s: %s)", apiErr.ErrorCode(), apiErr.ErrorMessage())
-		} else {
-			t.say("S3 ListObjectsV2 with the credentials vended before the end: refused (%v)", err)
-		}
-	}
-	if cached, err := t.hasCachedCredentials(alice, "readonly"); err != nil {
-		return err
-	} else if cached {
-		return errors.New("alice's keyring still holds the ended grant's credentials")
-	}
-	t.say("alice's keyring no longer holds readonly credentials")
-
-	t.step("carol (admins) verifies the audit log's hash chain")
-	if err := t.login(ctx, carol); err != nil {
-		return err
-	}
-	r, err = t.must(ctx, carol, "audit", "verify")
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(strings.TrimSpace(r.stdout), "OK") {
-		return fmt.Errorf("jit audit verify: %s", r.output())
-	}
-
-	fmt.Fprintf(t.out, "\nOK: the tour passed. Run `jit dev` to try it yourself.\n")
-	return nil
 }
