@@ -244,77 +244,108 @@ func (r *records) add(e api.AuditEvent) bool {
 // FAILED on stderr.
 func VerifyRun(ctx context.Context, opts *VerifyOptions) error {
 	rec := &records{v: jitaudit.NewVerifier()}
-	var cp *jitaudit.Checkpoint
-	var witnessed *witness.Result
-	switch {
-	case opts.File != "":
-		if opts.Checkpoint != "" {
-			c, err := offlineCheckpoint(opts)
-			if err != nil {
-				return err
-			}
-			cp = &c
-		}
-		var r io.Reader = opts.IO.In
-		if opts.File != "-" {
-			fh, err := os.Open(opts.File)
-			if err != nil {
-				return err
-			}
-			defer fh.Close()
-			r = fh
-		}
-		for e, err := range jitaudit.ReadJSONL(r) {
-			if err != nil {
-				return fmt.Errorf("read %s: %w", opts.File, err)
-			}
-			if !rec.add(e) {
-				break
-			}
-		}
-	case opts.DSN != "":
-		if opts.ReadStore == nil {
-			return cmdutil.FlagErrorf("--store is not available in this build")
-		}
-		c, err := opts.ReadStore(ctx, opts.DSN, rec.add)
-		if err != nil {
-			return err
-		}
-		cp = &c
-	default:
-		s, err := opts.Session()
-		if err != nil {
-			return err
-		}
-		client, err := s.API()
-		if err != nil {
-			return err
-		}
-		// The checkpoint first: the export read after it holds at least its
-		// records.
-		witnessed, err = observe(ctx, opts, s.Server, client)
-		if err != nil {
-			return err
-		}
-		if witnessed != nil {
-			cp = &witnessed.Current
-		}
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(client.AuditExport(ctx, url.Values{}, pw)) }()
-		for e, err := range jitaudit.ReadJSONL(pr) {
-			if err != nil {
-				pr.Close()
-				return err
-			}
-			if !rec.add(e) {
-				break
-			}
-		}
-		pr.Close()
+	cp, witnessed, err := readLog(ctx, opts, rec)
+	if err != nil {
+		return err
 	}
 	if rec.err != nil {
 		return rec.err
 	}
+	return verifyReport(opts, rec, cp, witnessed)
+}
+
+// readLog feeds the log from the file, the store or the server into rec
+// and returns the checkpoint to check its tree against (nil: none) and,
+// from the server, what the witness saw.
+func readLog(ctx context.Context, opts *VerifyOptions, rec *records) (*jitaudit.Checkpoint, *witness.Result, error) {
+	switch {
+	case opts.File != "":
+		cp, err := readFileLog(opts, rec)
+		return cp, nil, err
+	case opts.DSN != "":
+		if opts.ReadStore == nil {
+			return nil, nil, cmdutil.FlagErrorf("--store is not available in this build")
+		}
+		c, err := opts.ReadStore(ctx, opts.DSN, rec.add)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &c, nil, nil
+	default:
+		return readServerLog(ctx, opts, rec)
+	}
+}
+
+// readFileLog reads an exported log (--file, "-" for stdin) and the
+// offline --checkpoint when one is given.
+func readFileLog(opts *VerifyOptions, rec *records) (*jitaudit.Checkpoint, error) {
+	var cp *jitaudit.Checkpoint
+	if opts.Checkpoint != "" {
+		c, err := offlineCheckpoint(opts)
+		if err != nil {
+			return nil, err
+		}
+		cp = &c
+	}
+	var r io.Reader = opts.IO.In
+	if opts.File != "-" {
+		fh, err := os.Open(opts.File)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		r = fh
+	}
+	for e, err := range jitaudit.ReadJSONL(r) {
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", opts.File, err)
+		}
+		if !rec.add(e) {
+			break
+		}
+	}
+	return cp, nil
+}
+
+// readServerLog reads the server's checkpoint (witnessed) and then its
+// export.
+func readServerLog(ctx context.Context, opts *VerifyOptions, rec *records) (*jitaudit.Checkpoint, *witness.Result, error) {
+	var cp *jitaudit.Checkpoint
+	s, err := opts.Session()
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := s.API()
+	if err != nil {
+		return nil, nil, err
+	}
+	// The checkpoint first: the export read after it holds at least its
+	// records.
+	witnessed, err := observe(ctx, opts, s.Server, client)
+	if err != nil {
+		return nil, nil, err
+	}
+	if witnessed != nil {
+		cp = &witnessed.Current
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(client.AuditExport(ctx, url.Values{}, pw)) }()
+	for e, err := range jitaudit.ReadJSONL(pr) {
+		if err != nil {
+			pr.Close()
+			return nil, nil, err
+		}
+		if !rec.add(e) {
+			break
+		}
+	}
+	pr.Close()
+	return cp, witnessed, nil
+}
+
+// verifyReport checks the chain, --head and the tree against cp, and
+// prints OK lines on stdout or FAILED on stderr.
+func verifyReport(opts *VerifyOptions, rec *records, cp *jitaudit.Checkpoint, witnessed *witness.Result) error {
 	rep := rec.v.Result()
 	if rep.Err == nil && opts.Head != "" {
 		var seq int64

@@ -115,6 +115,17 @@ func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	if o.IDTokenTTL == 0 {
 		o.IDTokenTTL = time.Hour
 	}
+	idp := &OIDCProviderIdP{clientID: o.Clients[0].ID, users: map[string]OIDCProviderUser{}}
+	cfgPath := writeOIDCProviderConfig(t, o, idp)
+	startOIDCProvider(t, node, dir, cfgPath, idp)
+	return idp
+}
+
+// writeOIDCProviderConfig writes server.js's configuration (users with
+// their claims, clients, token lifetime) to a temporary file, records the
+// users in idp and returns the file's path.
+func writeOIDCProviderConfig(t testing.TB, o OIDCProviderOptions, idp *OIDCProviderIdP) string {
+	t.Helper()
 	type jsonUser struct {
 		Username string         `json:"username"`
 		Password string         `json:"password"`
@@ -130,7 +141,6 @@ func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 		Clients    []jsonClient `json:"clients"`
 		IDTokenTTL int          `json:"id_token_ttl"`
 	}{IDTokenTTL: int(o.IDTokenTTL / time.Second)}
-	idp := &OIDCProviderIdP{clientID: o.Clients[0].ID, users: map[string]OIDCProviderUser{}}
 	for _, u := range o.Users {
 		claims := map[string]any{"sub": "sub-" + u.Username}
 		for k, v := range u.Claims {
@@ -155,7 +165,14 @@ func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return cfgPath
+}
 
+// startOIDCProvider runs server.js with the configuration at cfgPath,
+// waits for the issuer it prints on its first stdout line and stops it
+// when the test ends.
+func startOIDCProvider(t testing.TB, node, dir, cfgPath string, idp *OIDCProviderIdP) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "server.js"), cfgPath)
 	cmd.Dir = dir
@@ -205,7 +222,6 @@ func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("testenv: oidc-provider printed no issuer within 30s; stderr:\n%s", stderr.String())
 	}
-	return idp
 }
 
 // Issuer is the provider's issuer URL (http://127.0.0.1:PORT).

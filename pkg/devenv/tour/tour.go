@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/jit-access/jit/pkg/clienv"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/devenv"
 )
@@ -122,23 +123,8 @@ func (t *tour) user(name string) (*tourUser, error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("home for %s: %w", name, err)
 	}
-	env := []string{
-		"HOME=" + home,
-		"PATH=" + os.Getenv("PATH"),
-		"JIT_SERVER=" + t.sb.ServerURL,
-		"JIT_CONFIG=" + filepath.Join(home, "jit.yaml"),
-		"JIT_KEYRING_BACKEND=file",
-		"JIT_KEYRING_FILE_DIR=" + filepath.Join(home, "keyring"),
-		"JIT_FILE_PASSPHRASE=jit-dev-tour-" + name, // a throwaway keyring for a sandbox
-		"XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-		"DBUS_SESSION_BUS_ADDRESS=disabled:",
-		"NO_COLOR=1",
-		"CI=true", // headless: never open a browser
-	}
+	// A throwaway keyring for a sandbox; no pager or colour in the narration.
+	env := clienv.Env(home, t.sb.ServerURL, "jit-dev-tour-"+name, "AWS_PAGER=", "NO_COLOR=1")
 	for _, k := range []string{"TZ", "LANG", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
@@ -326,34 +312,28 @@ func (b *background) wait() (result, error) {
 	return r, nil
 }
 
-var signInURL = regexp.MustCompile(`open (http\S+)`)
-
 // login runs `jit login --no-browser` as u and signs in at the dev IdP the
 // way a person would: it reads the URL the CLI printed and completes the
-// provider's sign-in and consent pages.
+// provider's sign-in and consent pages (clienv.Login).
 func (t *tour) login(ctx context.Context, u *tourUser) error {
-	args := []string{"login", "--no-browser"}
-	b, m, err := t.start(ctx, u, signInURL, args...)
-	if err != nil {
-		return err
-	}
 	who, ok := t.sb.User(u.name)
 	if !ok {
 		return fmt.Errorf("no demo user %s", u.name)
 	}
-	signErr := t.sb.IdP.CompleteDevice(ctx, m[1], who.Username, who.Password, true)
-	r, err := b.wait()
+	args := []string{"login", "--no-browser"}
+	res, err := clienv.Login(ctx, t.command(ctx, u, args), func(ctx context.Context, url string) error {
+		if err := t.sb.IdP.CompleteDevice(ctx, url, who.Username, who.Password, true); err != nil {
+			return fmt.Errorf("as %s at the dev IdP: %w", u.name, err)
+		}
+		return nil
+	})
+	if res.URL != "" {
+		t.show(u, args, res.Stderr+res.Stdout)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", u.name, err)
 	}
-	t.show(u, args, r.output())
-	if signErr != nil {
-		return fmt.Errorf("sign in as %s at the dev IdP: %w", u.name, signErr)
-	}
-	if r.code != 0 {
-		return fmt.Errorf("%s: `jit login` exited %d", u.name, r.code)
-	}
-	t.say("(the tour signed in as %s at %s, as a person would in the browser)", u.name, m[1])
+	t.say("(the tour signed in as %s at %s, as a person would in the browser)", u.name, res.URL)
 	return nil
 }
 

@@ -56,37 +56,8 @@ func testLifecycleConcurrent(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				now := t0.Add(time.Duration(i) * time.Second)
 				id := fmt.Sprintf("w%d-%02d", w, i)
-				err := func() error {
-					r, evs := NewPending(id, fmt.Sprintf("user%d@example.com", w), "dev", 1, now)
-					if err := s.Create(ctx(t), r, evs); err != nil {
-						return err
-					}
-					if i%5 == 4 { // denied: nothing after
-						_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
-							return lifecycle.Deny(r, api.User{Subject: "boss"}, "no", now)
-						})
-						return err
-					}
-					if _, err := s.Update(ctx(t), id, Approved("boss", now)); err != nil {
-						return err
-					}
-					if _, err := s.Update(ctx(t), id, Vended(now)); err != nil {
-						return err
-					}
-					if err := s.Append(ctx(t), store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "jit", RequestID: id}); err != nil {
-						return err
-					}
-					if i%5 == 3 { // revoked early
-						_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
-							return lifecycle.Revoke(r, "boss", "incident", now)
-						})
-						return err
-					}
-					return nil
-				}()
-				if err != nil {
+				if err := runLifecycle(t, s, w, i, id); err != nil {
 					errs <- fmt.Errorf("%s: %w", id, err)
 				}
 			}
@@ -108,7 +79,48 @@ func testLifecycleConcurrent(t *testing.T, s store.Store) {
 	VerifyChain(t, s, want)
 
 	// Every live grant ends within the first 25 s + 1 h: sweep them all.
-	end := t0.Add(2 * time.Hour)
+	sweepAll(t, s, t0.Add(2*time.Hour), live)
+	VerifyChain(t, s, want+live)
+	checkFinalStates(t, s, live, revoked, denied)
+}
+
+// runLifecycle is writer w's i-th request id: created, then denied (every
+// fifth), or approved, vended and an audit event appended, and for every
+// fifth revoked early.
+func runLifecycle(t *testing.T, s store.Store, w, i int, id string) error {
+	now := t0.Add(time.Duration(i) * time.Second)
+	r, evs := NewPending(id, fmt.Sprintf("user%d@example.com", w), "dev", 1, now)
+	if err := s.Create(ctx(t), r, evs); err != nil {
+		return err
+	}
+	if i%5 == 4 { // denied: nothing after
+		_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
+			return lifecycle.Deny(r, api.User{Subject: "boss"}, "no", now)
+		})
+		return err
+	}
+	if _, err := s.Update(ctx(t), id, Approved("boss", now)); err != nil {
+		return err
+	}
+	if _, err := s.Update(ctx(t), id, Vended(now)); err != nil {
+		return err
+	}
+	if err := s.Append(ctx(t), store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "jit", RequestID: id}); err != nil {
+		return err
+	}
+	if i%5 == 3 { // revoked early
+		_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
+			return lifecycle.Revoke(r, "boss", "incident", now)
+		})
+		return err
+	}
+	return nil
+}
+
+// sweepAll sweeps the live grants due at end, checks nothing is due after
+// and that a second sweep is refused.
+func sweepAll(t *testing.T, s store.Store, end time.Time, live int) {
+	t.Helper()
 	due, err := s.Due(ctx(t), end, 500)
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +141,11 @@ func testLifecycleConcurrent(t *testing.T, s store.Store) {
 	if _, err := s.Update(ctx(t), "w0-00", Swept(end)); !errors.Is(err, lifecycle.ErrNotDue) {
 		t.Fatalf("second sweep: %v, want lifecycle.ErrNotDue", err)
 	}
-	VerifyChain(t, s, want+live)
+}
 
+// checkFinalStates checks each request's final state and its audit events.
+func checkFinalStates(t *testing.T, s store.Store, live, revoked, denied int) {
+	t.Helper()
 	counts := map[api.State]int{}
 	page, _, err := s.List(ctx(t), store.Filter{Limit: 500})
 	if err != nil {
