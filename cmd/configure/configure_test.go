@@ -32,18 +32,8 @@ func TestNewCmdConfigure(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdConfigure(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Path != tc.want.Path || got.Prefix != tc.want.Prefix || got.Region != tc.want.Region || got.DryRun != tc.want.DryRun {
 				t.Fatalf("options %+v, want %+v", *got, tc.want)

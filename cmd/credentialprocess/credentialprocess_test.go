@@ -31,18 +31,8 @@ func TestNewCmdCredentialProcess(t *testing.T) {
 			io.SetTTY(true)
 			var got *Options
 			cmd := NewCmdCredentialProcess(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Role != tc.want.Role || got.Timeout != tc.want.Timeout {
 				t.Fatalf("options %+v, want %+v", *got, tc.want)

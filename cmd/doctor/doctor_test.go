@@ -37,18 +37,8 @@ func TestNewCmdDoctor(t *testing.T) {
 				Cache: func() (*credcache.Cache, error) { return nil, cacheErr }}
 			var got *Options
 			cmd := NewCmdDoctor(f, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Deps.GOOS != runtime.GOOS || !slices.Equal(got.Deps.Compiled, credcache.CompiledBackends()) {
 				t.Errorf("platform %s %v, want this build's", got.Deps.GOOS, got.Deps.Compiled)

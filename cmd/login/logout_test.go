@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/keyring"
 
+	"github.com/jit-access/jit/internal/cmdtest"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/credcache"
@@ -30,18 +31,8 @@ func TestNewCmdLogout(t *testing.T) {
 			f := &cmdutil.Factory{IO: io, Cache: func() (*credcache.Cache, error) { return nil, opened }}
 			var got *LogoutOptions
 			cmd := NewCmdLogout(f, func(_ context.Context, o *LogoutOptions) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.IO != io {
 				t.Fatal("options do not carry the factory's streams")

@@ -29,18 +29,8 @@ func TestNewCmdPick(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdPick(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.IO != io || got.Screen == nil || got.MRUPath == nil {
 				t.Fatalf("options %+v: want the factory's streams, the TUI and the MRU file", got)

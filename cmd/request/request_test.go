@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/cmdtest"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 )
@@ -29,18 +30,8 @@ func TestNewCmdRequest(t *testing.T) {
 			f := &cmdutil.Factory{IO: io}
 			var got *Options
 			cmd := NewCmdRequest(f, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Role != tc.want.Role || got.Reason != tc.want.Reason || got.For != tc.want.For || got.Ticket != tc.want.Ticket ||
 				got.NoWait != tc.want.NoWait || got.BreakGlass != tc.want.BreakGlass || got.Output != tc.want.Output {
@@ -66,18 +57,8 @@ func TestNewCmdWait(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdWait(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.ResumeID != tc.want.ResumeID || got.Output != tc.want.Output || got.Role != "" {
 				t.Fatalf("options %+v, want %+v", *got, tc.want)

@@ -34,18 +34,8 @@ func TestNewCmdRequests(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdRequests(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Scope != tc.want.Scope || strings.Join(got.States, ",") != strings.Join(tc.want.States, ",") || got.Limit != tc.want.Limit ||
 				got.Unused != tc.want.Unused || got.Output != tc.want.Output {

@@ -30,18 +30,8 @@ func TestNewCmdShow(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdShow(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.ID != tc.want.ID || got.Output != tc.want.Output {
 				t.Fatalf("options %+v, want %+v", *got, tc.want)

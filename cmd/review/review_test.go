@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/cmdtest"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -34,18 +35,8 @@ func TestNewCmdReview(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdReview(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.ID != tc.want.ID || got.OK != tc.want.OK || got.Concern != tc.want.Concern || got.Note != tc.want.Note || got.Output != tc.want.Output {
 				t.Fatalf("options %+v, want %+v", *got, tc.want)

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/jit-access/jit/internal/cmdtest"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -23,18 +24,8 @@ func TestNewCmdVersion(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmdVersion(&cmdutil.Factory{IO: io}, func(_ context.Context, o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.ErrOut)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !cmdtest.Execute(t, cmd, io.ErrOut, tc.args, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Version != build.Version || got.Commit != build.Commit || got.Date != build.Date || got.Platform != runtime.GOOS+"/"+runtime.GOARCH {
 				t.Fatalf("options %+v, want the link-time build stamps", *got)

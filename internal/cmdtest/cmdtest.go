@@ -6,12 +6,14 @@ package cmdtest
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/99designs/keyring"
+	"github.com/spf13/cobra"
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/credcache"
@@ -83,4 +85,26 @@ func Session(t *testing.T, srv *httptest.Server, email string, now func() time.T
 		t.Fatal(err)
 	}
 	return &session.Session{Server: srv.URL, Cache: cache, HTTPClient: srv.Client(), Now: now}
+}
+
+// Execute runs cmd with args (its output going to out) and checks the
+// error against wantErr, the exact message a TestNewCmdX table expects ("":
+// none). It reports whether the test goes on to look at the parsed options:
+// false when the wanted error came.
+func Execute(t *testing.T, cmd *cobra.Command, out io.Writer, args []string, wantErr string) bool {
+	t.Helper()
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	err := cmd.Execute()
+	if wantErr != "" {
+		if err == nil || err.Error() != wantErr {
+			t.Fatalf("err = %v, want %q", err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
