@@ -178,3 +178,24 @@ func (a *TreeAppender) Frontier() (map[int64]tlog.Hash, error) {
 	}
 	return out, nil
 }
+
+// HashRows collects the rows a store read from its audit_tree table and
+// returns the hashes of indexes in their order: one place checks each hash's
+// size and that none is missing, whatever the database driver.
+type HashRows map[int64][]byte
+
+// Ordered returns the hashes of indexes, in order.
+func (h HashRows) Ordered(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		b, ok := h[x]
+		if !ok {
+			return nil, fmt.Errorf("audit tree hash %d is missing", x)
+		}
+		if len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("audit tree hash %d has %d bytes", x, len(b))
+		}
+		out[i] = tlog.Hash(b)
+	}
+	return out, nil
+}

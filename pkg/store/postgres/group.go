@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,13 +52,7 @@ type gop struct {
 	events []store.Event  // opCreate, opAppend
 	out    *api.Request   // opUpdate's result
 	err    error
-	done   bool // set under Store.commit once out and err are final
-}
-
-type committer struct {
-	commit sync.Mutex // held by the goroutine running batches
-	qmu    sync.Mutex // guards queue
-	queue  []*gop
+	done   bool // set under the group commit lock once out and err are final
 }
 
 // submit queues o and runs batches until o is done.
@@ -67,20 +60,7 @@ func (s *Store) submit(o *gop) error {
 	if err := o.ctx.Err(); err != nil {
 		return err
 	}
-	c := &s.group
-	c.qmu.Lock()
-	c.queue = append(c.queue, o)
-	c.qmu.Unlock()
-	c.commit.Lock()
-	defer c.commit.Unlock()
-	for !o.done {
-		c.qmu.Lock()
-		n := min(len(c.queue), maxBatch)
-		batch := c.queue[:n:n]
-		c.queue = c.queue[n:]
-		c.qmu.Unlock()
-		s.runBatch(batch)
-	}
+	s.group.Run(o, func() bool { return o.done }, s.runBatch)
 	return o.err
 }
 

@@ -43,8 +43,8 @@ type Store struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	group   committer // group.go
-	noGroup bool      // WithoutGroupCommit
+	group   store.GroupCommit[*gop] // group.go
+	noGroup bool                    // WithoutGroupCommit
 }
 
 // WithoutGroupCommit makes every write its own transaction holding the
@@ -80,7 +80,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) 
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	s := &Store{pool: pool, log: logger, now: time.Now}
+	s := &Store{pool: pool, log: logger, now: time.Now, group: store.GroupCommit[*gop]{Max: maxBatch}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -27,30 +27,19 @@ func readHashes(ctx context.Context, q querier, indexes []int64) ([]tlog.Hash, e
 		return nil, fmt.Errorf("read audit tree: %w", err)
 	}
 	defer rows.Close()
-	got := make(map[int64]tlog.Hash, len(indexes))
+	got := make(store.HashRows, len(indexes))
 	for rows.Next() {
 		var idx int64
 		var b []byte
 		if err := rows.Scan(&idx, &b); err != nil {
 			return nil, err
 		}
-		if len(b) != tlog.HashSize {
-			return nil, fmt.Errorf("audit tree hash %d has %d bytes", idx, len(b))
-		}
-		got[idx] = tlog.Hash(b)
+		got[idx] = b
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		h, ok := got[x]
-		if !ok {
-			return nil, fmt.Errorf("audit tree hash %d is missing", x)
-		}
-		out[i] = h
-	}
-	return out, nil
+	return got.Ordered(indexes)
 }
 
 func treeSize(ctx context.Context, q querier) (int64, error) {

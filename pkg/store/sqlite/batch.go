@@ -61,25 +61,12 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.T
 		return err
 	}
 	o := &op{ctx: ctx, fn: fn}
-	s.qmu.Lock()
-	s.queue = append(s.queue, o)
-	s.qmu.Unlock()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for !o.done {
-		s.qmu.Lock()
-		n := min(len(s.queue), maxBatch)
-		batch := s.queue[:n:n]
-		s.queue = s.queue[n:]
-		s.qmu.Unlock()
-		s.runBatch(batch)
-	}
+	s.group.Run(o, func() bool { return o.done }, s.runBatch)
 	return o.err
 }
 
 // runBatch runs ops in one transaction and sets each op's outcome. Called
-// with s.mu held.
+// under the group commit lock.
 func (s *Store) runBatch(ops []*op) {
 	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)

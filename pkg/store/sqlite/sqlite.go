@@ -31,13 +31,12 @@ type Store struct {
 	write *sql.DB // one connection: the only writer
 	read  *sql.DB
 
-	mu       sync.Mutex // held by the writer running a batch; guards the chain head and op.done
+	// group runs the write batches (batch.go); its commit lock guards the
+	// chain head, the frontier and op.done.
+	group    store.GroupCommit[*op]
 	headSeq  int64
 	headHash string
 	frontier map[int64]tlog.Hash // the audit tree's frontier at headSeq (store.FrontierIndexes)
-
-	qmu   sync.Mutex // guards queue
-	queue []*op      // write transactions waiting for the writer
 
 	lead sync.Mutex // the sweeper lease, within this process
 
@@ -79,7 +78,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{write: w, read: r, listeners: map[int]*listener{}, now: time.Now, closed: make(chan struct{})}
+	s := &Store{write: w, read: r, listeners: map[int]*listener{}, now: time.Now, closed: make(chan struct{}), group: store.GroupCommit[*op]{Max: maxBatch}}
 	for _, o := range opts {
 		o(s)
 	}
