@@ -122,9 +122,9 @@ func measureProofs(t *testing.T, n int64, storage string) proofRow {
 		}
 		defer st.Close()
 		for i := int64(0); i < n; i += 100 {
-			evs := make([]store.Event, 0, 100)
+			evs := make([]audit.Event, 0, 100)
 			for j := i; j < min(n, i+100); j++ {
-				evs = append(evs, store.Event{Time: time.Unix(1_780_000_000+j, 0), Type: audit.TypeVended, Actor: "dev@example.com", Role: "prod-admin"})
+				evs = append(evs, audit.Event{Time: time.Unix(1_780_000_000+j, 0), Type: audit.TypeVended, Actor: "dev@example.com", Role: "prod-admin"})
 			}
 			if err := st.Append(ctx, evs...); err != nil {
 				t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/store"
 )
@@ -197,7 +198,7 @@ func seedStore(t *testing.T, st store.Store, grants, events int) {
 					return
 				}
 				k := int64(len(evs))
-				if _, err := st.Update(ctx, r.ID, func(r *api.Request) ([]store.Event, error) {
+				if _, err := st.Update(ctx, r.ID, func(r *api.Request) ([]audit.Event, error) {
 					ev, err := lifecycle.Approve(r, api.User{Subject: "u-appr1", Email: "appr1@example.com", Username: "appr1@example.com"}, "ok", now)
 					k += int64(len(ev))
 					return ev, err
@@ -223,9 +224,9 @@ func seedStore(t *testing.T, st store.Store, grants, events int) {
 		if left < b {
 			b = left
 		}
-		evs := make([]store.Event, b)
+		evs := make([]audit.Event, b)
 		for i := range evs {
-			evs[i] = store.Event{Time: now, Type: "credentials.vended", Actor: "seed@example.com", Subject: "seed@example.com",
+			evs[i] = audit.Event{Time: now, Type: "credentials.vended", Actor: "seed@example.com", Subject: "seed@example.com",
 				Role: "prod-admin", RequestID: "seed", Detail: map[string]string{"access_key_id": "ASIASEED"}}
 		}
 		if err := st.Append(ctx, evs...); err != nil {

@@ -48,7 +48,7 @@ func TestCheckpointAnchoredWithObjectLockCannotBeDeleted(t *testing.T) {
 	js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: "http://127.0.0.1:9/unused", ClientID: "unused", Policy: policyText,
 		Tweak: func(o *server.Options, _ string) { o.Store = st; o.CheckpointKey = key }})
 	for i := range 7 {
-		if err := st.Append(ctx, store.Event{Time: time.Unix(int64(i), 0), Type: audit.TypeVended, Actor: "alice"}); err != nil {
+		if err := st.Append(ctx, audit.Event{Time: time.Unix(int64(i), 0), Type: audit.TypeVended, Actor: "alice"}); err != nil {
 			t.Fatal(err)
 		}
 	}

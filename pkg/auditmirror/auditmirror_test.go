@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 )
 
@@ -22,7 +21,7 @@ func TestMirrorResumesWithoutLossOrRepeat(t *testing.T) {
 	defer st.Close()
 	add := func(n int) {
 		for range n {
-			if err := st.Append(ctx, store.Event{Time: time.Now(), Type: audit.TypePolicyLoaded, Actor: "test"}); err != nil {
+			if err := st.Append(ctx, audit.Event{Time: time.Now(), Type: audit.TypePolicyLoaded, Actor: "test"}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/store"
 )
 
 // TransitionError says that an action is not legal in the request's state.
@@ -50,7 +49,7 @@ type NewInput struct {
 
 // New makes a request. An auto-approved or break-glass request is approved at
 // once: its grant starts now.
-func New(in NewInput, now time.Time) (*api.Request, []store.Event) {
+func New(in NewInput, now time.Time) (*api.Request, []audit.Event) {
 	r := &api.Request{
 		ID:              in.ID,
 		Requester:       in.Requester,
@@ -68,7 +67,7 @@ func New(in NewInput, now time.Time) (*api.Request, []store.Event) {
 	}
 	r.RequesterIssuer, r.RequesterSubject = in.RequesterUser.Issuer, in.RequesterUser.Subject
 	r.RequesterEmail = in.RequesterUser.Email
-	events := []store.Event{event(r, audit.TypeRequestCreated, r.Requester, r.Reason, now, map[string]string{
+	events := []audit.Event{event(r, audit.TypeRequestCreated, r.Requester, r.Reason, now, map[string]string{
 		"duration": in.Duration.String(),
 		"ticket":   r.Ticket,
 	})}
@@ -97,7 +96,7 @@ func start(r *api.Request, now time.Time) {
 // Approve records one approval by u; the request is approved once it has as
 // many approvals from distinct principals (issuer, subject) as it needs, and
 // the grant's clock starts then.
-func Approve(r *api.Request, u api.User, comment string, now time.Time) ([]store.Event, error) {
+func Approve(r *api.Request, u api.User, comment string, now time.Time) ([]audit.Event, error) {
 	by := u.ID()
 	if r.State != api.StatePending {
 		return nil, &TransitionError{r.ID, "approve", r.State}
@@ -115,7 +114,7 @@ func Approve(r *api.Request, u api.User, comment string, now time.Time) ([]store
 	}
 	r.Approvals = append(r.Approvals, api.Decision{By: by, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Approve: true, Comment: comment, At: now})
 	r.UpdatedAt = now
-	events := []store.Event{event(r, audit.TypeRequestApproval, by, comment, now, map[string]string{
+	events := []audit.Event{event(r, audit.TypeRequestApproval, by, comment, now, map[string]string{
 		"approvals": fmt.Sprintf("%d/%d", len(r.Approvals), r.ApprovalsNeeded),
 	})}
 	events = Stamp(events, u)
@@ -130,7 +129,7 @@ func Approve(r *api.Request, u api.User, comment string, now time.Time) ([]store
 }
 
 // Deny ends a pending request; the denial records u's principal.
-func Deny(r *api.Request, u api.User, reason string, now time.Time) ([]store.Event, error) {
+func Deny(r *api.Request, u api.User, reason string, now time.Time) ([]audit.Event, error) {
 	if r.State != api.StatePending {
 		return nil, &TransitionError{r.ID, "deny", r.State}
 	}
@@ -138,33 +137,33 @@ func Deny(r *api.Request, u api.User, reason string, now time.Time) ([]store.Eve
 	r.State = api.StateDenied
 	r.Denial = &api.Decision{By: by, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Comment: reason, At: now}
 	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
-	return Stamp([]store.Event{event(r, audit.TypeRequestDenied, by, reason, now, nil)}, u), nil
+	return Stamp([]audit.Event{event(r, audit.TypeRequestDenied, by, reason, now, nil)}, u), nil
 }
 
 // Cancel ends a pending request at its requester's wish.
-func Cancel(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+func Cancel(r *api.Request, by, reason string, now time.Time) ([]audit.Event, error) {
 	if r.State != api.StatePending {
 		return nil, &TransitionError{r.ID, "cancel", r.State}
 	}
 	r.State = api.StateCancelled
 	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
-	return []store.Event{event(r, audit.TypeCancelled, by, reason, now, nil)}, nil
+	return []audit.Event{event(r, audit.TypeCancelled, by, reason, now, nil)}, nil
 }
 
 // Revoke ends a live grant early.
-func Revoke(r *api.Request, by, reason string, now time.Time) ([]store.Event, error) {
+func Revoke(r *api.Request, by, reason string, now time.Time) ([]audit.Event, error) {
 	if !r.State.Granted() {
 		return nil, &TransitionError{r.ID, "revoke", r.State}
 	}
 	r.State = api.StateRevoked
 	r.EndedBy, r.EndReason, r.UpdatedAt = by, reason, now
-	return []store.Event{event(r, audit.TypeRevoked, by, reason, now, map[string]string{
+	return []audit.Event{event(r, audit.TypeRevoked, by, reason, now, map[string]string{
 		"was_ending_at": r.EndsAt.Format(time.RFC3339),
 	})}, nil
 }
 
 // Extend moves a live grant's end by d.
-func Extend(r *api.Request, by string, d time.Duration, reason string, now time.Time) ([]store.Event, error) {
+func Extend(r *api.Request, by string, d time.Duration, reason string, now time.Time) ([]audit.Event, error) {
 	if !r.State.Granted() || !now.Before(r.EndsAt) {
 		return nil, &TransitionError{r.ID, "extend", r.State}
 	}
@@ -175,7 +174,7 @@ func Extend(r *api.Request, by string, d time.Duration, reason string, now time.
 	r.DurationSeconds += int64(d / time.Second)
 	r.Extensions++
 	r.UpdatedAt = now
-	return []store.Event{event(r, audit.TypeExtended, by, reason, now, map[string]string{
+	return []audit.Event{event(r, audit.TypeExtended, by, reason, now, map[string]string{
 		"by": d.String(), "ends_at": r.EndsAt.Format(time.RFC3339),
 	})}, nil
 }
@@ -183,14 +182,14 @@ func Extend(r *api.Request, by string, d time.Duration, reason string, now time.
 // Vended records that credentials were handed out; the first makes the grant
 // active. It refuses when the grant ended meanwhile, so credentials vended
 // concurrently with a revoke are never handed out.
-func Vended(r *api.Request, by, accessKeyID string, expires, now time.Time) ([]store.Event, error) {
+func Vended(r *api.Request, by, accessKeyID string, expires, now time.Time) ([]audit.Event, error) {
 	if !r.State.Granted() || !now.Before(r.EndsAt) {
 		return nil, &TransitionError{r.ID, "fetch credentials for", stateAt(r, now)}
 	}
 	r.State = api.StateActive
 	r.VendCount++
 	r.UpdatedAt = now
-	return []store.Event{event(r, audit.TypeVended, by, "", now, map[string]string{
+	return []audit.Event{event(r, audit.TypeVended, by, "", now, map[string]string{
 		"access_key_id": accessKeyID, // an identifier, not a secret: it is what CloudTrail shows
 		"expires":       expires.Format(time.RFC3339),
 	})}, nil
@@ -198,18 +197,18 @@ func Vended(r *api.Request, by, accessKeyID string, expires, now time.Time) ([]s
 
 // Sweep expires a grant past its end or times out a request pending too long.
 // It returns ErrNotDue when neither applies at now.
-func Sweep(r *api.Request, now time.Time) ([]store.Event, error) {
+func Sweep(r *api.Request, now time.Time) ([]audit.Event, error) {
 	switch {
 	case r.State == api.StatePending && !now.Before(r.PendingUntil):
 		r.State = api.StateTimedOut
 		r.EndedBy, r.EndReason, r.UpdatedAt = "sweeper", "no decision in time", now
-		return []store.Event{event(r, audit.TypeTimedOut, "sweeper", "", now, map[string]string{
+		return []audit.Event{event(r, audit.TypeTimedOut, "sweeper", "", now, map[string]string{
 			"pending_until": r.PendingUntil.Format(time.RFC3339),
 		})}, nil
 	case r.State.Granted() && !now.Before(r.EndsAt):
 		r.State = api.StateExpired
 		r.EndedBy, r.UpdatedAt = "sweeper", now
-		return []store.Event{event(r, audit.TypeExpired, "sweeper", "", now, map[string]string{
+		return []audit.Event{event(r, audit.TypeExpired, "sweeper", "", now, map[string]string{
 			"ends_at": r.EndsAt.Format(time.RFC3339),
 			"lag":     now.Sub(r.EndsAt).String(),
 		})}, nil
@@ -246,7 +245,7 @@ const (
 // Stamp records u's principal and verified email on the events u is the
 // actor of (Actor == u.ID()), so the audit log says who acted, not only the
 // name people saw.
-func Stamp(events []store.Event, u api.User) []store.Event {
+func Stamp(events []audit.Event, u api.User) []audit.Event {
 	for i := range events {
 		if events[i].Actor != u.ID() || u.Subject == "" {
 			continue
@@ -263,7 +262,7 @@ func Stamp(events []store.Event, u api.User) []store.Event {
 	return events
 }
 
-func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[string]string) store.Event {
+func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[string]string) audit.Event {
 	if r.RequesterSubject != "" {
 		if detail == nil {
 			detail = map[string]string{}
@@ -276,7 +275,7 @@ func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[
 			delete(detail, k)
 		}
 	}
-	return store.Event{
+	return audit.Event{
 		Time: now, Type: typ, Actor: actor, Subject: r.Requester, Role: r.Role,
 		RequestID: r.ID, Reason: reason, Detail: detail,
 	}
@@ -285,7 +284,7 @@ func event(r *api.Request, typ, actor, reason string, now time.Time, detail map[
 // RequestExtension records an extension of a live grant that waits for
 // approvers (policy.ExtensionApproval said why); the grant keeps its end
 // until they agree. One extension waits at a time.
-func RequestExtension(r *api.Request, by string, d time.Duration, reason string, needed int, why string, now time.Time) ([]store.Event, error) {
+func RequestExtension(r *api.Request, by string, d time.Duration, reason string, needed int, why string, now time.Time) ([]audit.Event, error) {
 	if !r.State.Granted() || !now.Before(r.EndsAt) {
 		return nil, &TransitionError{r.ID, "extend", stateAt(r, now)}
 	}
@@ -298,7 +297,7 @@ func RequestExtension(r *api.Request, by string, d time.Duration, reason string,
 	r.PendingExtension = &api.Extension{DurationSeconds: int64(d / time.Second), Reason: reason, RequestedAt: now,
 		ApprovalsNeeded: needed, Why: why}
 	r.UpdatedAt = now
-	return []store.Event{event(r, audit.TypeExtensionRequested, by, reason, now, map[string]string{
+	return []audit.Event{event(r, audit.TypeExtensionRequested, by, reason, now, map[string]string{
 		"by": d.String(), "approvals_needed": fmt.Sprint(needed), "why": why,
 	})}, nil
 }
@@ -306,7 +305,7 @@ func RequestExtension(r *api.Request, by string, d time.Duration, reason string,
 // ApproveExtension records one approval of the waiting extension; with
 // enough distinct approvals the grant's end moves (as Extend), the last
 // approver being the actor.
-func ApproveExtension(r *api.Request, u api.User, comment string, now time.Time) ([]store.Event, error) {
+func ApproveExtension(r *api.Request, u api.User, comment string, now time.Time) ([]audit.Event, error) {
 	by := u.ID()
 	x := r.PendingExtension
 	if x == nil || !r.State.Granted() || !now.Before(r.EndsAt) {
@@ -322,7 +321,7 @@ func ApproveExtension(r *api.Request, u api.User, comment string, now time.Time)
 	}
 	x.Approvals = append(x.Approvals, api.Decision{By: by, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Approve: true, Comment: comment, At: now})
 	r.UpdatedAt = now
-	events := []store.Event{event(r, audit.TypeExtensionApproval, by, comment, now, map[string]string{
+	events := []audit.Event{event(r, audit.TypeExtensionApproval, by, comment, now, map[string]string{
 		"approvals": fmt.Sprintf("%d/%d", len(x.Approvals), x.ApprovalsNeeded), "by": x.Duration().String(),
 	})}
 	if len(x.Approvals) < x.ApprovalsNeeded {
@@ -338,7 +337,7 @@ func ApproveExtension(r *api.Request, u api.User, comment string, now time.Time)
 }
 
 // DenyExtension drops the waiting extension; the grant keeps its end.
-func DenyExtension(r *api.Request, u api.User, reason string, now time.Time) ([]store.Event, error) {
+func DenyExtension(r *api.Request, u api.User, reason string, now time.Time) ([]audit.Event, error) {
 	by := u.ID()
 	x := r.PendingExtension
 	if x == nil || !r.State.Granted() {
@@ -346,7 +345,7 @@ func DenyExtension(r *api.Request, u api.User, reason string, now time.Time) ([]
 	}
 	r.PendingExtension = nil
 	r.UpdatedAt = now
-	return Stamp([]store.Event{event(r, audit.TypeExtensionDenied, by, reason, now, map[string]string{"by": x.Duration().String()})}, u), nil
+	return Stamp([]audit.Event{event(r, audit.TypeExtensionDenied, by, reason, now, map[string]string{"by": x.Duration().String()})}, u), nil
 }
 
 func approvers(ds []api.Decision) string {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/store"
 )
 
 // MaxReviewNote bounds a review's note.
@@ -16,7 +15,7 @@ const MaxReviewNote = 2000
 // Review records a reviewer's verdict on a grant that needed one. Who may
 // review is the policy's business (policy.CanReview); here: the verdict is
 // ok or concern, a concern says why, and a grant is reviewed once.
-func Review(r *api.Request, by string, verdict api.Verdict, note string, now time.Time) ([]store.Event, error) {
+func Review(r *api.Request, by string, verdict api.Verdict, note string, now time.Time) ([]audit.Event, error) {
 	note = strings.TrimSpace(note)
 	switch {
 	case verdict != api.VerdictOK && verdict != api.VerdictConcern:
@@ -35,7 +34,7 @@ func Review(r *api.Request, by string, verdict api.Verdict, note string, now tim
 	r.Review = &api.Review{By: by, Verdict: verdict, Note: note, At: now}
 	// UpdatedAt is left alone: for an ended grant it is when it ended, which
 	// the report reads; the review has its own time.
-	return []store.Event{event(r, audit.TypeReviewed, by, note, now, map[string]string{
+	return []audit.Event{event(r, audit.TypeReviewed, by, note, now, map[string]string{
 		"verdict": string(verdict), "break_glass": fmt.Sprint(r.BreakGlass), "state": string(r.State),
 	})}, nil
 }

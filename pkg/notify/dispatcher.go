@@ -303,7 +303,7 @@ func (d *Dispatcher) outcome(ctx context.Context, e *api.AuditEvent, key, typ, r
 		outcome = "failed"
 	}
 	d.o.Metrics.count(d.o.Sink.Name(), outcome)
-	err := d.o.Store.Append(context.WithoutCancel(ctx), store.Event{
+	err := d.o.Store.Append(context.WithoutCancel(ctx), audit.Event{
 		Time: d.o.Now(), Type: typ, Actor: "server", Subject: e.Subject, Role: e.Role, RequestID: e.RequestID, Reason: reason,
 		Detail: map[string]string{"sink": d.o.Sink.Name(), "seq": strconv.FormatInt(e.Seq, 10), "event": e.Type,
 			"idempotency_key": key, "attempts": strconv.Itoa(d.attempts)},

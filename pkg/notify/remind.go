@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -117,7 +118,7 @@ func (m *Reminder) Once(ctx context.Context) (int, error) {
 		if done {
 			continue
 		}
-		if err := m.o.Store.Append(ctx, store.Event{Time: now, Type: typ, Actor: "server", Subject: r.Requester,
+		if err := m.o.Store.Append(ctx, audit.Event{Time: now, Type: typ, Actor: "server", Subject: r.Requester,
 			Role: r.Role, RequestID: r.ID, Reason: reason, Detail: map[string]string{"deadline": deadline}}); err != nil {
 			return n, err
 		}
@@ -161,7 +162,7 @@ func (m *Reminder) reviewReminders(ctx context.Context, now time.Time) (int, err
 			if r.BreakGlass {
 				kind = "break-glass grant"
 			}
-			if err := m.o.Store.Append(ctx, store.Event{Time: now, Type: TypeReviewPending, Actor: "server", Subject: r.Requester,
+			if err := m.o.Store.Append(ctx, audit.Event{Time: now, Type: TypeReviewPending, Actor: "server", Subject: r.Requester,
 				Role: r.Role, RequestID: r.ID, Reason: fmt.Sprintf("%s %s waits for a review: jit review %s", kind, r.ID, r.ID),
 				Detail: map[string]string{"deadline": round}}); err != nil {
 				return n, err

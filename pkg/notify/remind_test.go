@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/notify"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
@@ -38,7 +39,7 @@ func TestRemindersGoOutOncePerDeadlineBeforeItPasses(t *testing.T) {
 	grant := storetest.NewRequest("req_grant", "dev@example.com", "prod-admin", t0)
 	pending := storetest.NewRequest("req_pending", "dev@example.com", "prod-admin", t0.Add(5*time.Minute)) // times out at 10:05
 	for _, r := range []*api.Request{grant, pending} {
-		if err := st.Create(ctx, r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+		if err := st.Create(ctx, r, []audit.Event{storetest.CreatedEvent(r)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,9 +69,9 @@ func TestRemindersGoOutOncePerDeadlineBeforeItPasses(t *testing.T) {
 	}
 
 	// Extended: the new end gets its own reminder.
-	if _, err := st.Update(ctx, grant.ID, func(r *api.Request) ([]store.Event, error) {
+	if _, err := st.Update(ctx, grant.ID, func(r *api.Request) ([]audit.Event, error) {
 		r.EndsAt = r.EndsAt.Add(30 * time.Minute)
-		return []store.Event{{Time: now, Type: "grant.extended", Actor: r.Requester, RequestID: r.ID}}, nil
+		return []audit.Event{{Time: now, Type: "grant.extended", Actor: r.Requester, RequestID: r.ID}}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestReviewRemindersRepeatUntilAVerdict(t *testing.T) {
 	step(time.Minute, 1)  // break-glass: due at once
 	step(2*time.Hour, 1)  // not twice the same day
 	step(25*time.Hour, 2) // the next day again
-	if _, err := st.Update(ctx, bg.ID, func(r *api.Request) ([]store.Event, error) {
+	if _, err := st.Update(ctx, bg.ID, func(r *api.Request) ([]audit.Event, error) {
 		r.Review = &api.Review{By: "boss@example.com", Verdict: api.VerdictOK, At: now}
 		return nil, nil
 	}); err != nil {

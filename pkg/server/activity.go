@@ -246,7 +246,7 @@ func (s *Server) flushActivity(ctx context.Context, ended ...string) {
 	if n > 0 {
 		s.metrics.transitions.With(audit.TypeActivity).Add(float64(n))
 		if s.opts.Events != nil {
-			s.opts.Events(store.Event{Time: now, Type: audit.TypeActivity})
+			s.opts.Events(audit.Event{Time: now, Type: audit.TypeActivity})
 		}
 	}
 }

@@ -56,7 +56,7 @@ func TestPolicyUserMatchedByUnicodeFoldingLookalikeRefused(t *testing.T) {
 	legacy := &api.Request{ID: "req-legacy-kate", Role: "kate-only", Requester: "kate@example.com", Reason: "old", State: api.StatePending}
 	legacy.CreatedAt = time.Now()
 	legacy.UpdatedAt = legacy.CreatedAt
-	if err := js.Store.Create(context.Background(), legacy, []store.Event{{Time: legacy.CreatedAt, Type: audit.TypeRequestCreated, RequestID: legacy.ID, Actor: legacy.Requester}}); err != nil {
+	if err := js.Store.Create(context.Background(), legacy, []audit.Event{{Time: legacy.CreatedAt, Type: audit.TypeRequestCreated, RequestID: legacy.ID, Actor: legacy.Requester}}); err != nil {
 		t.Fatal(err)
 	}
 	var mine api.RequestList

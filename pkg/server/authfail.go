@@ -15,7 +15,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/store"
 )
 
 // Failed authentication is the one thing anyone on the network can make the
@@ -139,7 +138,7 @@ func (a *authFailures) note(addr string, now time.Time) {
 
 // summary closes the open window when it is over at now (or always, with
 // force) and returns its record; ok is false when there is nothing to write.
-func (a *authFailures) summary(now time.Time, force bool) (store.Event, bool) {
+func (a *authFailures) summary(now time.Time, force bool) (audit.Event, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// Forget limiters that have refilled: they hold nothing.
@@ -151,7 +150,7 @@ func (a *authFailures) summary(now time.Time, force bool) (store.Event, bool) {
 		}
 	}
 	if a.start.IsZero() || (!force && now.Before(a.start.Add(a.window))) {
-		return store.Event{}, false
+		return audit.Event{}, false
 	}
 	addrs := make([]string, 0, len(a.byAddr))
 	for addr := range a.byAddr {
@@ -170,7 +169,7 @@ func (a *authFailures) summary(now time.Time, force bool) (store.Event, bool) {
 	if len(addrs) > maxListedAddresses {
 		listed = append(listed, fmt.Sprintf("+%d more", len(addrs)-maxListedAddresses))
 	}
-	ev := store.Event{Time: now, Type: audit.TypeAuthFailed, Actor: "anonymous",
+	ev := audit.Event{Time: now, Type: audit.TypeAuthFailed, Actor: "anonymous",
 		Reason: fmt.Sprintf("%d failed authentication(s) from %d address(es)", a.count+a.limited, len(addrs)),
 		Detail: map[string]string{
 			"summary":      "true",

@@ -202,7 +202,7 @@ func (s *Server) PublishCheckpoint(ctx context.Context) (cp audit.Checkpoint, no
 	if len(last) == 1 && last[0].Type == audit.TypeCheckpoint && last[0].Detail["size"] == strconv.FormatInt(cp.Size-1, 10) {
 		return cp, note, false, nil // the newest record is the checkpoint of everything before it
 	}
-	err = s.append(ctx, store.Event{Time: s.now(), Type: audit.TypeCheckpoint, Actor: "server",
+	err = s.append(ctx, audit.Event{Time: s.now(), Type: audit.TypeCheckpoint, Actor: "server",
 		Detail: map[string]string{"checkpoint": string(note), "size": strconv.FormatInt(cp.Size, 10), "root": cp.Hash.String()}})
 	return cp, note, err == nil, err
 }

@@ -52,7 +52,7 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 	}, now)
 	if err != nil {
 		s.metrics.vends.With("sts_error").Inc()
-		_ = s.append(r.Context(), store.Event{Time: now, Type: audit.TypeVendFailed, Actor: u.ID(), Subject: req.Requester,
+		_ = s.append(r.Context(), audit.Event{Time: now, Type: audit.TypeVendFailed, Actor: u.ID(), Subject: req.Requester,
 			Role: req.Role, RequestID: req.ID, Reason: err.Error()})
 		var vendErr *vend.Error
 		if !errors.As(err, &vendErr) {
@@ -70,7 +70,7 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 			return
 		}
 	}
-	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]store.Event, error) {
+	if _, err := s.update(r.Context(), id, func(cur *api.Request) ([]audit.Event, error) {
 		events, err := lifecycle.Vended(cur, u.ID(), creds.AccessKeyID, creds.Expiration, s.now())
 		return lifecycle.Stamp(events, u), err
 	}); err != nil {

@@ -213,7 +213,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, u api.User) 
 // decide runs a policy check and a lifecycle transition on one request.
 func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
 	check func(p *policy.Policy, req *api.Request) error,
-	transition func(req *api.Request, comment string, now time.Time) ([]store.Event, error),
+	transition func(req *api.Request, comment string, now time.Time) ([]audit.Event, error),
 	after ...func(*api.Request)) {
 	var body api.DecisionBody
 	if err := decode(r, &body); err != nil {
@@ -226,7 +226,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, u api.User,
 		return
 	}
 	p := s.Policy()
-	req, err := s.update(r.Context(), id, func(req *api.Request) ([]store.Event, error) {
+	req, err := s.update(r.Context(), id, func(req *api.Request) ([]audit.Event, error) {
 		if err := check(p, req); err != nil {
 			return nil, err
 		}
@@ -256,7 +256,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, u api.Use
 		}
 		return p.CanApprove(u, req)
 	},
-		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+		func(req *api.Request, c string, now time.Time) ([]audit.Event, error) {
 			if extensionWaiting(req) {
 				return lifecycle.ApproveExtension(req, u, c, now)
 			}
@@ -273,7 +273,7 @@ func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) 
 		}
 		return p.CanDeny(u, req)
 	},
-		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+		func(req *api.Request, c string, now time.Time) ([]audit.Event, error) {
 			if strings.TrimSpace(c) == "" {
 				return nil, &policy.InvalidError{Field: "comment", Reason: "a denial needs a reason", Hint: "jit deny ID --reason TEXT"}
 			}
@@ -286,14 +286,14 @@ func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) 
 
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, u api.User) {
 	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanCancel(u, req) },
-		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+		func(req *api.Request, c string, now time.Time) ([]audit.Event, error) {
 			return lifecycle.Cancel(req, u.ID(), c, now)
 		})
 }
 
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, u api.User) {
 	s.decide(w, r, u, func(p *policy.Policy, req *api.Request) error { return p.CanRevoke(u, req) },
-		func(req *api.Request, c string, now time.Time) ([]store.Event, error) {
+		func(req *api.Request, c string, now time.Time) ([]audit.Event, error) {
 			return lifecycle.Revoke(req, u.ID(), c, now)
 		}, func(req *api.Request) {
 			if req.VendCount > 0 {
@@ -321,7 +321,7 @@ func (s *Server) enforceRevocation(ctx context.Context, req api.Request, now tim
 	})
 	// The Revoker returns nil only once IAM returned the Deny from the
 	// role's own ARN: only then is the revocation enforced.
-	ev := store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "server", Subject: req.Requester, Role: req.Role, RequestID: req.ID,
+	ev := audit.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "server", Subject: req.Requester, Role: req.Role, RequestID: req.ID,
 		Detail: map[string]string{"role_arn": role.ARN, "until": until.UTC().Format(time.RFC3339)}}
 	if err != nil {
 		s.log.Error("revocation not enforced at AWS", "id", req.ID, "err", err)
@@ -385,7 +385,7 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User
 	by := time.Duration(body.DurationSeconds) * time.Second
 	p := s.Policy()
 	waiting := false
-	req, err := s.update(r.Context(), id, func(req *api.Request) ([]store.Event, error) {
+	req, err := s.update(r.Context(), id, func(req *api.Request) ([]audit.Event, error) {
 		waiting = false
 		if err := p.CheckExtend(u, req, by); err != nil {
 			return nil, err

@@ -116,7 +116,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, u api.User, err er
 	case errors.As(err, &apiErr):
 		writeError(w, apiErr, statusFor(apiErr.Code))
 	case errors.As(err, &denied):
-		_ = s.append(r.Context(), lifecycle.Stamp([]store.Event{{Time: s.now(), Type: audit.TypeForbidden, Actor: u.ID(),
+		_ = s.append(r.Context(), lifecycle.Stamp([]audit.Event{{Time: s.now(), Type: audit.TypeForbidden, Actor: u.ID(),
 			Reason: denied.Error(), Detail: map[string]string{"path": r.URL.Path}}}, u)[0])
 		writeError(w, &api.Error{Code: api.CodeForbidden, Message: denied.Reason, Hint: denied.Hint}, http.StatusForbidden)
 	case errors.As(err, &invalid):

@@ -347,7 +347,7 @@ func TestRequestsStoredBeforePrincipalsStillBelongToTheirRequester(t *testing.T)
 	for _, old := range []struct{ id, requester string }{{"old-alice", "alice@example.com"}, {"old-carol", "carol@example.com"}} {
 		r := &api.Request{ID: old.id, Requester: old.requester, Role: "prod-admin", DurationSeconds: 3600, State: api.StatePending,
 			ApprovalsNeeded: 1, CreatedAt: now, UpdatedAt: now, PendingUntil: now.Add(time.Hour)}
-		if err := e.store.Create(context.Background(), r, []store.Event{{Time: now, Type: audit.TypeRequestCreated, Actor: old.requester, Subject: old.requester, Role: r.Role, RequestID: r.ID}}); err != nil {
+		if err := e.store.Create(context.Background(), r, []audit.Event{{Time: now, Type: audit.TypeRequestCreated, Actor: old.requester, Subject: old.requester, Role: r.Role, RequestID: r.ID}}); err != nil {
 			t.Fatal(err)
 		}
 	}

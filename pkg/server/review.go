@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/report"
@@ -99,7 +100,7 @@ func (s *Server) handleReview(w http.ResponseWriter, r *http.Request, u api.User
 		return
 	}
 	p := s.Policy()
-	req, err := s.update(r.Context(), id, func(req *api.Request) ([]store.Event, error) {
+	req, err := s.update(r.Context(), id, func(req *api.Request) ([]audit.Event, error) {
 		if err := p.CanReview(u, req); err != nil {
 			return nil, err
 		}

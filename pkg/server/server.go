@@ -58,7 +58,7 @@ type Options struct {
 	// at /metrics (notification deliveries).
 	Metrics []*metrics.Registry
 	// Events is told of every audit event after it is stored (notifications).
-	Events func(store.Event)
+	Events func(audit.Event)
 	// AuthFailuresPerMinute and AuthFailureBurst limit failed
 	// authentications per client address [10/min, burst 20]; past them the
 	// address's failed tries get 429 with Retry-After (a valid token is
@@ -150,7 +150,7 @@ func (s *Server) Policy() *policy.Policy { return s.policy.Load() }
 // SetPolicy replaces the policy (SIGHUP reload) and audits the change.
 func (s *Server) SetPolicy(ctx context.Context, p *policy.Policy, source string) error {
 	s.policy.Store(p)
-	return s.append(ctx, store.Event{Time: s.now(), Type: audit.TypePolicyLoaded, Actor: "server",
+	return s.append(ctx, audit.Event{Time: s.now(), Type: audit.TypePolicyLoaded, Actor: "server",
 		Detail: map[string]string{"source": source, "roles": fmt.Sprint(len(p.Roles))}})
 }
 
@@ -178,7 +178,7 @@ func (s *Server) Run(ctx context.Context) error {
 // retry against another replica or after the restart).
 func (s *Server) BeginShutdown() { s.hub.shutdown() }
 
-func (s *Server) append(ctx context.Context, events ...store.Event) error {
+func (s *Server) append(ctx context.Context, events ...audit.Event) error {
 	if err := s.opts.Store.Append(ctx, events...); err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (s *Server) append(ctx context.Context, events ...store.Event) error {
 	return nil
 }
 
-func (s *Server) published(events []store.Event) {
+func (s *Server) published(events []audit.Event) {
 	for _, e := range events {
 		s.metrics.transitions.With(e.Type).Inc()
 		if s.opts.Events != nil {
@@ -196,9 +196,9 @@ func (s *Server) published(events []store.Event) {
 }
 
 // update runs a lifecycle mutation in the store and publishes its events.
-func (s *Server) update(ctx context.Context, id string, m func(r *api.Request) ([]store.Event, error)) (*api.Request, error) {
-	var events []store.Event
-	r, err := s.opts.Store.Update(ctx, id, func(r *api.Request) ([]store.Event, error) {
+func (s *Server) update(ctx context.Context, id string, m func(r *api.Request) ([]audit.Event, error)) (*api.Request, error) {
+	var events []audit.Event
+	r, err := s.opts.Store.Update(ctx, id, func(r *api.Request) ([]audit.Event, error) {
 		ev, err := m(r)
 		events = ev
 		return ev, err

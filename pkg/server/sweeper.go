@@ -47,7 +47,7 @@ func (s *Server) SweepOnce(ctx context.Context) (int, error) {
 		}
 		for _, id := range ids {
 			var lag time.Duration
-			_, err := s.update(ctx, id, func(r *api.Request) ([]store.Event, error) {
+			_, err := s.update(ctx, id, func(r *api.Request) ([]audit.Event, error) {
 				at := s.now()
 				end := r.EndsAt
 				if r.State == api.StatePending {
@@ -113,7 +113,7 @@ func (s *Server) sweepIdle(ctx context.Context, now time.Time) ([]string, error)
 			if now.Sub(since) < timeout || !now.Before(r.EndsAt) {
 				continue // still in use, or ending anyway (expiry is the due sweep's)
 			}
-			req, err := s.update(ctx, r.ID, func(cur *api.Request) ([]store.Event, error) {
+			req, err := s.update(ctx, r.ID, func(cur *api.Request) ([]audit.Event, error) {
 				if !cur.State.Granted() {
 					return nil, lifecycle.ErrNotDue
 				}

@@ -147,7 +147,7 @@ func (l *live) reloadCert(ctx context.Context, certFile, keyFile string, st stor
 	}
 	if err := l.certs.reload(certFile, keyFile, now()); err != nil {
 		log.Error("TLS reload refused: keeping the running certificate", "err", err)
-		if aerr := st.Append(ctx, store.Event{Time: now(), Type: audit.TypeTLSRejected, Actor: "server", Reason: err.Error(),
+		if aerr := st.Append(ctx, audit.Event{Time: now(), Type: audit.TypeTLSRejected, Actor: "server", Reason: err.Error(),
 			Detail: map[string]string{"cert_file": certFile}}); aerr != nil {
 			log.Error("audit the TLS reload failure", "err", errors.Join(aerr))
 		}

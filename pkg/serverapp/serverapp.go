@@ -337,7 +337,7 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 	}
 	if err != nil {
 		log.Error("reload refused: keeping the running policy", "err", err)
-		_ = st.Append(ctx, store.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
+		_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
 			Detail: map[string]string{"source": path}})
 		return
 	}
@@ -345,7 +345,7 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 		if err := rc.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
 			err = fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", path, err)
 			log.Error("reload refused: keeping the running policy", "err", err)
-			_ = st.Append(ctx, store.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
+			_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
 				Detail: map[string]string{"source": path}})
 			return
 		}

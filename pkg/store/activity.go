@@ -139,7 +139,7 @@ func SortedActions(m map[string]int64) []api.ActionCount {
 }
 
 // WindowEvent is the grant.activity audit record of an aggregate's window.
-func (a *Aggregate) WindowEvent(now time.Time) Event {
+func (a *Aggregate) WindowEvent(now time.Time) audit.Event {
 	actions := SortedActions(a.Window.Actions)
 	list := ""
 	for i, ac := range actions {
@@ -148,7 +148,7 @@ func (a *Aggregate) WindowEvent(now time.Time) Event {
 		}
 		list += ac.Action + "=" + itoa(ac.Calls)
 	}
-	return Event{Time: now, Type: audit.TypeActivity, Actor: "activity", Subject: a.Requester, Role: a.Role, RequestID: a.RequestID,
+	return audit.Event{Time: now, Type: audit.TypeActivity, Actor: "activity", Subject: a.Requester, Role: a.Role, RequestID: a.RequestID,
 		Detail: map[string]string{
 			"calls": itoa(a.Window.Calls), "errors": itoa(a.Window.Errors),
 			"from": a.Window.Start.UTC().Format(time.RFC3339), "actions": list,

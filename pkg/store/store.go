@@ -9,29 +9,17 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 )
 
 // ErrNotFound is returned for an unknown request id.
 var ErrNotFound = errors.New("not found")
 
-// Event is an audit record before the store assigns its sequence number and
-// chains it. Time is set by the caller (injected clock).
-type Event struct {
-	Time      time.Time
-	Type      string
-	Actor     string
-	Subject   string
-	Role      string
-	RequestID string
-	Reason    string
-	Detail    map[string]string
-}
-
 // Mutation changes a request inside a store transaction and returns the audit
 // event(s) that record the change. Returning an error aborts the transaction
 // and nothing is written. Mutations must be pure functions of their input
 // (a store may call one again after a serialization retry).
-type Mutation func(r *api.Request) ([]Event, error)
+type Mutation func(r *api.Request) ([]audit.Event, error)
 
 // Filter selects requests for List. Zero fields do not filter.
 type Filter struct {
@@ -65,7 +53,7 @@ type AuditFilter struct {
 type Store interface {
 	// Create inserts a new request and its audit events in one transaction.
 	// The request's Version becomes 1.
-	Create(ctx context.Context, r *api.Request, events []Event) error
+	Create(ctx context.Context, r *api.Request, events []audit.Event) error
 	// Get returns one request, or ErrNotFound.
 	Get(ctx context.Context, id string) (*api.Request, error)
 	// Update locks the request, applies m, stores the result (Version+1) and
@@ -79,7 +67,7 @@ type Store interface {
 	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// Append writes audit events that concern no stored change (a vend, a
 	// failed authorisation, a policy load).
-	Append(ctx context.Context, events ...Event) error
+	Append(ctx context.Context, events ...audit.Event) error
 	// Audit returns events in sequence order.
 	Audit(ctx context.Context, f AuditFilter) ([]api.AuditEvent, error)
 	// Listen calls fn with the id of every request changed by any process on

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/policy"
-	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 )
 
@@ -133,7 +133,7 @@ roles:
 // when refused is nil.
 func approveWithToken(t *testing.T, st *sqlite.Store, pol *policy.Policy, u api.User, id string, now time.Time, refused *error) {
 	t.Helper()
-	_, err := st.Update(context.Background(), id, func(r *api.Request) ([]store.Event, error) {
+	_, err := st.Update(context.Background(), id, func(r *api.Request) ([]audit.Event, error) {
 		if err := pol.CanApprove(u, r); err != nil {
 			return nil, err
 		}

@@ -6,11 +6,13 @@ package notifier
 import (
 	"context"
 	"fmt"
-	"github.com/jit-access/jit/pkg/metrics"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/metrics"
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/config"
@@ -99,7 +101,7 @@ func New(o Options) (*Notifier, error) {
 // checks and lifecycle as the API.
 func decider(o Options) func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
 	return func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
-		_, err := o.Store.Update(ctx, id, func(r *api.Request) ([]store.Event, error) {
+		_, err := o.Store.Update(ctx, id, func(r *api.Request) ([]audit.Event, error) {
 			p := o.Policy()
 			if r.RequesterEmail == "" {
 				// A Slack account is known only by its email; without the
@@ -148,7 +150,7 @@ func (n *Notifier) UpdateSecrets(c config.Notify) (needRestart []string) {
 }
 
 // Nudge wakes the dispatchers (server.Options.Events).
-func (n *Notifier) Nudge(e store.Event) {
+func (n *Notifier) Nudge(e audit.Event) {
 	if !notify.Outbound(e.Type) {
 		return
 	}

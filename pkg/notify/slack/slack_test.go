@@ -21,6 +21,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/notify"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/store"
@@ -238,11 +239,11 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 	t0 := time.Now()
 	r := storetest.NewRequest("req_01", "dev@example.com", "prod-admin", t0)
 	r.Reason = "fix <prod> & deploy"
-	if err := st.Create(ctx, r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+	if err := st.Create(ctx, r, []audit.Event{storetest.CreatedEvent(r)}); err != nil {
 		t.Fatal(err)
 	}
 	other := storetest.NewRequest("req_02", "dev@example.com", "readonly", t0)
-	if err := st.Create(ctx, other, []store.Event{storetest.CreatedEvent(other)}); err != nil {
+	if err := st.Create(ctx, other, []audit.Event{storetest.CreatedEvent(other)}); err != nil {
 		t.Fatal(err)
 	}
 	deliverAll(t, d, st)
@@ -269,7 +270,7 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 	if _, err := st.Update(ctx, "req_01", storetest.Approve("boss@example.com", t0.Add(time.Minute))); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Append(ctx, store.Event{Time: t0, Type: notify.TypeGrantEndingSoon, Actor: "server", Subject: r.Requester, Role: r.Role, RequestID: r.ID}); err != nil {
+	if err := st.Append(ctx, audit.Event{Time: t0, Type: notify.TypeGrantEndingSoon, Actor: "server", Subject: r.Requester, Role: r.Role, RequestID: r.ID}); err != nil {
 		t.Fatal(err)
 	}
 	deliverAll(t, d, st)

@@ -143,7 +143,7 @@ func newDispatcher(t *testing.T, o notify.DispatcherOptions) *notify.Dispatcher 
 
 func appendEvent(t *testing.T, st store.Store, i int) {
 	t.Helper()
-	if err := st.Append(context.Background(), store.Event{Time: time.Now(), Type: audit.TypeRequestApproved, Actor: "approver@example.com",
+	if err := st.Append(context.Background(), audit.Event{Time: time.Now(), Type: audit.TypeRequestApproved, Actor: "approver@example.com",
 		Subject: "dev@example.com", Role: "prod-admin", RequestID: fmt.Sprintf("req_%03d", i), Reason: "burst"}); err != nil {
 		t.Error(err)
 	}
@@ -392,7 +392,7 @@ func TestWebhookEventFilterAndNoNotifyLoop(t *testing.T) {
 	ctx := context.Background()
 	st.DeliveryCursor(ctx, sink.Name()) //nolint:errcheck
 	for _, typ := range []string{audit.TypeRequestCreated, audit.TypeExpired, notify.TypeGrantEndingSoon, audit.TypeNotifyDelivered, audit.TypeRequestDenied} {
-		if err := st.Append(ctx, store.Event{Time: time.Now(), Type: typ, Actor: "x"}); err != nil {
+		if err := st.Append(ctx, audit.Event{Time: time.Now(), Type: typ, Actor: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -483,7 +483,7 @@ func TestWebhookWithDefaultFiltersGetsNoAuthFailures(t *testing.T) {
 		ctx := context.Background()
 		st.DeliveryCursor(ctx, sink.Name()) //nolint:errcheck
 		for _, typ := range []string{audit.TypeAuthFailed, audit.TypeRequestCreated} {
-			if err := st.Append(ctx, store.Event{Time: time.Now(), Type: typ, Actor: "x"}); err != nil {
+			if err := st.Append(ctx, audit.Event{Time: time.Now(), Type: typ, Actor: "x"}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -199,7 +200,7 @@ func (s *Store) FlushActivity(ctx context.Context, now, startedBefore, forgetBef
 		if err != nil {
 			return err
 		}
-		var events []store.Event
+		var events []audit.Event
 		for _, body := range bodies {
 			a := &store.Aggregate{}
 			if err := json.Unmarshal(body, a); err != nil {

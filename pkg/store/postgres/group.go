@@ -49,7 +49,7 @@ type gop struct {
 	id     string
 	req    *api.Request   // opCreate: the new request
 	m      store.Mutation // opUpdate
-	events []store.Event  // opCreate, opAppend
+	events []audit.Event  // opCreate, opAppend
 	out    *api.Request   // opUpdate's result
 	err    error
 	done   bool // set under the group commit lock once out and err are final
@@ -245,7 +245,7 @@ func lockAndRead(ctx context.Context, tx pgx.Tx, live []*gop) (seq int64, prev s
 // applyOp runs one operation against the batch's view of the rows (bodies,
 // updated as the batch goes) and queues its row writes. A panicking
 // mutation is this operation's error.
-func (s *Store) applyOp(o *gop, bodies map[string][]byte, writes *pgx.Batch) (events []store.Event, err error) {
+func (s *Store) applyOp(o *gop, bodies map[string][]byte, writes *pgx.Batch) (events []audit.Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store/storetest"
 )
 
@@ -36,7 +36,7 @@ func TestListenReconnectsAfterItsConnectionIsKilled(t *testing.T) {
 		defer tick.Stop()
 		deadline := time.After(30 * time.Second)
 		for i := 0; ; i++ {
-			if _, err := s.Update(t.Context(), "r1", func(r *api.Request) ([]store.Event, error) {
+			if _, err := s.Update(t.Context(), "r1", func(r *api.Request) ([]audit.Event, error) {
 				r.VendCount = i
 				return nil, nil
 			}); err != nil {

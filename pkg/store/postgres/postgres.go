@@ -152,7 +152,7 @@ func nanos(t time.Time) int64 {
 
 // appendEvents chains events after the current head, under the audit lock
 // (held until the transaction ends).
-func (s *Store) appendEvents(ctx context.Context, tx pgx.Tx, events []store.Event) error {
+func (s *Store) appendEvents(ctx context.Context, tx pgx.Tx, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -220,7 +220,7 @@ func requestRow(r *api.Request, insert bool) (q string, args []any, body []byte,
 }
 
 // Create implements store.Store.
-func (s *Store) Create(ctx context.Context, r *api.Request, events []store.Event) error {
+func (s *Store) Create(ctx context.Context, r *api.Request, events []audit.Event) error {
 	r.Version = 1
 	if !s.noGroup {
 		if err := s.submit(&gop{ctx: ctx, kind: opCreate, req: r, events: events}); err != nil {
@@ -382,7 +382,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]string, er
 }
 
 // Append implements store.Store.
-func (s *Store) Append(ctx context.Context, events ...store.Event) error {
+func (s *Store) Append(ctx context.Context, events ...audit.Event) error {
 	if !s.noGroup {
 		return s.submit(&gop{ctx: ctx, kind: opAppend, events: events})
 	}

@@ -50,7 +50,7 @@ func TestReplicasApproveOnce(t *testing.T) {
 	const rounds = 10
 	for i := range rounds {
 		r := storetest.NewRequest("r"+string(rune('a'+i)), "alice", "prod", t0)
-		if err := a.Create(t.Context(), r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+		if err := a.Create(t.Context(), r, []audit.Event{storetest.CreatedEvent(r)}); err != nil {
 			t.Fatal(err)
 		}
 		// Both replicas approve the same request at once; the mutation
@@ -104,7 +104,7 @@ func TestReplicasChainNeverForks(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range per {
-				if err := st.Append(t.Context(), store.Event{Time: t0.Add(time.Duration(i)), Type: audit.TypeVended, Actor: "alice"}); err != nil {
+				if err := st.Append(t.Context(), audit.Event{Time: t0.Add(time.Duration(i)), Type: audit.TypeVended, Actor: "alice"}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -137,7 +137,7 @@ func TestReplicaHearsTheOthersUpdates(t *testing.T) {
 	defer tick.Stop()
 	deadline := time.After(30 * time.Second)
 	for i := 0; ; i++ {
-		if _, err := b.Update(t.Context(), "r1", func(r *api.Request) ([]store.Event, error) {
+		if _, err := b.Update(t.Context(), "r1", func(r *api.Request) ([]audit.Event, error) {
 			r.VendCount = i
 			return nil, nil
 		}); err != nil {

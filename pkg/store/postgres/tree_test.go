@@ -77,13 +77,13 @@ func TestReplicasGroupCommitKeepOneChainAndOneTree(t *testing.T) {
 			other := []store.Store{a, b}[(w+1)%2]
 			for i := range 20 {
 				r := storetest.NewRequest(fmt.Sprintf("r%d_%d", w, i), "alice", "prod", t0)
-				if err := st.Create(t.Context(), r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+				if err := st.Create(t.Context(), r, []audit.Event{storetest.CreatedEvent(r)}); err != nil {
 					t.Error(err)
 					return
 				}
-				_, err := other.Update(t.Context(), r.ID, func(r *api.Request) ([]store.Event, error) {
+				_, err := other.Update(t.Context(), r.ID, func(r *api.Request) ([]audit.Event, error) {
 					r.State = api.StateCancelled
-					return []store.Event{{Time: t0, Type: audit.TypeCancelled, Actor: "alice", RequestID: r.ID}, {Time: t0, Type: audit.TypeNotifyDelivered, Actor: "server"}}, nil
+					return []audit.Event{{Time: t0, Type: audit.TypeCancelled, Actor: "alice", RequestID: r.ID}, {Time: t0, Type: audit.TypeNotifyDelivered, Actor: "server"}}, nil
 				})
 				if err != nil {
 					t.Error(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 
 	"time"
@@ -17,7 +18,7 @@ var _ store.ActivityStore = (*Store)(nil)
 
 // RememberKey implements store.ActivityStore.
 func (s *Store) RememberKey(ctx context.Context, k store.KeyGrant, at time.Time) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (access_key_id, request_id, requester, role, vended_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (access_key_id) DO NOTHING`, k.AccessKeyID, k.RequestID, k.Requester, k.Role, at.UnixNano())
 		return nil, err
@@ -69,7 +70,7 @@ func saveAggregate(ctx context.Context, tx *sql.Tx, a *store.Aggregate) error {
 // RecordActivity implements store.ActivityStore.
 func (s *Store) RecordActivity(ctx context.Context, calls []store.Call) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		n = 0
 		aggs := map[string]*store.Aggregate{}
 		var order []string
@@ -146,7 +147,7 @@ func (s *Store) Activity(ctx context.Context, ids ...string) (map[string]api.Act
 // FlushActivity implements store.ActivityStore.
 func (s *Store) FlushActivity(ctx context.Context, now, startedBefore, forgetBefore time.Time, ended ...string) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		n = 0
 		args := []any{startedBefore.UnixNano()}
 		q := `SELECT body FROM grant_activity WHERE window_start > 0 AND (window_start <= ?`
@@ -178,7 +179,7 @@ func (s *Store) FlushActivity(ctx context.Context, now, startedBefore, forgetBef
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		var events []store.Event
+		var events []audit.Event
 		for _, a := range aggs {
 			events = append(events, a.WindowEvent(now))
 			a.ResetWindow()

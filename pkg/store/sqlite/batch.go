@@ -23,7 +23,7 @@ import (
 // after the events of the ops before it.
 type op struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) ([]store.Event, error)
+	fn   func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error)
 	err  error
 	done bool // set under Store.mu once err is final
 }
@@ -31,7 +31,7 @@ type op struct {
 // run calls fn. A panic becomes this op's error: it runs on whichever
 // caller's goroutine leads the batch, and must neither take that caller down
 // nor leave the writer's transaction open.
-func (o *op) run(ctx context.Context, tx *sql.Tx) (events []store.Event, err error) {
+func (o *op) run(ctx context.Context, tx *sql.Tx) (events []audit.Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
@@ -56,7 +56,7 @@ const maxBatch = 64
 // detached from cancellation: they take microseconds under the writer lock,
 // and interrupting one halfway would only cost a goroutine per statement (the
 // driver's interrupt watcher) and risk a commit whose outcome is unknown.
-func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) ([]store.Event, error)) error {
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, tree *store.TreeApp
 	finish(nil, ok...)
 }
 
-func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []store.Event, tree *store.TreeAppender) (int64, string, error) {
+func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, seq int64, prev string, events []audit.Event, tree *store.TreeAppender) (int64, string, error) {
 	if len(events) == 0 {
 		return seq, prev, nil
 	}

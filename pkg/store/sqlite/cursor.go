@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -23,7 +24,7 @@ func (s *Store) DeliveryCursor(ctx context.Context, sink string) (int64, error) 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		// "WHERE true" resolves SQLite's INSERT … SELECT … ON CONFLICT ambiguity.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_cursors (sink, seq, updated_at)
 			SELECT ?, coalesce(max(seq), 0), ? FROM audit WHERE true ON CONFLICT (sink) DO NOTHING`, sink, s.now().UnixNano()); err != nil {
@@ -36,7 +37,7 @@ func (s *Store) DeliveryCursor(ctx context.Context, sink string) (int64, error) 
 
 // SetDeliveryCursor implements store.Store.
 func (s *Store) SetDeliveryCursor(ctx context.Context, sink string, seq int64) error {
-	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_cursors (sink, seq, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (sink) DO UPDATE SET seq = max(delivery_cursors.seq, excluded.seq), updated_at = excluded.updated_at`,
 			sink, seq, s.now().UnixNano())
@@ -47,7 +48,7 @@ func (s *Store) SetDeliveryCursor(ctx context.Context, sink string, seq int64) e
 // TryLease implements store.Store.
 func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	var got bool
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		var h string
 		err := tx.QueryRowContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -64,7 +65,7 @@ func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time
 
 // ReleaseLease implements store.Store.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		_, err := tx.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
 		return nil, err
 	})
@@ -82,7 +83,7 @@ func (s *Store) SlackMessage(ctx context.Context, requestID string) (string, str
 
 // SetSlackMessage implements store.Store.
 func (s *Store) SetSlackMessage(ctx context.Context, requestID, channel, ts string) error {
-	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO slack_messages (request_id, channel, ts) VALUES (?, ?, ?)
 			ON CONFLICT (request_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts`, requestID, channel, ts)
 		return nil, err
@@ -92,7 +93,7 @@ func (s *Store) SetSlackMessage(ctx context.Context, requestID, channel, ts stri
 // FirstUse implements store.Store.
 func (s *Store) FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error) {
 	var first bool
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM used_keys WHERE expires_at <= ?`, now.UnixNano()); err != nil {
 			return nil, err
 		}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store/storetest"
 )
 
@@ -32,7 +32,7 @@ func TestPanickingMutationFailsOnlyItself(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := s.Update(t.Context(), id, func(r *api.Request) ([]store.Event, error) {
+			_, err := s.Update(t.Context(), id, func(r *api.Request) ([]audit.Event, error) {
 				if id == "b" {
 					panic("a bug in a mutation")
 				}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/store/storetest"
@@ -29,7 +30,7 @@ func TestPrincipalMigrationKeepsExistingRows(t *testing.T) {
 	modern := storetest.NewRequest("modern", "alice@example.com", "dev", t0.Add(time.Second))
 	modern.RequesterIssuer, modern.RequesterSubject = "https://idp.example.com", "u-alice"
 	for _, req := range []*api.Request{legacy, modern} {
-		if err := s.Create(t.Context(), req, []store.Event{storetest.CreatedEvent(req)}); err != nil {
+		if err := s.Create(t.Context(), req, []audit.Event{storetest.CreatedEvent(req)}); err != nil {
 			t.Fatal(err)
 		}
 	}

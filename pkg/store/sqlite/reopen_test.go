@@ -23,7 +23,7 @@ func TestReopenKeepsStateAndContinuesTheChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := storetest.NewRequest("r1", "alice", "dev", t0)
-	if err := s.Create(t.Context(), r, []store.Event{storetest.CreatedEvent(r)}); err != nil {
+	if err := s.Create(t.Context(), r, []audit.Event{storetest.CreatedEvent(r)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -81,7 +81,7 @@ func TestZeroEventTimeTakesTheInjectedClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Append(t.Context(), store.Event{Type: audit.TypePolicyLoaded, Actor: "system"}); err != nil {
+	if err := s.Append(t.Context(), audit.Event{Type: audit.TypePolicyLoaded, Actor: "system"}); err != nil {
 		t.Fatal(err)
 	}
 	evs := storetest.AllAudit(t, s)

@@ -208,9 +208,9 @@ func (s *Store) putRequest(ctx context.Context, tx *sql.Tx, st *sql.Stmt, r *api
 }
 
 // Create implements store.Store.
-func (s *Store) Create(ctx context.Context, r *api.Request, events []store.Event) error {
+func (s *Store) Create(ctx context.Context, r *api.Request, events []audit.Event) error {
 	r.Version = 1
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		return events, s.putRequest(ctx, tx, s.stmtInsertReq, r)
 	})
 	if err != nil {
@@ -244,7 +244,7 @@ func (s *Store) Get(ctx context.Context, id string) (*api.Request, error) {
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.Request, error) {
 	var out *api.Request
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]store.Event, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) ([]audit.Event, error) {
 		var body string
 		err := tx.StmtContext(ctx, s.stmtSelect).QueryRowContext(ctx, id).Scan(&body)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -380,8 +380,8 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]string, er
 }
 
 // Append implements store.Store.
-func (s *Store) Append(ctx context.Context, events ...store.Event) error {
-	return s.inTx(ctx, func(context.Context, *sql.Tx) ([]store.Event, error) { return events, nil })
+func (s *Store) Append(ctx context.Context, events ...audit.Event) error {
+	return s.inTx(ctx, func(context.Context, *sql.Tx) ([]audit.Event, error) { return events, nil })
 }
 
 // Audit implements store.Store.

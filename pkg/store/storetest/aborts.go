@@ -33,9 +33,9 @@ func testConcurrentAbortsAreIsolated(t *testing.T, s store.Store) {
 			<-start
 			id := fmt.Sprintf("r%02d", i)
 			fail := i%2 == 1
-			_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
+			_, err := s.Update(ctx(t), id, func(r *api.Request) ([]audit.Event, error) {
 				r.State, r.VendCount = api.StateRevoked, 99
-				ev := []store.Event{{Time: t0, Type: audit.TypeRevoked, Actor: "bob", Subject: r.Requester, RequestID: id}}
+				ev := []audit.Event{{Time: t0, Type: audit.TypeRevoked, Actor: "bob", Subject: r.Requester, RequestID: id}}
 				if fail {
 					return ev, boom
 				}
@@ -49,7 +49,7 @@ func testConcurrentAbortsAreIsolated(t *testing.T, s store.Store) {
 			defer wg.Done()
 			<-start
 			dup := NewRequest("dup", fmt.Sprintf("user%02d", i), "dev", t0)
-			if err := s.Create(ctx(t), dup, []store.Event{CreatedEvent(dup)}); err == nil {
+			if err := s.Create(ctx(t), dup, []audit.Event{CreatedEvent(dup)}); err == nil {
 				mu.Lock()
 				dupOK++
 				mu.Unlock()

@@ -14,7 +14,7 @@ import (
 )
 
 func testAuditQuery(t *testing.T, s store.Store) {
-	evs := []store.Event{
+	evs := []audit.Event{
 		{Time: t0, Type: audit.TypePolicyLoaded, Actor: "system"},
 		{Time: t0.Add(1 * time.Minute), Type: audit.TypeVended, Actor: "alice", Subject: "alice", Role: "dev", RequestID: "r1",
 			Detail: map[string]string{"access_key_id": "AKIA1", "z": "last", "a": "first"}},
@@ -97,14 +97,14 @@ func testChainConcurrent(t *testing.T, s store.Store) {
 			for i := range each {
 				at := t0.Add(time.Duration(w*each+i) * time.Millisecond)
 				r := NewRequest(fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("user%d", w), "dev", at)
-				if err := s.Create(ctx(t), r, []store.Event{CreatedEvent(r)}); err != nil {
+				if err := s.Create(ctx(t), r, []audit.Event{CreatedEvent(r)}); err != nil {
 					errs <- err
 					continue
 				}
 				if _, err := s.Update(ctx(t), r.ID, Approve("boss", at)); err != nil {
 					errs <- err
 				}
-				if err := s.Append(ctx(t), store.Event{Time: at, Type: audit.TypeVended, Actor: r.Requester, RequestID: r.ID}); err != nil {
+				if err := s.Append(ctx(t), audit.Event{Time: at, Type: audit.TypeVended, Actor: r.Requester, RequestID: r.ID}); err != nil {
 					errs <- err
 				}
 			}

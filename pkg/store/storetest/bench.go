@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/store"
 )
@@ -31,12 +32,12 @@ func BenchCycle(b *testing.B, s store.Store) {
 		if err := s.Create(ctx, r, events); err != nil {
 			return err
 		}
-		if _, err := s.Update(ctx, r.ID, func(r *api.Request) ([]store.Event, error) {
+		if _, err := s.Update(ctx, r.ID, func(r *api.Request) ([]audit.Event, error) {
 			return lifecycle.Approve(r, api.User{Subject: "bob-sub", Email: "bob@example.com", Username: "bob@example.com"}, "ok", now)
 		}); err != nil {
 			return err
 		}
-		_, err := s.Update(ctx, r.ID, func(r *api.Request) ([]store.Event, error) {
+		_, err := s.Update(ctx, r.ID, func(r *api.Request) ([]audit.Event, error) {
 			return lifecycle.Vended(r, "alice@example.com", "ASIAEXAMPLE", now.Add(time.Hour), now)
 		})
 		return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -46,7 +47,7 @@ func testListen(t *testing.T, s store.Store) {
 }
 
 func touch(i int) store.Mutation {
-	return func(r *api.Request) ([]store.Event, error) {
+	return func(r *api.Request) ([]audit.Event, error) {
 		r.VendCount = i
 		return nil, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -65,7 +66,7 @@ func testListFilterEdges(t *testing.T, s store.Store) {
 // store's clock, not the zero time (which would sort before every Since and
 // overflow the nanosecond columns), and still chains.
 func testZeroEventTimeIsStamped(t *testing.T, s store.Store) {
-	if err := s.Append(ctx(t), store.Event{Type: "policy.loaded", Actor: "system"}); err != nil {
+	if err := s.Append(ctx(t), audit.Event{Type: "policy.loaded", Actor: "system"}); err != nil {
 		t.Fatal(err)
 	}
 	evs := AllAudit(t, s)

@@ -20,29 +20,29 @@ func NewRequest(id, requester, role string, created time.Time) *api.Request {
 }
 
 // CreatedEvent is the audit event of a new request.
-func CreatedEvent(r *api.Request) store.Event {
-	return store.Event{Time: r.CreatedAt, Type: audit.TypeRequestCreated, Actor: r.Requester,
+func CreatedEvent(r *api.Request) audit.Event {
+	return audit.Event{Time: r.CreatedAt, Type: audit.TypeRequestCreated, Actor: r.Requester,
 		Subject: r.Requester, Role: r.Role, RequestID: r.ID, Reason: r.Reason}
 }
 
 // Approve is a mutation that approves a pending request and refuses
 // anything else, as the server's state machine does.
 func Approve(by string, at time.Time) store.Mutation {
-	return func(r *api.Request) ([]store.Event, error) {
+	return func(r *api.Request) ([]audit.Event, error) {
 		if r.State != api.StatePending {
 			return nil, fmt.Errorf("request %s is %s, not pending", r.ID, r.State)
 		}
 		r.State = api.StateApproved
 		r.Approvals = append(r.Approvals, api.Decision{By: by, Approve: true, At: at})
 		r.StartsAt, r.EndsAt, r.UpdatedAt = at, at.Add(r.Duration()), at
-		return []store.Event{{Time: at, Type: audit.TypeRequestApproved, Actor: by, Subject: r.Requester,
+		return []audit.Event{{Time: at, Type: audit.TypeRequestApproved, Actor: by, Subject: r.Requester,
 			Role: r.Role, RequestID: r.ID}}, nil
 	}
 }
 
 func mustCreate(t *testing.T, s store.Store, r *api.Request) {
 	t.Helper()
-	if err := s.Create(ctx(t), r, []store.Event{CreatedEvent(r)}); err != nil {
+	if err := s.Create(ctx(t), r, []audit.Event{CreatedEvent(r)}); err != nil {
 		t.Fatalf("create %s: %v", r.ID, err)
 	}
 }

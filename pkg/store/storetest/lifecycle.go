@@ -16,7 +16,7 @@ import (
 
 // NewPending makes a pending request as the server does (lifecycle.New),
 // with its request.created event.
-func NewPending(id, requester, role string, approvals int, now time.Time) (*api.Request, []store.Event) {
+func NewPending(id, requester, role string, approvals int, now time.Time) (*api.Request, []audit.Event) {
 	return lifecycle.New(lifecycle.NewInput{
 		ID: id, Requester: requester,
 		Create:   api.CreateRequest{Role: role, Reason: "deploy " + id, Ticket: "OPS-1"},
@@ -28,19 +28,19 @@ func NewPending(id, requester, role string, approvals int, now time.Time) (*api.
 // (lifecycle.Approve, Vended, Sweep) as store mutations; Approve above is a
 // bare state change for tests that need no policy timing.
 func Approved(by string, now time.Time) store.Mutation {
-	return func(r *api.Request) ([]store.Event, error) {
+	return func(r *api.Request) ([]audit.Event, error) {
 		return lifecycle.Approve(r, api.User{Subject: by}, "ok", now)
 	}
 }
 
 func Vended(now time.Time) store.Mutation {
-	return func(r *api.Request) ([]store.Event, error) {
+	return func(r *api.Request) ([]audit.Event, error) {
 		return lifecycle.Vended(r, r.Requester, "ASIAEXAMPLE", now.Add(15*time.Minute), now)
 	}
 }
 
 func Swept(now time.Time) store.Mutation {
-	return func(r *api.Request) ([]store.Event, error) { return lifecycle.Sweep(r, now) }
+	return func(r *api.Request) ([]audit.Event, error) { return lifecycle.Sweep(r, now) }
 }
 
 // testLifecycleConcurrent drives whole request lifecycles from 8 writers at
@@ -94,7 +94,7 @@ func runLifecycle(t *testing.T, s store.Store, w, i int, id string) error {
 		return err
 	}
 	if i%5 == 4 { // denied: nothing after
-		_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
+		_, err := s.Update(ctx(t), id, func(r *api.Request) ([]audit.Event, error) {
 			return lifecycle.Deny(r, api.User{Subject: "boss"}, "no", now)
 		})
 		return err
@@ -105,11 +105,11 @@ func runLifecycle(t *testing.T, s store.Store, w, i int, id string) error {
 	if _, err := s.Update(ctx(t), id, Vended(now)); err != nil {
 		return err
 	}
-	if err := s.Append(ctx(t), store.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "jit", RequestID: id}); err != nil {
+	if err := s.Append(ctx(t), audit.Event{Time: now, Type: audit.TypeRevokeEnforced, Actor: "jit", RequestID: id}); err != nil {
 		return err
 	}
 	if i%5 == 3 { // revoked early
-		_, err := s.Update(ctx(t), id, func(r *api.Request) ([]store.Event, error) {
+		_, err := s.Update(ctx(t), id, func(r *api.Request) ([]audit.Event, error) {
 			return lifecycle.Revoke(r, "boss", "incident", now)
 		})
 		return err

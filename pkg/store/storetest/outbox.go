@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -27,7 +28,7 @@ func testCursor(t *testing.T, s store.Store) {
 		t.Fatalf("cursor on an empty log = %d, %v; want 0", c, err)
 	}
 	for i := range 3 {
-		if err := s.Append(ctx, store.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: "test.event", Actor: "a"}); err != nil {
+		if err := s.Append(ctx, audit.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: "test.event", Actor: "a"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,7 +36,7 @@ func testCursor(t *testing.T, s store.Store) {
 	if err != nil || c != 3 {
 		t.Fatalf("a new sink's cursor = %d, %v; want the head 3", c, err)
 	}
-	if err := s.Append(ctx, store.Event{Time: t0, Type: "test.event", Actor: "a"}); err != nil {
+	if err := s.Append(ctx, audit.Event{Time: t0, Type: "test.event", Actor: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := s.DeliveryCursor(ctx, "webhook:a"); c != 3 {

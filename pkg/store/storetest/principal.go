@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -33,7 +34,7 @@ func testListByPrincipal(t *testing.T, s store.Store) {
 	for i, r := range rows {
 		req := NewRequest(r.id, r.requester, "dev", t0.Add(time.Duration(i)*time.Second))
 		req.RequesterIssuer, req.RequesterSubject = r.iss, r.sub
-		if err := s.Create(ctx(t), req, []store.Event{CreatedEvent(req)}); err != nil {
+		if err := s.Create(ctx(t), req, []audit.Event{CreatedEvent(req)}); err != nil {
 			t.Fatal(err)
 		}
 	}

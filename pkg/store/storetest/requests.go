@@ -45,7 +45,7 @@ func testCreateGet(t *testing.T, s store.Store) {
 func testCreateDuplicate(t *testing.T, s store.Store) {
 	mustCreate(t, s, NewRequest("r1", "alice", "dev", t0))
 	dup := NewRequest("r1", "mallory", "prod-admin", t0)
-	if err := s.Create(ctx(t), dup, []store.Event{CreatedEvent(dup)}); err == nil {
+	if err := s.Create(ctx(t), dup, []audit.Event{CreatedEvent(dup)}); err == nil {
 		t.Fatal("second Create with the same id succeeded")
 	}
 	got, err := s.Get(ctx(t), "r1")
@@ -94,7 +94,7 @@ func testUpdate(t *testing.T, s store.Store) {
 
 func testUpdateUnknown(t *testing.T, s store.Store) {
 	called := false
-	_, err := s.Update(ctx(t), "nope", func(*api.Request) ([]store.Event, error) {
+	_, err := s.Update(ctx(t), "nope", func(*api.Request) ([]audit.Event, error) {
 		called = true
 		return nil, nil
 	})
@@ -109,9 +109,9 @@ func testUpdateUnknown(t *testing.T, s store.Store) {
 func testMutationErrorAborts(t *testing.T, s store.Store) {
 	mustCreate(t, s, NewRequest("r1", "alice", "dev", t0))
 	boom := errors.New("refused")
-	_, err := s.Update(ctx(t), "r1", func(r *api.Request) ([]store.Event, error) {
+	_, err := s.Update(ctx(t), "r1", func(r *api.Request) ([]audit.Event, error) {
 		r.State = api.StateDenied // changed, then refused: must not be stored
-		return []store.Event{{Time: t0, Type: audit.TypeRequestDenied, Actor: "bob", RequestID: r.ID}}, boom
+		return []audit.Event{{Time: t0, Type: audit.TypeRequestDenied, Actor: "bob", RequestID: r.ID}}, boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update returned %v, want the mutation's error", err)
@@ -146,13 +146,13 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 			defer wg.Done()
 			by := fmt.Sprintf("approver%02d", i)
 			var saw int64
-			got, err := s.Update(ctx(t), "r1", func(r *api.Request) ([]store.Event, error) {
+			got, err := s.Update(ctx(t), "r1", func(r *api.Request) ([]audit.Event, error) {
 				saw = r.Version
 				if int64(len(r.Approvals)) != r.Version-1 {
 					return nil, fmt.Errorf("version %d with %d approvals: a lost update", r.Version, len(r.Approvals))
 				}
 				r.Approvals = append(r.Approvals, api.Decision{By: by, Approve: true, At: t0})
-				return []store.Event{{Time: t0, Type: audit.TypeRequestApproval, Actor: by, RequestID: r.ID}}, nil
+				return []audit.Event{{Time: t0, Type: audit.TypeRequestApproval, Actor: by, RequestID: r.ID}}, nil
 			})
 			if err != nil {
 				errs <- err

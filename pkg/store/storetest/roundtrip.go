@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -126,7 +127,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	nonZeroFields(t, in)
 	want := inUTC(in)
 	want.Version = 1
-	if err := s.Create(ctx(t), in, []store.Event{CreatedEvent(in)}); err != nil {
+	if err := s.Create(ctx(t), in, []audit.Event{CreatedEvent(in)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx(t), "rt-1")
@@ -145,7 +146,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	next.Denial = nil
 	next.ApprovalsNeeded, next.Extensions, next.VendCount = 1, 0, 0
 	next.StartsAt, next.EndsAt = time.Time{}, time.Time{} // zero times stay zero
-	updated, err := s.Update(ctx(t), "rt-1", func(r *api.Request) ([]store.Event, error) {
+	updated, err := s.Update(ctx(t), "rt-1", func(r *api.Request) ([]audit.Event, error) {
 		v := r.Version
 		*r = *next
 		r.Version = v

@@ -22,7 +22,7 @@ func RunTreeRebuild(t *testing.T, reopen func(t *testing.T) store.Store, dropTre
 	t.Helper()
 	s := reopen(t)
 	for i := range 50 {
-		if err := s.Append(t.Context(), store.Event{Time: time.Unix(int64(i), 0), Type: audit.TypePolicyLoaded, Actor: "server"}); err != nil {
+		if err := s.Append(t.Context(), audit.Event{Time: time.Unix(int64(i), 0), Type: audit.TypePolicyLoaded, Actor: "server"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,9 +51,9 @@ func treeTests() []suiteTest {
 func appendN(t *testing.T, s store.Store, n, chunk int) {
 	t.Helper()
 	for i := 0; i < n; i += chunk {
-		evs := make([]store.Event, 0, chunk)
+		evs := make([]audit.Event, 0, chunk)
 		for j := i; j < min(n, i+chunk); j++ {
-			evs = append(evs, store.Event{Time: t0, Type: audit.TypeVended, Actor: fmt.Sprintf("user%d", j), Role: "prod", Detail: map[string]string{"n": fmt.Sprint(j)}})
+			evs = append(evs, audit.Event{Time: t0, Type: audit.TypeVended, Actor: fmt.Sprintf("user%d", j), Role: "prod", Detail: map[string]string{"n": fmt.Sprint(j)}})
 		}
 		if err := s.Append(ctx(t), evs...); err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func testTreeRootFromRecords(t *testing.T, s store.Store) {
 			defer wg.Done()
 			for i := range 25 {
 				id := fmt.Sprintf("req_tree_%d_%d", w, i)
-				if err := s.Create(ctx(t), NewRequest(id, "alice", "prod", t0), []store.Event{{Time: t0, Type: audit.TypeRequestCreated, Actor: "alice", RequestID: id,
+				if err := s.Create(ctx(t), NewRequest(id, "alice", "prod", t0), []audit.Event{{Time: t0, Type: audit.TypeRequestCreated, Actor: "alice", RequestID: id,
 					Detail: map[string]string{"html": "<a&b>", "utf8": "ü→"}}}); err != nil {
 					t.Error(err)
 				}
