@@ -25,7 +25,7 @@ import (
 	"github.com/jit-access/jit/cmd/use"
 	"github.com/jit-access/jit/cmd/version"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -116,8 +116,8 @@ func printError(ctx context.Context, f *cmdutil.Factory, err error) int {
 		hint    *cmdutil.HintError
 		flag    *cmdutil.FlagError
 		status  *cmdutil.StatusError
-		server  *approval.ServerError
-		unreach *approval.UnreachableError
+		server  *apiclient.ServerError
+		unreach *apiclient.UnreachableError
 		noGrant *session.NoGrantError
 	)
 	switch {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
@@ -24,9 +24,9 @@ func TestErrorsBecomeDocumentedExitCodesWithAHint(t *testing.T) {
 	}{
 		{fmt.Errorf("token: %w", session.ErrLoginRequired), cmdutil.ExitLoginRequired, "Try: jit login"},
 		{&session.NoGrantError{Role: "prod"}, cmdutil.ExitNoGrant, `Try: jit request prod --reason "..." --for 1h`},
-		{&approval.ServerError{Status: 403, Body: api.Error{Code: api.CodeForbidden, Message: "no", Hint: "ask bob"}}, cmdutil.ExitDenied, "Try: ask bob"},
-		{&approval.ServerError{Status: 401, Body: api.Error{Code: api.CodeUnauthenticated, Message: "expired"}}, cmdutil.ExitLoginRequired, "jit: expired"},
-		{&approval.UnreachableError{URL: "https://jit", Err: errors.New("refused")}, cmdutil.ExitUnreachable, "cannot reach the jit server"},
+		{&apiclient.ServerError{Status: 403, Body: api.Error{Code: api.CodeForbidden, Message: "no", Hint: "ask bob"}}, cmdutil.ExitDenied, "Try: ask bob"},
+		{&apiclient.ServerError{Status: 401, Body: api.Error{Code: api.CodeUnauthenticated, Message: "expired"}}, cmdutil.ExitLoginRequired, "jit: expired"},
+		{&apiclient.UnreachableError{URL: "https://jit", Err: errors.New("refused")}, cmdutil.ExitUnreachable, "cannot reach the jit server"},
 		{cmdutil.FlagErrorf("bad"), cmdutil.ExitUsage, "jit: bad"},
 		{cmdutil.WithHint(errors.New("x"), cmdutil.ExitDenied, "do y"), cmdutil.ExitDenied, "Try: do y"},
 		{&cmdutil.StatusError{Code: cmdutil.ExitPending}, cmdutil.ExitPending, ""},

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -116,7 +116,7 @@ func QueryRun(ctx context.Context, opts *QueryOptions) error {
 	return table(opts.IO.Out, out.Events)
 }
 
-func apiClient(sess func() (*session.Session, error)) (*approval.Client, error) {
+func apiClient(sess func() (*session.Session, error)) (*apiclient.Client, error) {
 	s, err := sess()
 	if err != nil {
 		return nil, err
@@ -401,7 +401,7 @@ func checkTree(t *jitaudit.MemoryTree, cp jitaudit.Checkpoint) error {
 
 // observe witnesses the server's checkpoint. A server that signs no
 // checkpoints yields nil (chain-only verification, said on stderr).
-func observe(ctx context.Context, opts *VerifyOptions, server string, client *approval.Client) (*witness.Result, error) {
+func observe(ctx context.Context, opts *VerifyOptions, server string, client *apiclient.Client) (*witness.Result, error) {
 	dir, err := witness.Dir(opts.Env)
 	if err != nil {
 		return nil, err
@@ -412,7 +412,7 @@ func observe(ctx context.Context, opts *VerifyOptions, server string, client *ap
 	switch {
 	case err == nil:
 		return res, nil
-	case approval.IsCode(err, api.CodeNotFound):
+	case apiclient.IsCode(err, api.CodeNotFound):
 		fmt.Fprintf(opts.IO.ErrOut, "note: %s signs no audit checkpoints; checking the hash chain only\n", server)
 		return nil, nil
 	case errors.As(err, &inc):

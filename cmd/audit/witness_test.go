@@ -10,7 +10,7 @@ import (
 
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/server"
@@ -37,7 +37,7 @@ func TestVerifyFailsLoudlyWithBothCheckpointsOnARolledBackAndRewrittenLog(t *tes
 	env := map[string]string{"JIT_WITNESS_DIR": filepath.Join(dir, "witness")}
 	opts := &VerifyOptions{IO: ios, Env: func(k string) string { return env[k] }}
 	const name = "https://jit.example.com"
-	serve := func(t *testing.T) (*approval.Client, store.Store) {
+	serve := func(t *testing.T) (*apiclient.Client, store.Store) {
 		st, err := sqlite.Open(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
@@ -45,13 +45,13 @@ func TestVerifyFailsLoudlyWithBothCheckpointsOnARolledBackAndRewrittenLog(t *tes
 		t.Cleanup(func() { st.Close() })
 		js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: witnessPolicy,
 			Tweak: func(o *server.Options, _ string) { o.Store = st; o.CheckpointKey = key }})
-		c, err := approval.New(js.URL, nil, func(context.Context) (string, error) { return token, nil })
+		c, err := apiclient.New(js.URL, nil, func(context.Context) (string, error) { return token, nil })
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c, st
 	}
-	create := func(t *testing.T, c *approval.Client, n int) {
+	create := func(t *testing.T, c *apiclient.Client, n int) {
 		for range n {
 			if _, err := c.Create(t.Context(), api.CreateRequest{Role: "readonly", Reason: "r"}); err != nil {
 				t.Fatal(err)

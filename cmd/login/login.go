@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/browser"
 	"github.com/jit-access/jit/pkg/cliconfig"
 	"github.com/jit-access/jit/pkg/cmdutil"
@@ -75,7 +75,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	hc := opts.HTTPClient()
-	client, err := approval.New(server, hc, nil)
+	client, err := apiclient.New(server, hc, nil)
 	if err != nil {
 		return cmdutil.WithHint(err, cmdutil.ExitUsage, "jit login --server https://jit.example.com")
 	}
@@ -123,7 +123,7 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
-	authed, err := approval.New(server, hc, func(context.Context) (string, error) { return tokens.IDToken, nil })
+	authed, err := apiclient.New(server, hc, func(context.Context) (string, error) { return tokens.IDToken, nil })
 	if err != nil {
 		return err
 	}

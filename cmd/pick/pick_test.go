@@ -15,7 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/jit-access/jit/internal/testenv"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -150,7 +150,7 @@ func TestBinaryInTmuxRequestsApprovedRole(t *testing.T) {
 	tmux("send-keys", "-t", "pick", "Enter")
 	waitScreen("waiting for approval")
 
-	bob, err := approval.New(url, nil, func(context.Context) (string, error) { return bobTok, nil })
+	bob, err := apiclient.New(url, nil, func(context.Context) (string, error) { return bobTok, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

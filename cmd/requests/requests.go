@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
@@ -26,7 +26,7 @@ type Options struct {
 	Session func() (*session.Session, error)
 	Now     func() time.Time
 
-	Scope  approval.ListScope
+	Scope  apiclient.ListScope
 	States []string
 	Limit  int
 	Output string
@@ -127,12 +127,12 @@ func NewCmdRequests(f *cmdutil.Factory, runF func(context.Context, *Options) err
 			if n > 1 {
 				return cmdutil.FlagErrorf("use one of --mine, --pending, --all")
 			}
-			opts.Scope = approval.ScopeMine
+			opts.Scope = apiclient.ScopeMine
 			if pending {
-				opts.Scope = approval.ScopeReview
+				opts.Scope = apiclient.ScopeReview
 			}
 			if all {
-				opts.Scope = approval.ScopeAll
+				opts.Scope = apiclient.ScopeAll
 			}
 			if err := checkOutput(opts.Output); err != nil {
 				return err
@@ -164,7 +164,7 @@ func unused(reqs []api.Request) []api.Request {
 	return out
 }
 
-func api_(opts *Options) (*approval.Client, error) {
+func api_(opts *Options) (*apiclient.Client, error) {
 	s, err := opts.Session()
 	if err != nil {
 		return nil, err
@@ -262,7 +262,7 @@ func StatusRun(ctx context.Context, opts *Options) error {
 	defer witness.Background(ctx, opts.WitnessDir, s.Server, client, opts.IO.ErrOut)()
 	// Recent requests in every state: a revoked or ended one names a role
 	// whose cached credentials may need wiping.
-	page, err := client.List(ctx, approval.ScopeMine, nil, "", 200)
+	page, err := client.List(ctx, apiclient.ScopeMine, nil, "", 200)
 	if err != nil {
 		return err
 	}

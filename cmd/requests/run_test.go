@@ -10,7 +10,7 @@ import (
 
 	"github.com/jit-access/jit/internal/cmdtest"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
@@ -23,10 +23,10 @@ func TestNewCmdRequests(t *testing.T) {
 		want    Options
 		wantErr string
 	}{
-		{"defaults", nil, Options{Scope: approval.ScopeMine, Limit: 50, Output: "table"}, ""},
-		{"pending, json", []string{"--pending", "-o", "json"}, Options{Scope: approval.ScopeReview, Limit: 50, Output: "json"}, ""},
+		{"defaults", nil, Options{Scope: apiclient.ScopeMine, Limit: 50, Output: "table"}, ""},
+		{"pending, json", []string{"--pending", "-o", "json"}, Options{Scope: apiclient.ScopeReview, Limit: 50, Output: "json"}, ""},
 		{"all, states, unused", []string{"--all", "--state", "active,expired", "--limit", "5", "--unused"},
-			Options{Scope: approval.ScopeAll, States: []string{"active", "expired"}, Limit: 5, Unused: true, Output: "table"}, ""},
+			Options{Scope: apiclient.ScopeAll, States: []string{"active", "expired"}, Limit: 5, Unused: true, Output: "table"}, ""},
 		{"two scopes", []string{"--mine", "--all"}, Options{}, "use one of --mine, --pending, --all"},
 		{"bad output", []string{"-o", "yaml"}, Options{}, `--output must be table or json, not "yaml"`},
 	} {
@@ -129,13 +129,13 @@ func TestListRun(t *testing.T) {
 		notStdout  []string
 		wantStderr string
 	}{
-		{"two pages", Options{Scope: approval.ScopeAll, Limit: 50, Output: "table"},
+		{"two pages", Options{Scope: apiclient.ScopeAll, Limit: 50, Output: "table"},
 			[]url.Values{{"scope": {"all"}, "limit": {"50"}}, {"scope": {"all"}, "limit": {"49"}, "cursor": {"next"}}},
 			[]string{"req_1", "req_2"}, nil, ""},
-		{"unused only, states", Options{Scope: approval.ScopeMine, States: []string{"expired"}, Limit: 50, Unused: true, Output: "json"},
+		{"unused only, states", Options{Scope: apiclient.ScopeMine, States: []string{"expired"}, Limit: 50, Unused: true, Output: "json"},
 			[]url.Values{{"scope": {"mine"}, "limit": {"50"}, "state": {"expired"}}, {"scope": {"mine"}, "limit": {"50"}, "state": {"expired"}, "cursor": {"next"}}},
 			[]string{`"id": "req_2"`}, []string{"req_1"}, ""},
-		{"limit reached after one page", Options{Scope: approval.ScopeReview, Limit: 1, Output: "table"},
+		{"limit reached after one page", Options{Scope: apiclient.ScopeReview, Limit: 1, Output: "table"},
 			[]url.Values{{"scope": {"review"}, "limit": {"1"}}}, []string{"req_1"}, []string{"req_2"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

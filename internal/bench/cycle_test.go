@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/store"
@@ -110,7 +110,7 @@ type wakeResult struct {
 
 func (r *rig) measureWake(t *testing.T, base, vendorName string, reps int, useS3 bool) wakeResult {
 	res := wakeResult{vendor: vendorName}
-	client, err := approval.New(base, r.hc, func(context.Context) (string, error) { return r.tokens["dev01"], nil })
+	client, err := apiclient.New(base, r.hc, func(context.Context) (string, error) { return r.tokens["dev01"], nil })
 	if err != nil {
 		t.Fatal(err)
 	}

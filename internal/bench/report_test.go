@@ -125,7 +125,7 @@ func (r *report) write(dir string) error {
 			fileRead := fb.median() - ver.median()
 			p("**What costs what, and the proposed fix.** jit's start-up over the floor: %.2f ms (`jit version` − floor), of which package initialisers are %.2f ms; the keyctl read adds %.2f ms; the file backend's read adds %.2f ms, nearly all of it the keyring library's PBKDF2 (8,192 iterations per item, design.md §7) — the same work aws-vault does. ",
 				startup, s.initTotal["jit"]-s.initTotal["floor"], kc.median()-ver.median(), fileRead)
-			p("The start-up is the one binary linking everything (the server, AWS SDK v2 with its endpoint tables, modernc's SQLite/libc, zitadel, Bubble Tea). Proposed fix, outside this package: a small `jit-credential-process` main (or a `credential_process` build of cmd/jit) that imports only pkg/credcache, pkg/session, pkg/approval and pkg/credprocess, with `jit configure aws` writing its path; the cached path then costs about floor + keyring read, i.e. about %.2f× the floor on keyctl and %.2f× on file. ",
+			p("The start-up is the one binary linking everything (the server, AWS SDK v2 with its endpoint tables, modernc's SQLite/libc, zitadel, Bubble Tea). Proposed fix, outside this package: a small `jit-credential-process` main (or a `credential_process` build of cmd/jit) that imports only pkg/credcache, pkg/session, pkg/apiclient and pkg/credprocess, with `jit configure aws` writing its path; the cached path then costs about floor + keyring read, i.e. about %.2f× the floor on keyctl and %.2f× on file. ",
 				(floor+max(kc.median()-ver.median(), 0))/floor, (floor+fileRead)/floor)
 			p("Even then the file target against aws-vault (≤ 0.5×) cannot be met while both read the same PBKDF2-protected item format: floor + PBKDF2 ≈ %.2f ms vs aws-vault's %.2f ms = %.2f×. Meeting it would need a cheaper unlock (e.g. a per-session derived key kept in the kernel keyring), which trades security for speed and is not proposed here.\n\n",
 				floor+fileRead, av.median(), (floor+fileRead)/av.median())
@@ -169,7 +169,7 @@ func (r *report) write(dir string) error {
 	// --- 3 wake ---
 	if len(r.wakes) > 0 {
 		p("## 3. Approval → credentials usable on a waiting client\n\n")
-		p("The requester's client (pkg/approval, what `jit request` uses) waits in a long-poll (`GET /v1/requests/{id}?wait=30s&version=N`); the clock starts when the approver's `approve` call is sent. Wake = the long-poll returns the approved request; credentials = the following `POST …/credentials` has returned; S3 = (MinIO) a first ListObjects with them succeeded.\n\n")
+		p("The requester's client (pkg/apiclient, what `jit request` uses) waits in a long-poll (`GET /v1/requests/{id}?wait=30s&version=N`); the clock starts when the approver's `approve` call is sent. Wake = the long-poll returns the approved request; credentials = the following `POST …/credentials` has returned; S3 = (MinIO) a first ListObjects with them succeeded.\n\n")
 		p("| vendor | runs | wake p50 / max ms | credentials in hand p50 / max ms | first S3 call p50 / max ms |\n|---|---:|---:|---:|---:|\n")
 		worst := 0.0
 		for _, w := range r.wakes {

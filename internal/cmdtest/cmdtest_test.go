@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 )
 
 func TestServerAnswersRoutesFailuresAndNotFound(t *testing.T) {
@@ -24,10 +24,10 @@ func TestServerAnswersRoutesFailuresAndNotFound(t *testing.T) {
 	if err != nil || me.Email != "alice@example.com" {
 		t.Fatalf("whoami %+v, %v", me, err)
 	}
-	if _, err := c.Roles(t.Context()); !approval.IsCode(err, api.CodeForbidden) || err.Error() != "no roles for you" {
+	if _, err := c.Roles(t.Context()); !apiclient.IsCode(err, api.CodeForbidden) || err.Error() != "no roles for you" {
 		t.Fatalf("roles err = %v, want the forbidden api.Error", err)
 	}
-	if _, err := c.Discovery(t.Context()); !approval.IsCode(err, api.CodeNotFound) {
+	if _, err := c.Discovery(t.Context()); !apiclient.IsCode(err, api.CodeNotFound) {
 		t.Fatalf("unrouted discovery err = %v, want not_found", err)
 	}
 }

@@ -35,7 +35,7 @@ var heavy = []string{
 	"golang.org/x/oauth2",
 	"github.com/coreos/go-oidc",
 	"github.com/jit-access/jit/pkg/session",
-	"github.com/jit-access/jit/pkg/approval",
+	"github.com/jit-access/jit/pkg/apiclient",
 	"github.com/jit-access/jit/pkg/oidcclient",
 }
 

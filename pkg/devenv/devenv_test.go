@@ -16,7 +16,7 @@ import (
 
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/devenv"
 )
@@ -38,7 +38,7 @@ func start(t *testing.T, opts devenv.Options) *devenv.Sandbox {
 	return sb
 }
 
-func client(t *testing.T, sb *devenv.Sandbox, user string) *approval.Client {
+func client(t *testing.T, sb *devenv.Sandbox, user string) *apiclient.Client {
 	t.Helper()
 	var token func(context.Context) (string, error)
 	if user != "" {
@@ -46,7 +46,7 @@ func client(t *testing.T, sb *devenv.Sandbox, user string) *approval.Client {
 		id, _ := tok.Extra("id_token").(string)
 		token = func(context.Context) (string, error) { return id, nil }
 	}
-	c, err := approval.New(sb.ServerURL, nil, token)
+	c, err := apiclient.New(sb.ServerURL, nil, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestSandboxWithoutMinIOSaysRunMakeDeps(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = alice.Credentials(ctx, req.ID)
-	var se *approval.ServerError
+	var se *apiclient.ServerError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "make deps") {
 		t.Fatalf("vend without minio: %v, want a server error naming make deps", err)
 	}

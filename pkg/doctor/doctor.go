@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/awsconfig"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/session"
@@ -75,7 +75,7 @@ func Run(ctx context.Context, d Deps) []Check {
 	} else {
 		out = append(out, KeyringRead(ctx, kr, server, d.Now))
 	}
-	client, err := approval.New(server, d.HTTPClient(), nil)
+	client, err := apiclient.New(server, d.HTTPClient(), nil)
 	if err != nil {
 		return append(out, check("server", false, "%v", err))
 	}
@@ -115,7 +115,7 @@ func KeyringRead(ctx context.Context, kr Keyring, server string, now func() time
 // ServerAndClock asks the server's discovery document and compares its
 // clock with ours, corrected by half the round trip; ok is false when the
 // server did not answer.
-func ServerAndClock(ctx context.Context, client *approval.Client, server string, now func() time.Time) (checks []Check, ok bool) {
+func ServerAndClock(ctx context.Context, client *apiclient.Client, server string, now func() time.Time) (checks []Check, ok bool) {
 	sent := now()
 	d, err := client.Discovery(ctx)
 	rtt := now().Sub(sent)

@@ -17,7 +17,7 @@ import (
 
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
@@ -41,7 +41,7 @@ func checkpointKey(t *testing.T, name string) *audit.Key {
 
 // serveFile runs a jit server on the SQLite file at path, signing
 // checkpoints with key, until t ends: a subtest is one server's lifetime.
-func serveFile(t *testing.T, path string, key *audit.Key) (*approval.Client, store.Store) {
+func serveFile(t *testing.T, path string, key *audit.Key) (*apiclient.Client, store.Store) {
 	t.Helper()
 	idp, tokens := identities(t)
 	st, err := sqlite.Open(context.Background(), path)
@@ -51,14 +51,14 @@ func serveFile(t *testing.T, path string, key *audit.Key) (*approval.Client, sto
 	t.Cleanup(func() { st.Close() })
 	js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: testPolicy,
 		Tweak: func(o *server.Options, _ string) { o.Store = st; o.CheckpointKey = key }})
-	c, err := approval.New(js.URL, nil, func(context.Context) (string, error) { return tokens["alice"], nil })
+	c, err := apiclient.New(js.URL, nil, func(context.Context) (string, error) { return tokens["alice"], nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, st
 }
 
-func createN(t *testing.T, c *approval.Client, n int, reason string) {
+func createN(t *testing.T, c *apiclient.Client, n int, reason string) {
 	t.Helper()
 	for i := range n {
 		if _, err := c.Create(t.Context(), api.CreateRequest{Role: "readonly", Reason: fmt.Sprintf("%s %d", reason, i)}); err != nil {
@@ -271,14 +271,14 @@ func TestWitnessCatchesAServerThatStopsSigningCheckpoints(t *testing.T) {
 }
 
 // serveStore is serveFile for any store opened by open.
-func serveStore(t *testing.T, open func(t *testing.T) store.Store, key *audit.Key) (*approval.Client, store.Store) {
+func serveStore(t *testing.T, open func(t *testing.T) store.Store, key *audit.Key) (*apiclient.Client, store.Store) {
 	t.Helper()
 	idp, tokens := identities(t)
 	st := open(t)
 	t.Cleanup(func() { st.Close() })
 	js := testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: testPolicy,
 		Tweak: func(o *server.Options, _ string) { o.Store = st; o.CheckpointKey = key }})
-	c, err := approval.New(js.URL, nil, func(context.Context) (string, error) { return tokens["alice"], nil })
+	c, err := apiclient.New(js.URL, nil, func(context.Context) (string, error) { return tokens["alice"], nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/freshness"
 	"github.com/jit-access/jit/pkg/oidcclient"
@@ -117,8 +117,8 @@ func (s *Session) IDToken(ctx context.Context) (string, error) {
 }
 
 // API returns the server's API client, authenticated with IDToken.
-func (s *Session) API() (*approval.Client, error) {
-	return approval.New(s.Server, s.HTTPClient, s.IDToken)
+func (s *Session) API() (*apiclient.Client, error) {
+	return apiclient.New(s.Server, s.HTTPClient, s.IDToken)
 }
 
 func (s *Session) lock(ctx context.Context, name string) (func(), error) {
@@ -202,7 +202,7 @@ func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials
 	}
 	c, err = s.vend(ctx, client, role, grantID)
 	if err != nil {
-		var unreachable *approval.UnreachableError
+		var unreachable *apiclient.UnreachableError
 		if hadPrev && errors.As(err, &unreachable) && !freshness.Ended(prev, s.now()) {
 			return prev, nil
 		}
@@ -223,13 +223,13 @@ func (s *Session) Credentials(ctx context.Context, role string) (api.Credentials
 
 // vend fetches credentials for the grant id, or else for the caller's live
 // grant of role with the latest end.
-func (s *Session) vend(ctx context.Context, client *approval.Client, role, id string) (api.Credentials, error) {
+func (s *Session) vend(ctx context.Context, client *apiclient.Client, role, id string) (api.Credentials, error) {
 	if id != "" {
 		c, err := client.Credentials(ctx, id)
 		if err == nil {
 			return *c, nil
 		}
-		if !approval.IsCode(err, api.CodeConflict) && !approval.IsCode(err, api.CodeNotFound) {
+		if !apiclient.IsCode(err, api.CodeConflict) && !apiclient.IsCode(err, api.CodeNotFound) {
 			return api.Credentials{}, err
 		}
 	}
@@ -239,7 +239,7 @@ func (s *Session) vend(ctx context.Context, client *approval.Client, role, id st
 	}
 	c, err := client.Credentials(ctx, g.ID)
 	if err != nil {
-		if approval.IsCode(err, api.CodeConflict) {
+		if apiclient.IsCode(err, api.CodeConflict) {
 			return api.Credentials{}, &NoGrantError{Role: role}
 		}
 		return api.Credentials{}, err
@@ -248,12 +248,12 @@ func (s *Session) vend(ctx context.Context, client *approval.Client, role, id st
 }
 
 // ActiveGrant finds the caller's live grant for role with the latest end.
-func (s *Session) ActiveGrant(ctx context.Context, client *approval.Client, role string) (*api.Request, error) {
+func (s *Session) ActiveGrant(ctx context.Context, client *apiclient.Client, role string) (*api.Request, error) {
 	now := s.now()
 	var best *api.Request
 	cursor := ""
 	for {
-		page, err := client.List(ctx, approval.ScopeMine, []api.State{api.StateApproved, api.StateActive}, cursor, 200)
+		page, err := client.List(ctx, apiclient.ScopeMine, []api.State{api.StateApproved, api.StateActive}, cursor, 200)
 		if err != nil {
 			return nil, err
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 )
 
 // EndedError says a grant is over (revoked, expired, cancelled) and how,
@@ -65,8 +65,8 @@ func (s *Session) WatchGrant(ctx context.Context, id string, wait, retry time.Du
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			var ue *approval.UnreachableError
-			if !errors.As(err, &ue) && !approval.IsCode(err, api.CodeUnavailable) {
+			var ue *apiclient.UnreachableError
+			if !errors.As(err, &ue) && !apiclient.IsCode(err, api.CodeUnavailable) {
 				return fmt.Errorf("watch grant %s: %w", id, err)
 			}
 			t := time.NewTimer(retry)

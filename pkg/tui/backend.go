@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/session"
 )
 
 // Backend is everything the picker asks of the jit server and the local
-// cache. SessionBackend implements it over pkg/session and pkg/approval.
+// cache. SessionBackend implements it over pkg/session and pkg/apiclient.
 type Backend interface {
 	// Roles lists the roles the user may request.
 	Roles(ctx context.Context) ([]api.Role, error)
@@ -42,7 +42,7 @@ type SessionBackend struct {
 
 var _ Backend = (*SessionBackend)(nil)
 
-func (b *SessionBackend) client() (*approval.Client, error) { return b.Session.API() }
+func (b *SessionBackend) client() (*apiclient.Client, error) { return b.Session.API() }
 
 // Roles implements Backend.
 func (b *SessionBackend) Roles(ctx context.Context) ([]api.Role, error) {
@@ -53,7 +53,7 @@ func (b *SessionBackend) Roles(ctx context.Context) ([]api.Role, error) {
 	return c.Roles(ctx)
 }
 
-func (b *SessionBackend) list(ctx context.Context, scope approval.ListScope, states []api.State) ([]api.Request, error) {
+func (b *SessionBackend) list(ctx context.Context, scope apiclient.ListScope, states []api.State) ([]api.Request, error) {
 	c, err := b.client()
 	if err != nil {
 		return nil, err
@@ -75,12 +75,12 @@ func (b *SessionBackend) list(ctx context.Context, scope approval.ListScope, sta
 
 // Mine implements Backend.
 func (b *SessionBackend) Mine(ctx context.Context) ([]api.Request, error) {
-	return b.list(ctx, approval.ScopeMine, []api.State{api.StatePending, api.StateApproved, api.StateActive})
+	return b.list(ctx, apiclient.ScopeMine, []api.State{api.StatePending, api.StateApproved, api.StateActive})
 }
 
 // Review implements Backend.
 func (b *SessionBackend) Review(ctx context.Context) ([]api.Request, error) {
-	return b.list(ctx, approval.ScopeReview, []api.State{api.StatePending})
+	return b.list(ctx, apiclient.ScopeReview, []api.State{api.StatePending})
 }
 
 // Request implements Backend.

@@ -14,7 +14,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/jit-access/jit/internal/testenv"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/session"
@@ -94,10 +94,10 @@ func startServer(t *testing.T) *testServer {
 }
 
 // client is the API client of user.
-func (s *testServer) client(t *testing.T, user string) *approval.Client {
+func (s *testServer) client(t *testing.T, user string) *apiclient.Client {
 	t.Helper()
 	tok := s.tokens[user]
-	c, err := approval.New(s.url, &http.Client{Timeout: time.Minute}, func(context.Context) (string, error) { return tok, nil })
+	c, err := apiclient.New(s.url, &http.Client{Timeout: time.Minute}, func(context.Context) (string, error) { return tok, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/session"
 )
 
@@ -23,8 +23,8 @@ func errLine(err error) string {
 // describe splits an error into what went wrong and what to do next.
 func describe(err error) (msg, hint string) {
 	var (
-		se *approval.ServerError
-		ue *approval.UnreachableError
+		se *apiclient.ServerError
+		ue *apiclient.UnreachableError
 		ng *session.NoGrantError
 	)
 	switch {

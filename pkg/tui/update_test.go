@@ -12,7 +12,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/session"
 )
 
@@ -187,7 +187,7 @@ func TestDecisionArrivingChangesWaitingScreen(t *testing.T) {
 func TestWaitErrorOffersRetryNotCrash(t *testing.T) {
 	m, _ := unitModel(t, nil)
 	m.Update(createdMsg{req: &api.Request{ID: "req_1", Role: "prod-admin", State: api.StatePending, Version: 1}})
-	m.Update(changedMsg{gen: m.waitGen, id: "req_1", err: &approval.UnreachableError{URL: "http://127.0.0.1:1", Err: errors.New("connection refused")}})
+	m.Update(changedMsg{gen: m.waitGen, id: "req_1", err: &apiclient.UnreachableError{URL: "http://127.0.0.1:1", Err: errors.New("connection refused")}})
 	v := m.View()
 	if !strings.Contains(v, "cannot reach the jit server") || !strings.Contains(v, "r retry") {
 		t.Fatalf("view:\n%s", v)
@@ -207,7 +207,7 @@ func TestLoadErrorShowsNextStep(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "not logged in — try: jit login") {
 		t.Fatalf("view:\n%s", v)
 	}
-	m.Update(loadedMsg{err: &approval.ServerError{Status: 403, Body: api.Error{Code: api.CodeForbidden, Message: "not eligible", Hint: "ask an admin"}}})
+	m.Update(loadedMsg{err: &apiclient.ServerError{Status: 403, Body: api.Error{Code: api.CodeForbidden, Message: "not eligible", Hint: "ask an admin"}}})
 	if v := m.View(); !strings.Contains(v, "! not eligible — try: ask an admin") {
 		t.Fatalf("view:\n%s", v)
 	}

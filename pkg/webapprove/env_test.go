@@ -17,7 +17,7 @@ import (
 
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
@@ -104,10 +104,10 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 }
 
 // client is an API client acting as username (device-flow token).
-func (e *env) client(username string) *approval.Client {
+func (e *env) client(username string) *apiclient.Client {
 	e.t.Helper()
 	tok := token(e.t, username)
-	c, err := approval.New(e.url, &http.Client{Timeout: time.Minute}, func(context.Context) (string, error) { return tok, nil })
+	c, err := apiclient.New(e.url, &http.Client{Timeout: time.Minute}, func(context.Context) (string, error) { return tok, nil })
 	if err != nil {
 		e.t.Fatal(err)
 	}

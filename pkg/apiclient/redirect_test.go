@@ -1,4 +1,4 @@
-package approval_test
+package apiclient_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jit-access/jit/pkg/approval"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/secureurl"
 )
 
@@ -39,7 +39,7 @@ func TestHTTPSServerRedirectToPlainHTTPDoesNotSendToken(t *testing.T) {
 			"jit.example.com:80": plain.Listener.Addr().String()}[addr]
 		return (&net.Dialer{}).DialContext(ctx, network, target)
 	}
-	c, err := approval.New("https://jit.example.com", &http.Client{Transport: tr},
+	c, err := apiclient.New("https://jit.example.com", &http.Client{Transport: tr},
 		func(context.Context) (string, error) { return "secret-token", nil })
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
-// Package approval is the CLI's HTTP client for the jit server's API
+// Package apiclient is the CLI's HTTP client for the jit server's API
 // (pkg/api under /v1). It knows nothing of keyrings or terminals: the caller
 // supplies a token source and an *http.Client.
-package approval
+package apiclient
 
 import (
 	"bytes"
