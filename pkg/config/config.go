@@ -14,8 +14,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/jit-access/jit/pkg/config/yamldoc"
 	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/yamldoc"
 )
 
 // Defaults.

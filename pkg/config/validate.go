@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jit-access/jit/pkg/config/yamldoc"
+	"github.com/jit-access/jit/pkg/yamldoc"
 )
 
 // This file checks a parsed config and fills in its defaults, one method per

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/config/yamldoc"
+	"github.com/jit-access/jit/pkg/yamldoc"
 )
 
 // File is the shape of a policy file; the server config may hold the same

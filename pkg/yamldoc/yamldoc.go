@@ -2,8 +2,9 @@
 // into an error that names file:line:column, the key path and what was
 // expected, so that an operator can fix a config file without guessing.
 //
-// It is shared by pkg/config (the server's config file) and pkg/policy (the
-// roles, inline in the config or in their own file).
+// It is a leaf: it imports no jit package, so pkg/config (the server's config
+// file) and pkg/policy (the roles, inline in the config or in their own file)
+// both import it and the graph reads downward: config → policy → yamldoc.
 package yamldoc
 
 import (
