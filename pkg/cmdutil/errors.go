@@ -8,20 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/jit-access/jit/pkg/exitcode"
 )
 
-// Exit codes, documented in docs/exit-codes.md (generated from this table).
+// Exit codes, documented in docs/exit-codes.md (generated from ExitCodes).
+// They are pkg/exitcode's, named here for the commands.
 const (
-	ExitOK            = 0
-	ExitError         = 1
-	ExitCancelled     = 2
-	ExitUsage         = 3
-	ExitLoginRequired = 4
-	ExitDenied        = 5
-	ExitNoGrant       = 6
-	ExitPending       = 8
-	ExitUnreachable   = 9
-	ExitInterrupted   = 130
+	ExitOK            = exitcode.OK
+	ExitError         = exitcode.Error
+	ExitCancelled     = exitcode.Cancelled
+	ExitUsage         = exitcode.Usage
+	ExitLoginRequired = exitcode.LoginRequired
+	ExitDenied        = exitcode.Denied
+	ExitNoGrant       = exitcode.NoGrant
+	ExitPending       = exitcode.Pending
+	ExitUnreachable   = exitcode.Unreachable
+	ExitInterrupted   = exitcode.Interrupted
 )
 
 // ExitCodes is the table shown in docs and `jit help exit-codes`.
@@ -41,22 +44,13 @@ var ExitCodes = []struct {
 	{ExitInterrupted, "interrupted (Ctrl-C)"},
 }
 
-// HintError is an error with a next step for the person reading it.
-type HintError struct {
-	Err  error
-	Hint string
-	Code int // exit code; 0 means ExitError
-}
-
-func (e *HintError) Error() string { return e.Err.Error() }
-func (e *HintError) Unwrap() error { return e.Err }
+// HintError is an error with a next step for the person reading it
+// (pkg/exitcode's, which the server and the credential path also use).
+type HintError = exitcode.HintError
 
 // WithHint wraps err with a hint and an exit code.
 func WithHint(err error, code int, hint string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return &HintError{Err: err, Hint: fmt.Sprintf(hint, args...), Code: code}
+	return exitcode.WithHint(err, code, hint, args...)
 }
 
 // FlagError is a usage mistake; the command's usage is shown with it.

@@ -113,12 +113,7 @@ func (f *Factory) openCache() (*credcache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := credpath.OpenCache(credpath.Settings{Getenv: f.Env, Now: f.Now, Keyring: f.Flags.Keyring, Passphrase: f.filePassphrase}, cfg)
-	var hinted *credpath.Hinted
-	if errors.As(err, &hinted) {
-		return nil, WithHint(hinted.Err, hinted.Code, "%s", hinted.Hint)
-	}
-	return c, err
+	return credpath.OpenCache(credpath.Settings{Getenv: f.Env, Now: f.Now, Keyring: f.Flags.Keyring, Passphrase: f.filePassphrase}, cfg)
 }
 
 // filePassphrase comes from JIT_FILE_PASSPHRASE or, on a real terminal

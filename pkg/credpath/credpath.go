@@ -23,36 +23,15 @@ import (
 	"github.com/jit-access/jit/pkg/cliconfig"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/credprocess"
+	"github.com/jit-access/jit/pkg/exitcode"
 	"github.com/jit-access/jit/pkg/freshness"
 )
 
 // BinaryName is the slim binary shipped beside jit.
 const BinaryName = "jit-credential-process"
 
-// Exit codes: the same numbers as cmdutil's documented table (a test keeps
-// them equal), repeated here so this path does not link cobra.
-const (
-	ExitOK            = 0
-	ExitError         = 1
-	ExitUsage         = 3
-	ExitLoginRequired = 4
-	ExitDenied        = 5
-	ExitNoGrant       = 6
-	ExitUnreachable   = 9
-)
-
 // ErrNoServer: no --server, no JIT_SERVER and none in the config file.
 var ErrNoServer = errors.New("no jit server configured")
-
-// Hinted is an error with the next step for a person and an exit code.
-type Hinted struct {
-	Err  error
-	Hint string
-	Code int
-}
-
-func (e *Hinted) Error() string { return e.Err.Error() }
-func (e *Hinted) Unwrap() error { return e.Err }
 
 // Settings are where the path finds its server and keyring: flags first,
 // then environment, then the config file.
@@ -116,7 +95,7 @@ func OpenCache(s Settings, cfg *cliconfig.Config) (*credcache.Cache, error) {
 		Backend: backend, FileDir: dir, FilePassphrase: pass, CallTimeout: cfg.KeyringTimeout, Now: s.Now,
 	})
 	if err != nil {
-		return nil, &Hinted{Err: fmt.Errorf("open keyring: %w", err), Code: ExitError,
+		return nil, &exitcode.HintError{Err: fmt.Errorf("open keyring: %w", err), Code: exitcode.Error,
 			Hint: "pick a backend with --keyring or JIT_KEYRING_BACKEND (keyctl, secret-service, file, pass …); see jit doctor"}
 	}
 	return c, nil
@@ -137,11 +116,11 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
 	fs.Bool("debug", false, "passed on to jit credential-process on a cache miss")
 	if err := fs.Parse(args); err != nil {
-		return ExitUsage
+		return exitcode.Usage
 	}
 	if *role == "" || fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "jit: --role is required and nothing else\nTry: %s --role ROLE\n", BinaryName)
-		return ExitUsage
+		return exitcode.Usage
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -151,7 +130,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	case err != nil:
 		return Report(err, stderr)
 	case hit:
-		return ExitOK
+		return exitcode.OK
 	}
 	return miss(args)
 }
@@ -184,7 +163,7 @@ func Cached(ctx context.Context, st Settings, role string, stdout io.Writer) (bo
 
 func noServer(err error) error {
 	if errors.Is(err, ErrNoServer) {
-		return &Hinted{Err: err, Code: ExitLoginRequired, Hint: "run: jit login --server https://jit.example.com (or set JIT_SERVER)"}
+		return &exitcode.HintError{Err: err, Code: exitcode.LoginRequired, Hint: "run: jit login --server https://jit.example.com (or set JIT_SERVER)"}
 	}
 	return err
 }
@@ -194,13 +173,13 @@ func noServer(err error) error {
 // exit; never a secret (no error here carries one).
 func Report(err error, w io.Writer) int {
 	if err == nil {
-		return ExitOK
+		return exitcode.OK
 	}
-	var hint *Hinted
+	var hint *exitcode.HintError
 	if errors.As(err, &hint) {
 		fmt.Fprintf(w, "jit: %s\nTry: %s\n", hint.Err, hint.Hint)
-		return hint.Code
+		return hint.ExitCode()
 	}
 	fmt.Fprintf(w, "jit: %s\n", err)
-	return ExitError
+	return exitcode.Error
 }

@@ -157,15 +157,3 @@ func TestExecJitReportsAMissingJit(t *testing.T) {
 		t.Errorf("JitBeside = %q, %v; want %q", got, err, jit)
 	}
 }
-
-// The slim binary cannot import cmdutil (cobra); its codes must still be
-// the documented ones.
-func TestExitCodesMatchJits(t *testing.T) {
-	for _, p := range [][2]int{{credpath.ExitOK, cmdutil.ExitOK}, {credpath.ExitError, cmdutil.ExitError}, {credpath.ExitUsage, cmdutil.ExitUsage},
-		{credpath.ExitLoginRequired, cmdutil.ExitLoginRequired}, {credpath.ExitDenied, cmdutil.ExitDenied}, {credpath.ExitNoGrant, cmdutil.ExitNoGrant},
-		{credpath.ExitUnreachable, cmdutil.ExitUnreachable}} {
-		if p[0] != p[1] {
-			t.Errorf("credpath exit code %d, cmdutil's %d", p[0], p[1])
-		}
-	}
-}

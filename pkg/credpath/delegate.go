@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+
+	"github.com/jit-access/jit/pkg/exitcode"
 )
 
 // JitBeside finds the jit executable next to the running slim binary (how
@@ -43,7 +45,7 @@ func ExecJit(stderr io.Writer) Delegate {
 		if ok := asExitCode(err, &code); ok {
 			return int(code)
 		}
-		return Report(&Hinted{Err: fmt.Errorf("the cached credentials need a refresh, and jit cannot run: %w", err), Code: ExitError,
+		return Report(&exitcode.HintError{Err: fmt.Errorf("the cached credentials need a refresh, and jit cannot run: %w", err), Code: exitcode.Error,
 			Hint: "reinstall jit so that jit and " + BinaryName + " sit side by side, then: jit configure aws"}, stderr)
 	}
 }

@@ -1,9 +1,10 @@
 package credpath
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/jit-access/jit/internal/golist"
 )
 
 // heavy are packages whose init (or size) the credential path must never pay
@@ -53,19 +54,6 @@ func heavyIn(deps []string) []string {
 	return bad
 }
 
-func goListDeps(t *testing.T, pkg string) []string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", pkg).Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, stderr)
-	}
-	return strings.Fields(string(out))
-}
-
 // TestCredentialPathStaysSlim fails when a heavy package enters the import
 // graph of what `jit configure aws` writes as credential_process: every
 // package there runs its init on each call an AWS SDK makes.
@@ -74,10 +62,7 @@ func TestCredentialPathStaysSlim(t *testing.T) {
 		t.Skip("runs go list; skipped with -short")
 	}
 	for _, pkg := range []string{"github.com/jit-access/jit/cmd/jit-credential-process", "github.com/jit-access/jit/pkg/credpath"} {
-		deps := goListDeps(t, pkg)
-		if len(deps) < 10 {
-			t.Fatalf("go list -deps %s gave %d packages; the check would prove nothing", pkg, len(deps))
-		}
+		deps := golist.Deps(t, pkg)
 		if bad := heavyIn(deps); len(bad) > 0 {
 			t.Errorf("%s links heavy packages it must not: %s", pkg, strings.Join(bad, ", "))
 		}
@@ -90,7 +75,7 @@ func TestHeavyPackageCheckCatchesTheFatBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list; skipped with -short")
 	}
-	bad := strings.Join(heavyIn(goListDeps(t, "github.com/jit-access/jit")), " ")
+	bad := strings.Join(heavyIn(golist.Deps(t, "github.com/jit-access/jit")), " ")
 	for _, want := range []string{"modernc.org/sqlite", "github.com/jackc/pgx/v5", "github.com/zitadel/oidc/v3/pkg/op", "github.com/jit-access/jit/pkg/devidp", "github.com/aws/aws-sdk-go-v2/service/sts"} {
 		if !strings.Contains(bad, want) {
 			t.Errorf("the heavy-package check did not flag %s in jit's own graph", want)

@@ -23,8 +23,8 @@ import (
 	"github.com/jit-access/jit/pkg/auditanchor"
 	"github.com/jit-access/jit/pkg/auditmirror"
 	"github.com/jit-access/jit/pkg/build"
-	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/config"
+	"github.com/jit-access/jit/pkg/exitcode"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
 	"github.com/jit-access/jit/pkg/policy"
@@ -385,7 +385,7 @@ func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
 	path := cfg.Audit.SigningKeyFile
 	if path == "" {
 		if cfg.Audit.Anchor.Bucket != "" {
-			return nil, cmdutil.WithHint(errors.New("audit.anchor needs signed checkpoints"), cmdutil.ExitError, "set audit.signing_key_file (jit server keygen)")
+			return nil, exitcode.WithHint(errors.New("audit.anchor needs signed checkpoints"), exitcode.Error, "set audit.signing_key_file (jit server keygen)")
 		}
 		return nil, nil
 	}
@@ -394,7 +394,7 @@ func loadCheckpointKey(cfg *config.Config) (*audit.Key, error) {
 	}
 	k, err := audit.LoadKey(path)
 	if err != nil {
-		return nil, cmdutil.WithHint(err, cmdutil.ExitError, "make one with: jit server keygen --name HOST --out %s", path)
+		return nil, exitcode.WithHint(err, exitcode.Error, "make one with: jit server keygen --name HOST --out %s", path)
 	}
 	return k, nil
 }
