@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/jit-access/jit/pkg/audit"
 )
@@ -84,15 +87,16 @@ func NewS3(ctx context.Context, cfg Config) (*S3, error) {
 // that keys sort by size.
 func (a *S3) Key(size int64) string { return fmt.Sprintf("%s%020d", a.Prefix, size) }
 
-// Publish writes a signed checkpoint note, locked until now+Retention.
-// Writing the same size twice is refused by the lock only if the bytes
-// differ; the anchor writes each size once.
+// Publish writes a signed checkpoint note, locked until now+Retention. The
+// PUT carries If-None-Match: *, so a size already anchored is never written
+// again: the bucket never holds a second version of one checkpoint key.
 func (a *S3) Publish(ctx context.Context, cp audit.Checkpoint, note []byte) error {
 	_, err := a.Client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:                    aws.String(a.Bucket),
 		Key:                       aws.String(a.Key(cp.Size)),
 		Body:                      bytes.NewReader(note),
 		ContentType:               aws.String("text/plain; charset=utf-8"),
+		IfNoneMatch:               aws.String("*"),
 		ObjectLockMode:            types.ObjectLockModeCompliance,
 		ObjectLockRetainUntilDate: aws.Time(a.Now().Add(a.Retention)),
 		ChecksumAlgorithm:         types.ChecksumAlgorithmSha256,
@@ -103,25 +107,60 @@ func (a *S3) Publish(ctx context.Context, cp audit.Checkpoint, note []byte) erro
 	return nil
 }
 
-// Latest returns the newest checkpoint note in the bucket (nil: none).
+// ErrTampered is returned when the bucket holds a second version of a
+// checkpoint key: someone with the bucket's keys wrote over a checkpoint
+// (Object Lock keeps the old version but a plain GET returns the new one).
+var ErrTampered = errors.New("audit anchor: a checkpoint key holds more than one version")
+
+// isCheckpointKey reports whether k is prefix + 20 digits, as Key writes.
+func (a *S3) isCheckpointKey(k string) bool {
+	d, ok := strings.CutPrefix(k, a.Prefix)
+	if !ok || len(d) != 20 {
+		return false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Latest returns the newest checkpoint note in the bucket (nil: none). It
+// reads every version of every key (ListObjectVersions), so a delete
+// marker (a DELETE without a version id) hides nothing, and it refuses
+// (ErrTampered) a key that holds more than one version.
 func (a *S3) Latest(ctx context.Context) ([]byte, error) {
-	var last string
-	p := s3.NewListObjectsV2Paginator(a.Client, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), Prefix: aws.String(a.Prefix)})
+	var last, lastVersion, prev string
+	p := s3.NewListObjectVersionsPaginator(a.Client, &s3.ListObjectVersionsInput{Bucket: aws.String(a.Bucket), Prefix: aws.String(a.Prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list checkpoints: %w", err)
+			return nil, fmt.Errorf("list checkpoint versions in s3://%s/%s: %w", a.Bucket, a.Prefix, err)
 		}
-		for _, o := range page.Contents {
-			if k := aws.ToString(o.Key); k > last {
-				last = k
+		for _, o := range page.Versions {
+			k := aws.ToString(o.Key)
+			if !a.isCheckpointKey(k) {
+				continue
+			}
+			if k == prev { // versions of one key are listed together
+				return nil, fmt.Errorf("%w: s3://%s/%s was written twice; keep every version as evidence (aws s3api list-object-versions) and find who holds the bucket's keys",
+					ErrTampered, a.Bucket, k)
+			}
+			prev = k
+			if k > last {
+				last, lastVersion = k, aws.ToString(o.VersionId)
 			}
 		}
 	}
 	if last == "" {
 		return nil, nil
 	}
-	out, err := a.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(last)})
+	in := &s3.GetObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(last)}
+	if lastVersion != "" && lastVersion != "null" {
+		in.VersionId = aws.String(lastVersion)
+	}
+	out, err := a.Client.GetObject(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("get checkpoint %s: %w", last, err)
 	}
@@ -130,9 +169,13 @@ func (a *S3) Latest(ctx context.Context) ([]byte, error) {
 }
 
 // Publisher is the server side: PublishCheckpoint signs the tree and logs
-// it as an audit.checkpoint event (server.Server implements it).
+// it as an audit.checkpoint event; ProveTree proves that the tree of from
+// records is a prefix of the tree of size records; CheckpointVerifierKey
+// names the signing key (server.Server implements it).
 type Publisher interface {
 	PublishCheckpoint(ctx context.Context) (cp audit.Checkpoint, note []byte, ok bool, err error)
+	ProveTree(ctx context.Context, size, from int64) (tlog.TreeProof, error)
+	CheckpointVerifierKey() string
 }
 
 // Run publishes a checkpoint every interval while the log grows, to the
@@ -155,7 +198,11 @@ func Run(ctx context.Context, p Publisher, anchor *S3, interval time.Duration, l
 			}
 		}
 		if ok {
-			if err := Once(ctx, p, anchor, &anchored, log); err != nil && ctx.Err() == nil {
+			switch err := Once(ctx, p, anchor, &anchored, log); {
+			case err == nil || ctx.Err() != nil:
+			case errors.Is(err, audit.ErrInconsistent), errors.Is(err, ErrTampered):
+				log.Error("audit checkpoint NOT anchored: the log or the bucket was tampered with", "err", err)
+			default:
 				log.Warn("audit checkpoint", "err", err)
 			}
 		}
@@ -168,7 +215,10 @@ func Run(ctx context.Context, p Publisher, anchor *S3, interval time.Duration, l
 }
 
 // Once publishes the current checkpoint: logs it (unless nothing changed)
-// and uploads it to anchor when it is newer than *anchored.
+// and uploads it to anchor when it is newer than *anchored, after checking
+// that it extends the newest checkpoint the bucket holds. A log that does
+// not (rolled back or rewritten since it was anchored) is never anchored:
+// the error wraps audit.ErrInconsistent.
 func Once(ctx context.Context, p Publisher, anchor *S3, anchored *int64, log *slog.Logger) error {
 	cp, note, _, err := p.PublishCheckpoint(ctx)
 	if err != nil {
@@ -177,12 +227,61 @@ func Once(ctx context.Context, p Publisher, anchor *S3, anchored *int64, log *sl
 	if anchor == nil || cp.Size == 0 || cp.Size <= *anchored {
 		return nil
 	}
-	if err := anchor.Publish(ctx, cp, note); err != nil {
+	done, err := anchor.extends(ctx, p, cp)
+	if err != nil {
 		return err
 	}
+	if !done {
+		if err := anchor.Publish(ctx, cp, note); err != nil {
+			return err
+		}
+		log.Info("audit checkpoint anchored", "size", cp.Size, "bucket", anchor.Bucket, "key", anchor.Key(cp.Size))
+	}
 	*anchored = cp.Size
-	log.Info("audit checkpoint anchored", "size", cp.Size, "bucket", anchor.Bucket, "key", anchor.Key(cp.Size))
 	return nil
+}
+
+// extends checks cp against the newest checkpoint in the bucket: it must
+// be the same tree (done: already anchored) or extend it (a consistency
+// proof from the publisher). A stored checkpoint signed by another key (the
+// signing key was rotated) is compared all the same: size and root do not
+// depend on the key.
+func (a *S3) extends(ctx context.Context, p Publisher, cp audit.Checkpoint) (done bool, err error) {
+	msg, err := a.Latest(ctx)
+	if err != nil || msg == nil {
+		return false, err
+	}
+	stored, err := a.open(msg, p.CheckpointVerifierKey())
+	if err != nil {
+		return false, err
+	}
+	var proof tlog.TreeProof
+	if stored.Size > 0 && stored.Size < cp.Size {
+		if proof, err = p.ProveTree(ctx, cp.Size, stored.Size); err != nil {
+			return false, fmt.Errorf("prove the log extends the anchored checkpoint %d: %w", stored.Size, err)
+		}
+	}
+	if err := audit.CheckConsistency(stored, cp, proof); err != nil {
+		return false, fmt.Errorf("the audit log does not extend the checkpoint anchored at s3://%s/%s: %w; nothing is anchored until an operator finds out why (the database was restored or edited?)",
+			a.Bucket, a.Key(stored.Size), err)
+	}
+	return stored.Size == cp.Size, nil
+}
+
+// open reads a stored checkpoint: verified with vkey, or (another key's,
+// after a rotation) parsed from its text.
+func (a *S3) open(msg []byte, vkey string) (audit.Checkpoint, error) {
+	if v, err := note.NewVerifier(vkey); err == nil {
+		cp, err := audit.OpenCheckpoint(msg, v)
+		if err == nil || !errors.Is(err, audit.ErrCheckpointSignature) {
+			return cp, err
+		}
+	}
+	cp, err := audit.ReadCheckpoint(msg)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("checkpoint in s3://%s/%s: %w", a.Bucket, a.Prefix, err)
+	}
+	return cp, nil
 }
 
 func defaultCredentials(ctx context.Context, region string) (aws.CredentialsProvider, error) {

@@ -206,3 +206,18 @@ func (s *Server) PublishCheckpoint(ctx context.Context) (cp audit.Checkpoint, no
 		Detail: map[string]string{"checkpoint": string(note), "size": strconv.FormatInt(cp.Size, 10), "root": cp.Hash.String()}})
 	return cp, note, err == nil, err
 }
+
+// CheckpointVerifierKey is the verifier key of the checkpoints the server
+// signs ("" without a signing key).
+func (s *Server) CheckpointVerifierKey() string {
+	if s.checkpoints == nil {
+		return ""
+	}
+	return s.checkpoints.key.VerifierKey
+}
+
+// ProveTree proves that the audit tree of from records is a prefix of the
+// tree of size records (both at most the tree's size now).
+func (s *Server) ProveTree(ctx context.Context, size, from int64) (tlog.TreeProof, error) {
+	return tlog.ProveTree(size, from, store.HashReader(ctx, s.opts.Store))
+}
