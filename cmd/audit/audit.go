@@ -199,7 +199,12 @@ Offline: --file reads a JSON-lines export ("-" for stdin) and --checkpoint a
 signed checkpoint saved earlier (e.g. from the object-lock bucket); the key is
 --key or the one pinned for the configured server. --store reads the store
 directly: the chain and the store's own tree. --head SEQ:HASH checks a chain head
-recorded earlier.`,
+recorded earlier.
+
+Re-pin a new checkpoint key (after the operators rotated it): --key NEWKEY against
+the server pins it only if its checkpoint extends the newest one witnessed under
+the old key. Any signed-in user may do it; for non-admins only the checkpoint and
+its proof are checked (the records are for admins).`,
 		Example: "  jit audit verify\n  jit audit verify --file audit.jsonl --checkpoint checkpoint.txt --key \"$(cat jit.vkey)\"",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -213,7 +218,7 @@ recorded earlier.`,
 	cmd.Flags().StringVar(&opts.DSN, "store", "", "verify the store directly (sqlite path or postgres:// DSN)")
 	cmd.Flags().StringVar(&opts.Head, "head", "", "a head recorded earlier, SEQ:HASH, to detect a cut-off tail")
 	cmd.Flags().StringVar(&opts.Checkpoint, "checkpoint", "", "a signed checkpoint file the --file export must match")
-	cmd.Flags().StringVar(&opts.Key, "key", "", "the checkpoints' verifier key (default: the key pinned for the server)")
+	cmd.Flags().StringVar(&opts.Key, "key", "", "the checkpoints' verifier key (default: the key pinned for the server); against the server, pins it after a consistency check")
 	return cmd
 }
 
@@ -245,6 +250,11 @@ func (r *records) add(e api.AuditEvent) bool {
 func VerifyRun(ctx context.Context, opts *VerifyOptions) error {
 	rec := &records{v: jitaudit.NewVerifier()}
 	cp, witnessed, err := readLog(ctx, opts, rec)
+	if errors.Is(err, errWitnessOnly) {
+		fmt.Fprintf(opts.IO.Out, "OK: checkpoint %s%s\n", witnessed.Current, witnessLine(witnessed))
+		fmt.Fprintln(opts.IO.ErrOut, "note: the records are for admins; their hash chain and tree were not checked")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -333,6 +343,11 @@ func readServerLog(ctx context.Context, opts *VerifyOptions, rec *records) (*jit
 	for e, err := range jitaudit.ReadJSONL(pr) {
 		if err != nil {
 			pr.Close()
+			if witnessed != nil && apiclient.IsCode(err, api.CodeForbidden) {
+				// Any signed-in user witnesses the log (and re-pins a key);
+				// only the records are for admins.
+				return nil, witnessed, errWitnessOnly
+			}
 			return nil, nil, err
 		}
 		if !rec.add(e) {
@@ -370,16 +385,28 @@ func verifyReport(opts *VerifyOptions, rec *records, cp *jitaudit.Checkpoint, wi
 	}
 	fmt.Fprintf(opts.IO.Out, "OK: %d record(s); head %d:%s\n", rep.Count, rep.HeadSeq, rep.HeadHash)
 	if cp != nil {
-		line := fmt.Sprintf("OK: records match checkpoint %s", cp)
-		switch {
-		case witnessed != nil && witnessed.First:
-			line += "; first seen, witnessed from now on"
-		case witnessed != nil:
-			line += fmt.Sprintf("; extends the one witnessed before (size %d)", witnessed.Previous.Size)
-		}
-		fmt.Fprintln(opts.IO.Out, line)
+		fmt.Fprintf(opts.IO.Out, "OK: records match checkpoint %s%s\n", cp, witnessLine(witnessed))
 	}
 	return nil
+}
+
+// errWitnessOnly: the checkpoint was witnessed, the records are not ours
+// to read.
+var errWitnessOnly = errors.New("witnessed the checkpoint; the records are for admins")
+
+// witnessLine says what the witness saw, after an OK line.
+func witnessLine(witnessed *witness.Result) string {
+	switch {
+	case witnessed == nil:
+		return ""
+	case witnessed.Repinned != "" && witnessed.Previous.Size > 0:
+		return fmt.Sprintf("; extends the newest checkpoint of the key pinned before (size %d): the new key is pinned", witnessed.Previous.Size)
+	case witnessed.Repinned != "":
+		return "; nothing was witnessed under the key pinned before: the new key is pinned"
+	case witnessed.First:
+		return "; first seen, witnessed from now on"
+	}
+	return fmt.Sprintf("; extends the one witnessed before (size %d)", witnessed.Previous.Size)
 }
 
 // checkTree checks that the records' Merkle tree at the checkpoint's size
@@ -417,11 +444,22 @@ func observe(ctx context.Context, opts *VerifyOptions, server string, client *ap
 		return nil, nil
 	case errors.As(err, &inc):
 		fmt.Fprintf(opts.IO.ErrOut, "FAILED: %v\n\nwitnessed before:\n%s\nserved now:\n%s\n", inc, inc.PreviousNote, inc.CurrentNote)
-		return nil, cmdutil.WithHint(jitaudit.ErrInconsistent, cmdutil.ExitError,
-			"the server's audit history was rolled back or rewritten after this client saw it; keep both checkpoints above as evidence and tell the security team")
+		hint := "the server's audit history was rolled back or rewritten after this client saw it; keep both checkpoints above as evidence and tell the security team"
+		if opts.Key != "" {
+			hint = "the log signed by the new key does not extend the newest checkpoint of the key pinned before, so the new key was NOT pinned: a key rotation must not cover a rolled-back log; keep both checkpoints above as evidence and tell the security team"
+		}
+		return nil, cmdutil.WithHint(jitaudit.ErrInconsistent, cmdutil.ExitError, "%s", hint)
+	case errors.Is(err, witness.ErrUnproven):
+		fmt.Fprintf(opts.IO.ErrOut, "FAILED: %v\n", err)
+		return nil, cmdutil.WithHint(witness.ErrUnproven, cmdutil.ExitError,
+			"the server served signed checkpoints before and now cannot prove its log extends them; retry later, and if it persists tell the security team (the tree hashes may have been deleted)")
 	case errors.Is(err, jitaudit.ErrCheckpointSignature):
+		msg := fmt.Sprintf("the server signs with a key other than the one pinned in %s", dir)
+		if kerr := w.CheckKey(ctx, server, client, opts.Key); errors.Is(kerr, witness.ErrKeyChanged) {
+			msg = kerr.Error()
+		}
 		return nil, cmdutil.WithHint(err, cmdutil.ExitError,
-			"the server signs with a key other than the one pinned in %s; if the operators announced a new key, pass it with --key", dir)
+			"%s; if the operators announced the new key, pin it with jit audit verify --key NEWKEY (it is pinned only if its log extends what this client witnessed)", msg)
 	}
 	return nil, err
 }

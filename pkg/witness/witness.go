@@ -5,8 +5,9 @@
 // this client saw it cannot show a consistent history again.
 //
 // Trust in the key is on first use: the first verifier key a server
-// publishes is pinned, and a later different key is refused (set the key
-// in the CLI config to pin it up front).
+// publishes is pinned, and a later different key is refused until the user
+// pins it (jit audit verify --key NEW), which the witness allows only when
+// the new key's checkpoint extends the old key's newest one.
 package witness
 
 import (
@@ -162,6 +163,9 @@ type Result struct {
 	Current  audit.Checkpoint // the server's checkpoint now
 	Note     []byte           // Current as a signed note
 	First    bool             // nothing was witnessed before
+	// Repinned is the key pinned before when this observation pinned a new
+	// one (Previous is then that key's newest checkpoint).
+	Repinned string
 }
 
 // InconsistentError says the server's log does not extend what this client
@@ -180,14 +184,38 @@ func (e *InconsistentError) Error() string {
 
 func (e *InconsistentError) Unwrap() error { return e.Err }
 
+// ErrUnproven is returned when a server that served checkpoints before
+// does not prove that its log extends the one witnessed: an error answer
+// (a 503, a 500 because tree hashes were deleted), a proof from another
+// size, no proof, or a checkpoint that does not parse. A server that cannot
+// prove its history is treated like one that lies about it: the witness
+// warns. Not reaching the server at all is not this error.
+var ErrUnproven = errors.New("the server did not prove that its audit log extends the checkpoint witnessed before")
+
+// UnprovenError carries the checkpoint the server failed to extend.
+type UnprovenError struct {
+	Server   string
+	Previous audit.Checkpoint
+	Err      error
+}
+
+func (e *UnprovenError) Error() string {
+	return fmt.Sprintf("audit log of %s: %v (witnessed %s): %v", e.Server, ErrUnproven, e.Previous, e.Err)
+}
+
+func (e *UnprovenError) Unwrap() []error { return []error{ErrUnproven, e.Err} }
+
 // Observe fetches the server's checkpoint with the consistency proof from
 // the one witnessed before, verifies both, and stores the new one. pinned,
-// when set, is the verifier key to use (from the CLI config); otherwise the
-// key pinned on first use is used, fetched from the server the first time.
-// A checkpoint signed by another key, a key change and an inconsistent
-// history are errors; nothing is stored then.
+// when set, is the verifier key to use (--key); otherwise the key pinned on
+// first use is used, fetched from the server the first time. A pinned key
+// other than the one pinned before is a re-pin: the new key's checkpoint
+// must extend the old key's newest checkpoint (size and root do not depend
+// on the key), and only then is the new key pinned. A checkpoint signed by
+// another key, a key change, an inconsistent history and a history the
+// server does not prove are errors; nothing is stored then.
 func (w *Witness) Observe(ctx context.Context, server string, c Client, pinned string) (*Result, error) {
-	vkey, err := w.key(ctx, server, c, pinned)
+	vkey, oldKey, err := w.key(ctx, server, c, pinned)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +227,20 @@ func (w *Witness) Observe(ctx context.Context, server string, c Client, pinned s
 	if err != nil {
 		return nil, err
 	}
+	if oldKey != "" {
+		// Re-pin: what the old key witnessed is what the new one must extend.
+		ov, err := note.NewVerifier(oldKey)
+		if err != nil {
+			return nil, fmt.Errorf("the audit key pinned before %q: %w", oldKey, err)
+		}
+		oldCP, oldNote, oldSeen, err := w.Load(server, ov)
+		if err != nil {
+			return nil, err
+		}
+		if oldSeen && (!seen || oldCP.Size > prev.Size) {
+			prev, prevNote, seen = oldCP, oldNote, true
+		}
+	}
 	got, err := c.AuditCheckpoint(ctx, prev.Size)
 	var coded interface{ Code() string }
 	if err != nil && seen && errors.As(err, &coded) && coded.Code() == api.CodeNotFound {
@@ -207,56 +249,79 @@ func (w *Witness) Observe(ctx context.Context, server string, c Client, pinned s
 		return nil, &InconsistentError{Server: server, Previous: prev, PreviousNote: prevNote,
 			Err: fmt.Errorf("%w: the server served checkpoints up to size %d and now serves none", audit.ErrInconsistent, prev.Size)}
 	}
+	if err != nil && seen && errors.As(err, &coded) {
+		return nil, &UnprovenError{Server: server, Previous: prev, Err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
 	cur, err := audit.OpenCheckpoint([]byte(got.Checkpoint), v)
 	if err != nil {
+		if seen && !errors.Is(err, audit.ErrCheckpointSignature) {
+			return nil, &UnprovenError{Server: server, Previous: prev, Err: err}
+		}
 		return nil, err
 	}
-	res := &Result{Key: vkey, Previous: prev, Current: cur, Note: []byte(got.Checkpoint), First: !seen}
+	res := &Result{Key: vkey, Previous: prev, Current: cur, Note: []byte(got.Checkpoint), First: !seen, Repinned: oldKey}
 	if seen {
 		if cur.Size > prev.Size && got.From != prev.Size {
-			return nil, fmt.Errorf("server sent a consistency proof from %d, not from %d", got.From, prev.Size)
+			return nil, &UnprovenError{Server: server, Previous: prev,
+				Err: fmt.Errorf("it sent a consistency proof from size %d, not from %d", got.From, prev.Size)}
+		}
+		if cur.Size > prev.Size && len(got.Consistency) == 0 {
+			return nil, &UnprovenError{Server: server, Previous: prev, Err: errors.New("it sent no consistency proof")}
 		}
 		if err := audit.CheckConsistency(prev, cur, got.Consistency); err != nil {
+			if oldKey != "" {
+				err = fmt.Errorf("%w; the new key %s is NOT pinned: a new key must not cover a rolled-back log", err, vkey)
+			}
 			return nil, &InconsistentError{Server: server, Previous: prev, Current: cur, PreviousNote: prevNote, CurrentNote: res.Note, Err: err}
 		}
 	}
-	if !seen || cur.Size > prev.Size {
+	if !seen || cur.Size > prev.Size || oldKey != "" {
 		if err := w.Save(server, v, res.Note); err != nil {
+			return nil, err
+		}
+	}
+	if oldKey != "" || pinned != "" {
+		if err := w.Pin(server, vkey); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-func (w *Witness) key(ctx context.Context, server string, c Client, pinned string) (string, error) {
-	if pinned != "" {
-		return pinned, nil
-	}
+// key returns the verifier key to use and, when pinned names another key
+// than the one pinned before, that old key.
+func (w *Witness) key(ctx context.Context, server string, c Client, pinned string) (vkey, old string, err error) {
 	stored, err := w.PinnedKey(server)
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	if pinned != "" {
+		if stored != "" && stored != pinned {
+			return pinned, stored, nil
+		}
+		return pinned, "", nil
 	}
 	if stored != "" {
-		return stored, nil
+		return stored, "", nil
 	}
 	k, err := c.AuditKey(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if _, err := note.NewVerifier(k); err != nil {
-		return "", fmt.Errorf("server's audit key %q: %w", k, err)
+		return "", "", fmt.Errorf("server's audit key %q: %w", k, err)
 	}
-	return k, w.Pin(server, k)
+	return k, "", w.Pin(server, k)
 }
 
 // CheckKey compares the server's published key with the pinned one. A
 // different key is ErrKeyChanged: a client that pinned a key never follows a
 // change silently.
 func (w *Witness) CheckKey(ctx context.Context, server string, c Client, pinned string) error {
-	vkey, err := w.key(ctx, server, c, pinned)
+	vkey, _, err := w.key(ctx, server, c, pinned)
 	if err != nil {
 		return err
 	}
@@ -265,7 +330,7 @@ func (w *Witness) CheckKey(ctx context.Context, server string, c Client, pinned 
 		return err
 	}
 	if k != vkey {
-		return fmt.Errorf("%w: pinned %s, server publishes %s", ErrKeyChanged, vkey, k)
+		return fmt.Errorf("%w: pinned %s, the server publishes %s", ErrKeyChanged, vkey, k)
 	}
 	return nil
 }
@@ -299,7 +364,15 @@ func Background(ctx context.Context, dir func() (string, error), server string, 
 		switch {
 		case errors.As(err, &inc):
 			fmt.Fprintf(warn, "WARNING: %v\n  witnessed: %s\n  now:       %s\n  Try: jit audit verify (and tell the server's operators)\n", inc, inc.Previous, inc.Current)
+		case errors.Is(err, ErrUnproven):
+			fmt.Fprintf(warn, "WARNING: %v\n  Try: jit audit verify (and tell the server's operators)\n", err)
 		case errors.Is(err, audit.ErrCheckpointSignature):
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CheckTimeout)
+			defer cancel()
+			if kerr := w.CheckKey(ctx, server, c, ""); errors.Is(kerr, ErrKeyChanged) {
+				fmt.Fprintf(warn, "WARNING: the audit checkpoint key of %s changed: %v\n  Try: if the operators announced the new key, pin it with: jit audit verify --key NEWKEY (it must extend what this client witnessed)\n", server, kerr)
+				return
+			}
 			fmt.Fprintf(warn, "WARNING: the audit checkpoint of %s is not signed by the key this client pinned: %v\n  Try: jit audit verify\n", server, err)
 		}
 	}
