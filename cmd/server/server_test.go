@@ -278,9 +278,10 @@ func TestExplainRun(t *testing.T) {
 		wantErr    string
 	}{
 		{"needs approvers", ExplainOptions{User: "alice@example.com", Groups: []string{"developers"}, Role: "admin"},
-			[]string{"user:      alice@example.com (groups developers)", "eligible:  yes", "approval:  2 of groups approvers (never auto-approved)"}, ""},
+			[]string{"user:      alice@example.com (groups developers)", "eligible:  yes", "approval:  2 of groups approvers (never auto-approved)",
+				"rule:      roles[admin].approvers decides a request for the default duration"}, ""},
 		{"auto-approved", ExplainOptions{User: "alice@example.com", Groups: []string{"developers"}, Role: "readonly"},
-			[]string{"eligible:  yes", "auto"}, ""},
+			[]string{"eligible:  yes", "auto", "rule:      roles[readonly].auto_approve"}, ""},
 		{"not eligible", ExplainOptions{User: "mallory@example.com", Groups: []string{"contractors"}, Role: "admin"},
 			[]string{"eligible:  no"}, ""},
 		{"no config", ExplainOptions{ConfigPath: "missing.yaml", User: "alice", Role: "admin"}, nil, "missing.yaml"},

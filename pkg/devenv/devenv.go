@@ -143,6 +143,10 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := os.WriteFile(sb.ConfigPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("write %s: %w", sb.ConfigPath, err)
 	}
+	tests := filepath.Join(sb.StateDir, "policy-tests.yaml")
+	if err := os.WriteFile(tests, []byte(DemoPolicyTests()), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", tests, err)
+	}
 
 	if err := sb.serve(ctx, opts, ln); err != nil {
 		return nil, err

@@ -1,8 +1,13 @@
 package policy
 
+import "errors"
+
 // DeniedError says the policy does not allow the caller to do this (HTTP 403).
 type DeniedError struct {
 	Reason string
+	// Rule names the policy key that refused, "roles[NAME].eligible" (empty
+	// when no single key did).
+	Rule string
 	// Hint says what to do next.
 	Hint string
 }
@@ -15,6 +20,8 @@ type InvalidError struct {
 	Field  string
 	Reason string
 	Hint   string
+	// Rule names the policy key the request broke, "roles[NAME].max_duration".
+	Rule string
 }
 
 func (e *InvalidError) Error() string { return joinHint(e.Reason, e.Hint) }
@@ -33,4 +40,18 @@ func joinHint(reason, hint string) string {
 		return reason
 	}
 	return reason + " (" + hint + ")"
+}
+
+// RuleOf returns the policy key that refused, when err is a *DeniedError or
+// *InvalidError that names one.
+func RuleOf(err error) string {
+	var d *DeniedError
+	if errors.As(err, &d) {
+		return d.Rule
+	}
+	var i *InvalidError
+	if errors.As(err, &i) {
+		return i.Rule
+	}
+	return ""
 }

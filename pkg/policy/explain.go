@@ -35,6 +35,9 @@ type Explanation struct {
 	MaxTotalDuration time.Duration
 	ReasonRequired   bool
 	TicketPattern    string
+	// Rule names the policy key that decides a request for the default
+	// duration: roles[NAME].eligible, .auto_approve or .approvers.
+	Rule string
 }
 
 // Explain explains what the policy lets u do with role.
@@ -49,6 +52,14 @@ func (p *Policy) Explain(u api.User, role string) Explanation {
 	if e.Eligible && r.AutoApprove != nil && r.AutoApprove.Match(u) {
 		e.AutoApproveMax = r.AutoApprove.MaxDuration
 		e.AutoApproved = r.DefaultDuration <= e.AutoApproveMax
+	}
+	switch {
+	case !e.Eligible:
+		e.Rule = r.rule("eligible")
+	case e.AutoApproved:
+		e.Rule = r.rule("auto_approve")
+	default:
+		e.Rule = r.rule("approvers")
 	}
 	if r.mayBreakGlass(u) {
 		e.BreakGlass, e.BreakGlassMax = true, r.BreakGlass.MaxDuration
@@ -111,6 +122,7 @@ func (e Explanation) String() string {
 	} else {
 		fmt.Fprintf(&b, "approvers: %d of %s\n", e.ApprovalsRequired, e.Approvers)
 	}
+	fmt.Fprintf(&b, "rule:      %s decides a request for the default duration\n", e.Rule)
 	approve := yes(e.CanApprove)
 	if e.CanApprove {
 		approve += " (others' requests only: a requester never approves their own request)"

@@ -24,33 +24,50 @@ func grantTotal(req *api.Request) time.Duration {
 // request needs. A grant approvers gave extends alone within the role's
 // extension limits (CheckExtend), as before.
 func (p *Policy) ExtensionApproval(u api.User, req *api.Request, by time.Duration) (needed int, why string) {
+	d := p.ExtensionDecision(u, req, by)
+	return d.ApprovalsNeeded, d.Why
+}
+
+// ExtensionNeeds is ExtensionApproval's answer with the policy key that
+// decided it.
+type ExtensionNeeds struct {
+	// ApprovalsNeeded is 0 when the requester extends alone.
+	ApprovalsNeeded int
+	Why             string
+	// Rule is the limit that made approvers necessary,
+	// "roles[NAME].break_glass.max_duration"; empty when none did.
+	Rule string
+}
+
+// ExtensionDecision is ExtensionApproval, naming the rule that decided.
+func (p *Policy) ExtensionDecision(u api.User, req *api.Request, by time.Duration) ExtensionNeeds {
 	r, ok := p.Role(req.Role)
 	if !ok {
-		return 0, ""
+		return ExtensionNeeds{}
 	}
 	after := grantTotal(req) + by
-	needed = max(1, r.ApprovalsRequired)
+	needed := max(1, r.ApprovalsRequired)
 	switch {
 	case req.BreakGlass:
 		if r.BreakGlass == nil {
-			return needed, fmt.Sprintf("%s no longer allows break-glass, so extending this break-glass grant needs %d approval(s) from %s",
-				r.Name, needed, r.Approvers)
+			return ExtensionNeeds{needed, fmt.Sprintf("%s no longer allows break-glass, so extending this break-glass grant needs %d approval(s) from %s",
+				r.Name, needed, r.Approvers), r.rule("break_glass")}
 		}
 		if after > r.BreakGlass.MaxDuration {
-			return needed, fmt.Sprintf("a break-glass grant extends alone only up to its break_glass.max_duration of %s (this would make %s); past it, %d approval(s) from %s",
-				api.FormatDuration(r.BreakGlass.MaxDuration), api.FormatDuration(after), needed, r.Approvers)
+			return ExtensionNeeds{needed, fmt.Sprintf("a break-glass grant extends alone only up to its break_glass.max_duration of %s (this would make %s); past it, %d approval(s) from %s",
+				api.FormatDuration(r.BreakGlass.MaxDuration), api.FormatDuration(after), needed, r.Approvers), r.rule("break_glass.max_duration")}
 		}
 	case req.AutoApproved:
 		if r.AutoApprove == nil || !r.AutoApprove.Match(u) {
-			return needed, fmt.Sprintf("%s would not auto-approve this grant now, so extending it needs %d approval(s) from %s",
-				r.Name, needed, r.Approvers)
+			return ExtensionNeeds{needed, fmt.Sprintf("%s would not auto-approve this grant now, so extending it needs %d approval(s) from %s",
+				r.Name, needed, r.Approvers), r.rule("auto_approve")}
 		}
 		if after > r.AutoApprove.MaxDuration {
-			return needed, fmt.Sprintf("an auto-approved grant extends alone only up to auto_approve.max_duration of %s (this would make %s); past it, %d approval(s) from %s",
-				api.FormatDuration(r.AutoApprove.MaxDuration), api.FormatDuration(after), needed, r.Approvers)
+			return ExtensionNeeds{needed, fmt.Sprintf("an auto-approved grant extends alone only up to auto_approve.max_duration of %s (this would make %s); past it, %d approval(s) from %s",
+				api.FormatDuration(r.AutoApprove.MaxDuration), api.FormatDuration(after), needed, r.Approvers), r.rule("auto_approve.max_duration")}
 		}
 	}
-	return 0, ""
+	return ExtensionNeeds{}
 }
 
 // CanDecideExtension says whether u may approve or deny req's pending

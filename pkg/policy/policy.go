@@ -259,14 +259,14 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 	if req.MayBeRequestedBy(u) {
 		if verb == "approve" {
 			return &DeniedError{Reason: "a requester never approves their own request",
-				Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
+				Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers), Rule: "self-approval"}
 		}
 		return &DeniedError{Reason: "a requester does not deny their own request",
 			Hint: fmt.Sprintf("withdraw it instead: jit cancel %s", req.ID)}
 	}
 	if !r.Approvers.Match(u) {
 		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s", u.ID(), r.Name),
-			Hint: r.Approvers.withClaimHint(u, fmt.Sprintf("approvers are %s", r.Approvers))}
+			Hint: r.Approvers.withClaimHint(u, fmt.Sprintf("approvers are %s", r.Approvers)), Rule: r.rule("approvers")}
 	}
 	if req.State != api.StatePending {
 		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not pending", req.ID, req.State),
@@ -352,11 +352,11 @@ func (p *Policy) CheckExtend(u api.User, req *api.Request, by time.Duration) err
 	}
 	if r.MaxExtensions == 0 {
 		return &DeniedError{Reason: fmt.Sprintf("%s allows no extensions", r.Name),
-			Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
+			Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name), Rule: r.rule("max_extensions")}
 	}
 	if req.Extensions >= r.MaxExtensions {
 		return &DeniedError{Reason: fmt.Sprintf("request %s has used all %d extension(s) %s allows", req.ID, r.MaxExtensions, r.Name),
-			Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
+			Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name), Rule: r.rule("max_extensions")}
 	}
 	if by <= 0 {
 		return &InvalidError{Field: "duration", Reason: "an extension must be positive", Hint: "ask for --by 30m, for example"}
@@ -369,11 +369,11 @@ func (p *Policy) CheckExtend(u api.User, req *api.Request, by time.Duration) err
 	if by > left {
 		if left <= 0 {
 			return &DeniedError{Reason: fmt.Sprintf("request %s already has the total max of %s for %s", req.ID, api.FormatDuration(r.MaxTotalDuration), r.Name),
-				Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name)}
+				Hint: fmt.Sprintf("request it again when this grant ends: jit request %s", r.Name), Rule: r.rule("max_total_duration")}
 		}
 		return &InvalidError{Field: "duration",
 			Reason: fmt.Sprintf("max total for %s is %s and this grant already has %s", r.Name, api.FormatDuration(r.MaxTotalDuration), api.FormatDuration(total)),
-			Hint:   fmt.Sprintf("ask for --by %s or less", api.FormatDuration(left))}
+			Hint:   fmt.Sprintf("ask for --by %s or less", api.FormatDuration(left)), Rule: r.rule("max_total_duration")}
 	}
 	return nil
 }
