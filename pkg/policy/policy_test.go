@@ -97,24 +97,24 @@ func TestCheckRequest(t *testing.T) {
 		invalid string // field of an *InvalidError
 		msg     string // substring of the error
 	}{
-		{name: "default duration filled in", u: dev, in: ok, want: Outcome{ApprovalsNeeded: 2}, wantDur: time.Hour},
-		{name: "explicit duration kept", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 7200 }), want: Outcome{ApprovalsNeeded: 2}, wantDur: 2 * time.Hour},
-		{name: "at max", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 4 * 3600 }), want: Outcome{ApprovalsNeeded: 2}, wantDur: 4 * time.Hour},
+		{name: "default duration filled in", u: dev, in: ok, want: Outcome{ApprovalsNeeded: 2, Rule: "roles[prod-admin].approvers"}, wantDur: time.Hour},
+		{name: "explicit duration kept", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 7200 }), want: Outcome{ApprovalsNeeded: 2, Rule: "roles[prod-admin].approvers"}, wantDur: 2 * time.Hour},
+		{name: "at max", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 4 * 3600 }), want: Outcome{ApprovalsNeeded: 2, Rule: "roles[prod-admin].approvers"}, wantDur: 4 * time.Hour},
 		{name: "over max", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 4*3600 + 1 }), invalid: "duration", msg: "max for prod-admin is 4h (ask for --for 4h or less)"},
 		{name: "huge duration does not overflow", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 1 << 62 }), invalid: "duration", msg: "max for prod-admin is 4h"},
 		{name: "negative duration", u: dev, in: with(func(c *api.CreateRequest) { c.DurationSeconds = -5 }), invalid: "duration"},
 		{name: "unknown role", u: dev, in: api.CreateRequest{Role: "nope"}, invalid: "role", msg: "jit roles"},
 		{name: "not eligible", u: stranger, in: ok, denied: "not eligible for prod-admin"},
 		{name: "reason missing", u: dev, in: with(func(c *api.CreateRequest) { c.Reason = "  " }), invalid: "reason", msg: "--reason"},
-		{name: "reason not required on dev", u: dev, in: api.CreateRequest{Role: "dev"}, want: Outcome{ApprovalsNeeded: 1}, wantDur: time.Hour},
+		{name: "reason not required on dev", u: dev, in: api.CreateRequest{Role: "dev"}, want: Outcome{ApprovalsNeeded: 1, Rule: "roles[dev].approvers"}, wantDur: time.Hour},
 		{name: "reason too long", u: dev, in: with(func(c *api.CreateRequest) { c.Reason = strings.Repeat("x", MaxReasonLength+1) }), invalid: "reason"},
 		{name: "ticket missing", u: dev, in: with(func(c *api.CreateRequest) { c.Ticket = "" }), invalid: "ticket", msg: "requires a ticket matching ^[A-Z]+-[0-9]+$"},
 		{name: "ticket not matching", u: dev, in: with(func(c *api.CreateRequest) { c.Ticket = "ops-1" }), invalid: "ticket", msg: `"ops-1" does not match`},
-		{name: "auto-approve by group within its max", u: sre, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 1800 }), want: Outcome{AutoApproved: true}, wantDur: 30 * time.Minute},
-		{name: "auto-approve group above its max needs approvers", u: sre, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 1801 }), want: Outcome{ApprovalsNeeded: 2}, wantDur: 1801 * time.Second},
-		{name: "auto-approve group with default over its max", u: sre, in: ok, want: Outcome{ApprovalsNeeded: 2}, wantDur: time.Hour},
+		{name: "auto-approve by group within its max", u: sre, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 1800 }), want: Outcome{AutoApproved: true, Rule: "roles[prod-admin].auto_approve"}, wantDur: 30 * time.Minute},
+		{name: "auto-approve group above its max needs approvers", u: sre, in: with(func(c *api.CreateRequest) { c.DurationSeconds = 1801 }), want: Outcome{ApprovalsNeeded: 2, Rule: "roles[prod-admin].approvers"}, wantDur: 1801 * time.Second},
+		{name: "auto-approve group with default over its max", u: sre, in: ok, want: Outcome{ApprovalsNeeded: 2, Rule: "roles[prod-admin].approvers"}, wantDur: time.Hour},
 		{name: "auto-approve still needs reason", u: sre, in: with(func(c *api.CreateRequest) { c.Reason = ""; c.DurationSeconds = 600 }), invalid: "reason"},
-		{name: "break-glass by oncall", u: oncall, in: api.CreateRequest{Role: "prod-admin", Reason: "outage", BreakGlass: true}, want: Outcome{BreakGlass: true}, wantDur: time.Hour},
+		{name: "break-glass by oncall", u: oncall, in: api.CreateRequest{Role: "prod-admin", Reason: "outage", BreakGlass: true}, want: Outcome{BreakGlass: true, Rule: "roles[prod-admin].break_glass"}, wantDur: time.Hour},
 		{name: "break-glass needs reason", u: oncall, in: api.CreateRequest{Role: "prod-admin", BreakGlass: true}, invalid: "reason", msg: "break-glass needs a reason"},
 		{name: "break-glass needs break-glass group", u: dev, in: with(func(c *api.CreateRequest) { c.BreakGlass = true }), denied: "may not break glass"},
 		{name: "break-glass needs eligibility", u: api.User{Email: "o@x", Username: "o@x", Groups: []string{"oncall"}}, in: with(func(c *api.CreateRequest) { c.BreakGlass = true }), denied: "not eligible"},
@@ -137,6 +137,9 @@ func TestCheckRequest(t *testing.T) {
 				}
 			case err != nil:
 				t.Fatalf("err = %v", err)
+			}
+			if err != nil && RuleOf(err) == "" {
+				t.Errorf("refusal %v names no rule", err)
 			}
 			if tt.msg != "" && (err == nil || !strings.Contains(err.Error(), tt.msg)) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.msg)

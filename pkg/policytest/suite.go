@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/config/yamldoc"
+	"github.com/jit-access/jit/pkg/yamldoc"
 )
 
 // Outcomes a case may expect.
