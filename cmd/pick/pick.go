@@ -16,8 +16,7 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
-	"github.com/jit-access/jit/cmd/configure"
-	"github.com/jit-access/jit/cmd/use"
+	"github.com/jit-access/jit/cmd/shared"
 	"github.com/jit-access/jit/pkg/awsenv"
 	"github.com/jit-access/jit/pkg/browser"
 	"github.com/jit-access/jit/pkg/cmdutil"
@@ -133,19 +132,19 @@ func mruPath(server string) string {
 }
 
 func runAction(ctx context.Context, opts *Options, res tui.Result) error {
-	uo := &use.Options{IO: opts.IO, Env: opts.Env, Environ: opts.Environ, Session: opts.Session,
+	uo := &shared.UseOptions{IO: opts.IO, Env: opts.Env, Environ: opts.Environ, Session: opts.Session,
 		HTTPClient: opts.HTTPClient, Browser: opts.Browser, Role: res.Role}
 	switch res.Action {
 	case tui.ActionExec:
-		return use.ExecRun(ctx, uo)
+		return shared.ExecRun(ctx, uo)
 	case tui.ActionExports:
 		uo.Shell = awsenv.DetectShell(opts.Env)
-		return use.AssumeRun(ctx, uo)
+		return shared.AssumeRun(ctx, uo)
 	case tui.ActionConsole:
 		uo.FederationURL, uo.Destination = console.DefaultFederationURL, console.DefaultDestination
-		return use.ConsoleRun(ctx, uo)
+		return shared.ConsoleRun(ctx, uo)
 	case tui.ActionProfile:
-		return configure.Run(ctx, &configure.Options{IO: opts.IO, Env: opts.Env, Session: opts.Session, Executable: opts.Executable})
+		return shared.ConfigureRun(ctx, &shared.ConfigureOptions{IO: opts.IO, Env: opts.Env, Session: opts.Session, Executable: opts.Executable})
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jit-access/jit/cmd/requests"
+	"github.com/jit-access/jit/cmd/shared"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -168,7 +168,7 @@ func Timeline(w io.Writer, tl *api.Timeline, now time.Time) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, l := range requests.ActivityLines(r.Activity, now) {
+	for _, l := range shared.ActivityLines(r.Activity, now) {
 		fmt.Fprintf(tw, "%s\t%s\n", l[0], l[1])
 	}
 	switch {

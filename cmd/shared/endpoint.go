@@ -1,4 +1,4 @@
-package use
+package shared
 
 import (
 	"context"
@@ -21,7 +21,7 @@ type endpoint struct {
 // startEndpoint serves opts.Role's credentials to the child and watches the
 // grant c came from: a revoke stops the endpoint at once and wipes the
 // cached item, so the child's next refresh fails with jit's message.
-func startEndpoint(ctx context.Context, opts *Options, c api.Credentials) (*endpoint, error) {
+func startEndpoint(ctx context.Context, opts *UseOptions, c api.Credentials) (*endpoint, error) {
 	s, err := opts.Session()
 	if err != nil {
 		return nil, err

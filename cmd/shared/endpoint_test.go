@@ -1,4 +1,4 @@
-package use
+package shared
 
 import (
 	"context"
@@ -88,7 +88,7 @@ func TestEndpointReVendsAcrossSTSSessionsForAFourHourGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	ios, _, _, _ := iostreams.Test()
-	ep, err := startEndpoint(ctx, &Options{IO: ios, Role: "prod", Session: func() (*session.Session, error) { return s, nil }}, first)
+	ep, err := startEndpoint(ctx, &UseOptions{IO: ios, Role: "prod", Session: func() (*session.Session, error) { return s, nil }}, first)
 	if err != nil {
 		t.Fatal(err)
 	}
