@@ -7,7 +7,9 @@
 #                            hyperfine, chromium, podman for the image, PostgreSQL
 #                            15) and, into a tools cache, MinIO, its admin client
 #                            mc, staticcheck, goreleaser and cyclonedx-gomod (the
-#                            SBOMs) (the default)
+#                            SBOMs), and with npm ci the Node test peers
+#                            (oidc-provider, @cloud-copilot/iam-simulate)
+#                            (the default)
 #   scripts/deps.sh demo     only what `make demo` runs: the AWS CLI and MinIO
 #
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin).
@@ -85,18 +87,27 @@ if [[ "${MODE}" == test ]]; then
 	go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod "${CYCLONEDX_GOMOD_VERSION}"
 fi
 
-if [[ "${MODE}" == test ]]; then
-	# The second test IdP (npm's oidc-provider, pinned by its package-lock.json):
-	# npm ci into internal/testidp/oidcprovider unless the pinned version is there.
-	OIDC_PROVIDER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/testidp/oidcprovider"
-	OIDC_PROVIDER_VERSION="$(sed -n 's/.*"oidc-provider": "\([0-9.]*\)".*/\1/p' "${OIDC_PROVIDER_DIR}/package.json")"
-	if grep -q "\"version\": \"${OIDC_PROVIDER_VERSION}\"" "${OIDC_PROVIDER_DIR}/node_modules/oidc-provider/package.json" 2>/dev/null; then
-		say "oidc-provider ${OIDC_PROVIDER_VERSION} present in ${OIDC_PROVIDER_DIR}"
-	else
-		command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20+ and npm (apt-get install nodejs npm)"
-		say "npm ci in ${OIDC_PROVIDER_DIR} (oidc-provider ${OIDC_PROVIDER_VERSION})"
-		(cd "${OIDC_PROVIDER_DIR}" && npm ci --no-audit --no-fund --loglevel=error)
+# npm_peer DIR PACKAGE: npm ci in DIR (pinned by its package-lock.json)
+# unless the version DIR/package.json pins for PACKAGE is installed there.
+npm_peer() {
+	local dir=$1 pkg=$2 version
+	version="$(sed -n "s|.*\"${pkg}\": \"\([0-9.]*\)\".*|\1|p" "${dir}/package.json")"
+	[[ -n "${version}" ]] || die "${dir}/package.json pins no exact version of ${pkg}"
+	if grep -q "\"version\": \"${version}\"" "${dir}/node_modules/${pkg}/package.json" 2>/dev/null; then
+		say "${pkg} ${version} present in ${dir}"
+		return
 	fi
+	command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20+ and npm (apt-get install nodejs npm)"
+	say "npm ci in ${dir} (${pkg} ${version})"
+	(cd "${dir}" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+if [[ "${MODE}" == test ]]; then
+	ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	# The second test IdP (npm's oidc-provider).
+	npm_peer "${ROOT}/internal/testidp/oidcprovider" oidc-provider
+	# The independent IAM policy evaluator (AGPL; a separate test program).
+	npm_peer "${ROOT}/internal/iamsim/node" @cloud-copilot/iam-simulate
 fi
 
 say "done (${MODE}); tools in ${TOOLS_BIN}"

@@ -281,7 +281,7 @@ type statement struct {
 // SessionPolicy builds the session policy for a grant ending at end: the
 // role's statements as written (from rolePolicy, a policy document; Allow
 // "*" on "*" when empty, so the session may do what the role allows) plus a
-// Deny of denyActions once aws:CurrentTime passes end. AWS grants the
+// Deny of denyActions (["*"] when empty) once aws:CurrentTime passes end. AWS grants the
 // session the intersection of the role's policies and this document, so a
 // rolePolicy without an Allow statement is refused (KindInvalidInput). It fails with an *Error of
 // KindPolicyTooLarge when the result exceeds STS's 2,048 characters.
@@ -318,6 +318,11 @@ func SessionPolicy(rolePolicy string, end time.Time, denyActions []string) (stri
 			return "", &Error{Kind: KindInvalidInput, Err: errors.New("role session policy has no Allow statement, so the session could do nothing"),
 				Hint: `add {"Effect":"Allow","Action":"*","Resource":"*"} to the role's session_policy to keep what the role allows (docs/policy.md)`}
 		}
+	}
+	if len(denyActions) == 0 {
+		// Without this the Deny's Action would be JSON null: a policy IAM
+		// refuses (found by the IAM evaluator, internal/iamsim).
+		denyActions = []string{"*"}
 	}
 	var action any = denyActions
 	if len(denyActions) == 1 {
