@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"sweep interval range", "sweep_interval: 1h\n" + minimal, `jit.yaml:1:17: sweep_interval: 1h0m0s is outside 100ms to 1m`},
 		{"listen", "listen: localhost\n" + minimal, `jit.yaml:1:9: listen: "localhost" is not host:port`},
 		{"issuer missing", strings.Replace(minimal, "issuer: https://idp.example.com, ", "", 1), `jit.yaml:1:8: oidc.issuer: the IdP's issuer URL is required`},
-		{"issuer http", strings.Replace(minimal, "https://idp", "http://idp", 1), `oidc.issuer: "http://idp.example.com" uses plain http`},
+		{"issuer http", strings.Replace(minimal, "https://idp", "http://idp", 1), `oidc.issuer: http://idp.example.com/… uses plain http`},
 		{"username claim that names nobody", "oidc: {issuer: https://idp.example.com, client_id: jit-cli, username_claim: email}\n" + minimal[strings.Index(minimal, "store"):], `oidc.username_claim: "email" is not a claim the IdP guarantees`},
 		// Display names are the user's own to edit and never unique: "name:
 		// Carol" would let anyone who renames themselves match users: [Carol].
@@ -84,7 +85,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"revoker account", "aws: {revokers: {\"1111\": {role_arn: \"arn:aws:iam::111122223333:role/r\"}}}\n" + minimal, `"1111" is not a 12-digit AWS account id`},
 		{"revoker unknown key", "aws: {revokers: {\"111122223333\": {role: x}}}\n" + minimal, `jit.yaml:1:35: unknown field "role"`},
 		{"bool", "aws: {role_chaining: maybe}\n" + minimal, `jit.yaml:1:22: aws.role_chaining: "maybe" is not true or false`},
-		{"webhook url", "notify: {webhooks: [{url: ftp://x}]}\n" + minimal, `notify.webhooks[0].url: "ftp://x" is not an http(s) URL`},
+		{"webhook url", "notify: {webhooks: [{url: ftp://x}]}\n" + minimal, `notify.webhooks[0].url: ftp://x/… is not an http(s) URL`},
 		{"slack interactivity without team_id", "notify: {slack: {bot_token: xoxb-1, signing_secret: s}}\n" + minimal, `notify.slack.team_id: team_id is required with signing_secret`},
 		{"slack team_id shape", "notify: {slack: {bot_token: xoxb-1, signing_secret: s, team_id: acme}}\n" + minimal, `notify.slack.team_id: "acme" is not a Slack team id`},
 		{"failed auth limit", "rate_limit: {failed_auth_per_minute: -1}\n" + minimal, `rate_limit.failed_auth_per_minute: -1 is negative`},
@@ -207,4 +208,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("no error and no policy")
 		}
 	})
+}
+
+// Every form pgx accepts a password in is redacted when a DSN is printed,
+// and Scrub removes it from a driver's error text.
+func TestDSNRedactsEveryPasswordFormPgxAccepts(t *testing.T) {
+	for _, tc := range []struct{ dsn, secret, want string }{
+		{"postgres://jit:SECRET1@db/jit", "SECRET1", "postgres://jit:xxxxx@db/jit"},
+		{"postgres://jit@db/jit?sslmode=require&password=SECRET2", "SECRET2", "postgres://jit@db/jit?password=xxxxx&sslmode=require"},
+		{"postgres://jit@db/jit?PassWord=SECRET3", "SECRET3", "postgres://jit@db/jit?PassWord=xxxxx"},
+		{"postgres://jit@db/jit?pass%77ord=SECRET4", "SECRET4", "postgres://jit@db/jit?password=xxxxx"},
+		{"postgres://jit@db/jit?sslpassword=SECRET5", "SECRET5", "postgres://jit@db/jit?sslpassword=xxxxx"},
+		{"postgres://jit@db/jit?password=SECRET6;x", "SECRET6;x", "postgres://jit@db/jit?[redacted]"},
+		{"host=db user=jit password=SECRET7 dbname=jit", "SECRET7", "host=db user=jit password=xxxxx dbname=jit"},
+		{"host=db password = 'SECRET 8 \\' q' dbname=jit", "SECRET 8 ' q", "host=db password = xxxxx dbname=jit"},
+		{"postgres://jit:SECRET9@db:bad port/jit", "SECRET9", "postgres://[unparsable dsn redacted]"},
+		{"sqlite:///var/lib/jit/jit.db", "", "sqlite:///var/lib/jit/jit.db"},
+	} {
+		d := DSN(tc.dsn)
+		if got := d.String(); got != tc.want {
+			t.Errorf("DSN(%q).String() = %q, want %q", tc.dsn, got, tc.want)
+		}
+		if tc.secret == "" {
+			continue
+		}
+		text := "failed to connect to `" + tc.dsn + "`: " + url.QueryEscape(tc.secret)
+		if got := d.Scrub(text); strings.Contains(got, tc.secret) || strings.Contains(got, url.QueryEscape(tc.secret)) {
+			if !strings.Contains(tc.dsn, "bad port") {
+				t.Errorf("Scrub left the password in %q", got)
+			}
+		}
+	}
 }

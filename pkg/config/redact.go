@@ -6,6 +6,7 @@ package config
 import (
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -28,17 +29,116 @@ func (d DSN) SQLitePath() string {
 	return p
 }
 
-// String redacts the password.
+// String redacts the password in every form pgx accepts: URL userinfo
+// (postgres://jit:PASS@db/jit), a query parameter (?password=PASS, also
+// sslpassword, with the key in any case or percent-encoded) and the
+// keyword form (host=db password=PASS or password='P A S S'). A URL that
+// does not parse shows its scheme only.
 func (d DSN) String() string {
-	u, err := url.Parse(string(d))
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(string(d), "@") {
-			return "[unparsable dsn redacted]"
+	s := string(d)
+	scheme, _, isURL := strings.Cut(s, "://")
+	if !isURL {
+		return keywordSecret.ReplaceAllString(s, "${1}xxxxx")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return scheme + "://[unparsable dsn redacted]"
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		switch {
+		case err != nil:
+			u.RawQuery = "[redacted]"
+		case hasSecretKey(q):
+			for k := range q {
+				if isSecretKey(k) {
+					q[k] = []string{"xxxxx"}
+				}
+			}
+			u.RawQuery = q.Encode()
 		}
-		return string(d)
 	}
 	return u.Redacted()
 }
+
+// keywordSecret matches a password in pgx's keyword form: group 1 is the
+// key and its "=", group 2 the value, quoted (with \' escapes) or not.
+var keywordSecret = regexp.MustCompile(`(?i)((?:^|\s)(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)*)`)
+
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	return k == "password" || k == "sslpassword"
+}
+
+func hasSecretKey(q url.Values) bool {
+	for k := range q {
+		if isSecretKey(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// secrets returns the passwords d holds, as written and as decoded.
+func (d DSN) secrets() []string {
+	s := string(d)
+	var out []string
+	add := func(v ...string) {
+		for _, x := range v {
+			if x != "" && x != "xxxxx" {
+				out = append(out, x, url.QueryEscape(x), url.PathEscape(x))
+			}
+		}
+	}
+	if _, _, isURL := strings.Cut(s, "://"); !isURL {
+		for _, m := range keywordSecret.FindAllStringSubmatch(s, -1) {
+			v := m[2]
+			add(v, strings.Trim(v, "'"), strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(strings.Trim(v, "'")))
+		}
+		return out
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return out
+	}
+	if p, ok := u.User.Password(); ok {
+		add(p)
+	}
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if dk, err := url.QueryUnescape(k); err == nil && isSecretKey(dk) {
+			dv, _ := url.QueryUnescape(v)
+			add(v, dv)
+		}
+	}
+	return out
+}
+
+// Scrub replaces every password d holds in text (an error from the
+// database driver may repeat the DSN in its own way).
+func (d DSN) Scrub(text string) string {
+	for _, p := range d.secrets() {
+		text = strings.ReplaceAll(text, p, "xxxxx")
+	}
+	return text
+}
+
+// ScrubError is err with d's passwords replaced in its message; errors.Is
+// and errors.As still see err.
+func (d DSN) ScrubError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbed{msg: d.Scrub(err.Error()), err: err}
+}
+
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
 
 // MarshalText redacts the password.
 func (d DSN) MarshalText() ([]byte, error) { return []byte(d.String()), nil }

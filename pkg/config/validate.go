@@ -34,13 +34,19 @@ func (v *validator) errorf(path, format string, args ...any) {
 // httpURL checks an http(s) URL; plain http only on loopback unless
 // allowHTTP.
 func (v *validator) httpURL(path, s string, allowHTTP bool) {
+	// Errors name the scheme and host only: a webhook URL often is itself
+	// the secret (Slack's, Teams').
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		v.errorf(path, "%q is not an http(s) URL (https://host/...)", s)
+		shown := "the value"
+		if err == nil && u.Scheme != "" {
+			shown = u.Scheme + "://" + u.Host + "/…"
+		}
+		v.errorf(path, "%s is not an http(s) URL (https://host/...)", shown)
 		return
 	}
 	if u.Scheme == "http" && !allowHTTP && !isLoopback(u.Hostname()) {
-		v.errorf(path, "%q uses plain http; use https (http is allowed only on localhost)", s)
+		v.errorf(path, "http://%s/… uses plain http; use https (http is allowed only on localhost)", u.Host)
 	}
 }
 

@@ -67,7 +67,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	st, err := storeopen.Open(ctx, string(cfg.Store.DSN), log)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", cfg.Store.DSN, err)
+		return cfg.Store.DSN.ScrubError(fmt.Errorf("open store %s: %w", cfg.Store.DSN, err))
 	}
 	defer st.Close()
 

@@ -42,6 +42,12 @@ type app struct {
 // serves.
 func startApp(t *testing.T, path string) *app {
 	t.Helper()
+	return startAppWith(t, path, slog.New(slog.DiscardHandler))
+}
+
+// startAppWith is startApp logging to log.
+func startAppWith(t *testing.T, path string, log *slog.Logger) *app {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +58,7 @@ func startApp(t *testing.T, path string) *app {
 	ctx, a.cancel = context.WithCancel(context.Background())
 	go func() {
 		a.done <- serverapp.Run(ctx, serverapp.Options{ConfigPath: path, Listener: ln, Reload: a.reload,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u }})
+			Logger: log, Ready: func(u string) { ready <- u }})
 	}()
 	select {
 	case a.url = <-ready:
