@@ -25,6 +25,9 @@ const (
 	TypePolicyLoaded    = "policy.loaded"
 	TypePolicyRejected  = "policy.rejected"
 	TypeTLSRejected     = "tls.rejected" // a reload's new certificate failed to load; the old one is served
+	// TypeRestartRequired: a reload met changed settings it does not apply
+	// (Detail "settings": their keys, comma-separated).
+	TypeRestartRequired = "config.restart_required"
 	TypeNotifyDelivered = "notify.delivered"
 	TypeNotifyFailed    = "notify.failed"
 	// TypeCheckpoint records a signed checkpoint of the records before it

@@ -106,7 +106,8 @@ func checkActivityAuth(secret string, r *http.Request, body []byte) error {
 func (s *Server) ingest(source string, parse func(ctx context.Context, body []byte) ([]store.Call, int, int, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		act := s.activityStore()
-		if s.opts.Activity.Secret == "" || act == nil {
+		secret := s.ActivitySecret()
+		if secret == "" || act == nil {
 			writeError(w, &api.Error{Code: api.CodeNotFound, Message: "activity ingestion is not configured on this server",
 				Hint: "set activity.secret in the server config (docs/concepts.md)"}, http.StatusNotFound)
 			return
@@ -114,14 +115,14 @@ func (s *Server) ingest(source string, parse func(ctx context.Context, body []by
 		// A bearer secret is checked before the body is read: a stranger
 		// does not get 1 MiB buffered per connection (only the HMAC needs it).
 		var body []byte
-		err := checkActivityAuth(s.opts.Activity.Secret, r, nil)
+		err := checkActivityAuth(secret, r, nil)
 		if err == nil || r.Header.Get("X-Jit-Signature") != "" {
 			if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxActivityBody)); err != nil {
 				writeError(w, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("activity body over %d bytes", maxActivityBody),
 					Hint: "send fewer events per delivery"}, http.StatusRequestEntityTooLarge)
 				return
 			}
-			err = checkActivityAuth(s.opts.Activity.Secret, r, body)
+			err = checkActivityAuth(secret, r, body)
 		} else {
 			// Refused unread: close the connection rather than let
 			// net/http drain up to 256 KiB of the stranger's body first.
@@ -249,4 +250,16 @@ func (s *Server) flushActivity(ctx context.Context, ended ...string) {
 			s.opts.Events(audit.Event{Time: now, Type: audit.TypeActivity})
 		}
 	}
+}
+
+// SetActivitySecret replaces the activity senders' secret (a reload of
+// activity.secret or its file); "" turns ingestion off.
+func (s *Server) SetActivitySecret(secret string) { s.activitySecret.Store(&secret) }
+
+// ActivitySecret is the activity senders' secret in force.
+func (s *Server) ActivitySecret() string {
+	if p := s.activitySecret.Load(); p != nil {
+		return *p
+	}
+	return s.opts.Activity.Secret
 }

@@ -87,6 +87,8 @@ type Server struct {
 
 	// authFails limits and summarises failed authentications.
 	authFails *authFailures
+	// activitySecret replaces Options.Activity.Secret once set (reload).
+	activitySecret atomic.Pointer[string]
 	// checkpoints is nil without Options.CheckpointKey.
 	checkpoints *checkpointer
 	keys        keyCache

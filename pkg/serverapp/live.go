@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,9 +21,9 @@ import (
 
 // live is what a SIGHUP reload changes besides the policy: the secrets
 // read from *_file keys (webhooks, Slack, the static AWS keys) and the TLS
-// certificate. Settings that shape the process (listen address, store,
-// public_url and the session key, webhook URLs) take a restart; a reload
-// that changes them says so in the log.
+// certificate, the activity secret. Every other setting (listen address,
+// store, oidc.*, public_url, webhook URLs, …: restartRequired) takes a
+// restart; a reload that changes one says so in the log and the audit.
 type live struct {
 	start *config.Config
 	notes *notifier.Notifier
@@ -54,9 +55,9 @@ func (l *live) awsProvider(cfg *config.Config) aws.CredentialsProvider {
 	return l.awsCreds
 }
 
-// apply takes a reloaded, valid config's secrets and reports what would
-// need a restart.
-func (l *live) apply(cfg *config.Config, log *slog.Logger) {
+// apply takes a reloaded, valid config's secrets and returns the settings
+// that changed but take effect only after a restart.
+func (l *live) apply(cfg *config.Config) []string {
 	var restart []string
 	if l.notes != nil {
 		restart = append(restart, l.notes.UpdateSecrets(cfg.Notify)...)
@@ -68,22 +69,15 @@ func (l *live) apply(cfg *config.Config, log *slog.Logger) {
 	case (l.awsCreds != nil) != (cfg.AWS.AccessKeyID != ""):
 		restart = append(restart, "aws static keys (added or removed)")
 	}
-	if cfg.Store.DSN != l.start.Store.DSN {
-		restart = append(restart, "store")
-	}
-	if cfg.Listen != l.start.Listen {
-		restart = append(restart, "listen")
-	}
-	if cfg.PublicURL != l.start.PublicURL || cfg.Web.SessionKey != l.start.Web.SessionKey {
-		restart = append(restart, "public_url / web.session_key")
-	}
 	if cfg.TLS.Enabled() != l.start.TLS.Enabled() {
 		restart = append(restart, "tls (turned on or off)")
 	}
-	if len(restart) > 0 {
-		log.Warn("reload: these settings changed and take effect only after a restart", "settings", restart)
+	for _, k := range restartRequired(l.start, cfg) {
+		if !slices.Contains(restart, k) {
+			restart = append(restart, k)
+		}
 	}
-	log.Info("secrets reloaded")
+	return restart
 }
 
 // certSource serves the TLS certificate and swaps it atomically on reload;

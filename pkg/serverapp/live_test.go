@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -35,7 +34,7 @@ func TestReloadRotatesTheStaticAWSKeys(t *testing.T) {
 	if !c.CanExpire || !c.Expires.Equal(clock.Add(awsKeysRecheck)) {
 		t.Errorf("static keys handed out as never expiring: %+v", c)
 	}
-	lv.apply(&config.Config{AWS: config.AWS{AccessKeyID: "AKIANEW", SecretAccessKey: "new-secret"}}, slog.New(slog.DiscardHandler))
+	lv.apply(&config.Config{AWS: config.AWS{AccessKeyID: "AKIANEW", SecretAccessKey: "new-secret"}})
 	c, err = p.Retrieve(context.Background())
 	if err != nil || c.AccessKeyID != "AKIANEW" || c.SecretAccessKey != "new-secret" {
 		t.Fatalf("after the reload: %+v %v", c, err)

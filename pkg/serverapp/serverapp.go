@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -356,7 +357,14 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 	// Secrets first: the policy.loaded event below is delivered (and
 	// signed) with the new ones.
 	if lv != nil {
-		lv.apply(cfg, log)
+		srv.SetActivitySecret(cfg.Activity.Secret.Reveal())
+		if restart := lv.apply(cfg); len(restart) > 0 {
+			log.Warn("reload: these settings changed and take effect only after a restart", "settings", restart)
+			_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypeRestartRequired, Actor: "server",
+				Reason: "changed settings take effect only after a restart: " + strings.Join(restart, ", "),
+				Detail: map[string]string{"source": path, "settings": strings.Join(restart, ",")}})
+		}
+		log.Info("secrets reloaded")
 	}
 	if err := srv.SetPolicy(ctx, cfg.Policy, path); err != nil {
 		log.Error("reload: audit failed", "err", err)
