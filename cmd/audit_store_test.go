@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/audit"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -52,7 +51,7 @@ func TestVerifyStoreCatchesAnEditedRecordWithARecomputedChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20 {
-		if err := st.Append(t.Context(), audit.Event{Time: time.Unix(int64(i), 0), Type: jitaudit.TypeVended, Actor: "alice"}); err != nil {
+		if err := st.Append(t.Context(), jitaudit.Event{Time: time.Unix(int64(i), 0), Type: jitaudit.TypeVended, Actor: "alice"}); err != nil {
 			t.Fatal(err)
 		}
 	}
