@@ -64,6 +64,7 @@ GET /v1/audit/key, pin it, and witness the log (docs/security.md).`,
 	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", "", "the server's config file")
 	cmd.Flags().StringVar(&opts.LogFormat, "log-format", "json", "log format on stderr: json or text")
 	cmd.AddCommand(NewCmdCheckPolicy(f, nil), NewCmdExplain(f, nil), NewCmdKeygen(f, nil))
+	cmd.AddCommand(NewCmdAWSSetup(f, nil))
 	cmd.AddCommand(NewCmdTestPolicy(f, nil))
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jit-access/jit/internal/iamsim"
+	"github.com/jit-access/jit/pkg/awssetup"
 )
 
 const (
@@ -194,6 +195,29 @@ func TestAWSSetupRevokerTrustPolicyFromTheDocsLetsOnlyTheServerWithTheExternalID
 			if got := c.run(t, sim, trust); got != c.want {
 				t.Errorf("%s revoker trust policy, %s: %s, want %s", src, c.name, got, c.want)
 			}
+		}
+	}
+}
+
+func TestAWSSetupServerPolicyMayWriteCheckpointsButNeverDeleteOrUnlockThem(t *testing.T) {
+	sim := iamsim.Start(t)
+	p := setupPlan(t, setupConfig)
+	policy := awssetup.ServerPolicy(p.ServerInputs()).JSON()
+	obj := "arn:aws:s3:::jit-audit-anchor/checkpoints/0000000000000007"
+	for _, c := range []simCase{
+		{name: "publish a checkpoint", action: "s3:PutObject", resource: obj, want: iamsim.Allowed},
+		{name: "set its COMPLIANCE retention", action: "s3:PutObjectRetention", resource: obj, want: iamsim.Allowed},
+		{name: "read a version", action: "s3:GetObjectVersion", resource: obj, want: iamsim.Allowed},
+		{name: "list every version", action: "s3:ListBucketVersions", resource: "arn:aws:s3:::jit-audit-anchor", want: iamsim.Allowed},
+		{name: "write outside the prefix", action: "s3:PutObject", resource: "arn:aws:s3:::jit-audit-anchor/other", want: iamsim.ImplicitlyDenied},
+		{name: "delete a version", action: "s3:DeleteObjectVersion", resource: obj, want: iamsim.ImplicitlyDenied},
+		{name: "bypass a retention", action: "s3:BypassGovernanceRetention", resource: obj, want: iamsim.ImplicitlyDenied},
+		{name: "change the bucket's lock", action: "s3:PutBucketObjectLockConfiguration", resource: "arn:aws:s3:::jit-audit-anchor", want: iamsim.ImplicitlyDenied},
+		{name: "change the bucket's policy", action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::jit-audit-anchor", want: iamsim.ImplicitlyDenied},
+	} {
+		c.principal, c.identity, c.account = serverSession, policy, "111111111111"
+		if got := c.run(t, sim, ""); got != c.want {
+			t.Errorf("generated server policy with an anchor, %s: %s, want %s", c.name, got, c.want)
 		}
 	}
 }

@@ -106,6 +106,10 @@ type ServerInputs struct {
 	// which it revokes on with its own credentials; empty without
 	// revoke_with_inline_policy.
 	OwnAccountTargets []string
+	// AnchorBucket and AnchorPrefix are the audit anchor's Object Lock
+	// bucket and key prefix; "" without audit.anchor.
+	AnchorBucket string
+	AnchorPrefix string
 }
 
 // ServerPolicy is the jit server's identity policy. Every resource is an
@@ -122,6 +126,17 @@ func ServerPolicy(in ServerInputs) Document {
 	}
 	if len(in.OwnAccountTargets) > 0 {
 		d.Statement = append(d.Statement, Statement{Sid: "EarlyRevocation", Effect: "Allow", Action: revokeActions, Resource: sorted(in.OwnAccountTargets)})
+	}
+	if in.AnchorBucket != "" {
+		// pkg/auditanchor: PutObject with a COMPLIANCE retention (hence
+		// PutObjectRetention), ListObjectVersions, GetObject of a version.
+		// Nothing that deletes or shortens a retention.
+		bucket := "arn:aws:s3:::" + in.AnchorBucket
+		d.Statement = append(d.Statement,
+			Statement{Sid: "AuditAnchorWrite", Effect: "Allow",
+				Action:   List{"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion"},
+				Resource: List{bucket + "/" + in.AnchorPrefix + "*"}},
+			Statement{Sid: "AuditAnchorList", Effect: "Allow", Action: List{"s3:ListBucketVersions"}, Resource: List{bucket}})
 	}
 	return d
 }
