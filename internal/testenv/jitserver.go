@@ -24,6 +24,9 @@ type JitServerOptions struct {
 	Issuer, ClientID string
 	// Policy is the policy file's text (admins:, roles:).
 	Policy string
+	// Issuers are further trusted issuers (workload issuers, a second IdP
+	// of people), verified beside Issuer; the policy may name them.
+	Issuers []TrustedIssuer
 	// Vendor defaults to a FakeVendor.
 	Vendor vend.Vendor
 	// Now is the server's clock [time.Now]; VerifyNow the token verifier's [Now].
@@ -49,7 +52,14 @@ type JitServer struct {
 // rate limits are lifted and the sweeper runs only when a test asks.
 func StartJitServer(t testing.TB, o JitServerOptions) *JitServer {
 	t.Helper()
-	pol, err := policy.Parse("test-policy.yaml", []byte(o.Policy))
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.VerifyNow == nil {
+		o.VerifyNow = o.Now
+	}
+	verifier, polIssuers := trustedIssuers(t, o)
+	pol, err := policy.ParseWithIssuers("test-policy.yaml", []byte(o.Policy), polIssuers)
 	if err != nil {
 		t.Fatalf("testenv: policy: %v", err)
 	}
@@ -58,12 +68,6 @@ func StartJitServer(t testing.TB, o JitServerOptions) *JitServer {
 		t.Fatalf("testenv: open the store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.VerifyNow == nil {
-		o.VerifyNow = o.Now
-	}
 	if o.Vendor == nil {
 		o.Vendor = &FakeVendor{}
 	}
@@ -74,8 +78,7 @@ func StartJitServer(t testing.TB, o JitServerOptions) *JitServer {
 	url := "http://" + hs.Listener.Addr().String()
 	opts := server.Options{
 		Store: st, Policy: pol, Vendor: o.Vendor,
-		Verifier: server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: o.Issuer, ClientID: o.ClientID,
-			ClockSkew: 30 * time.Second, Now: o.VerifyNow}),
+		Verifier:  verifier,
 		Discovery: api.Discovery{Issuer: o.Issuer, ClientID: o.ClientID},
 		Now:       o.Now, Logger: o.Logger,
 		RequestsPerMinute: 6000, RequestBurst: 1000, SweepInterval: time.Hour,
@@ -98,4 +101,52 @@ func StartJitServer(t testing.TB, o JitServerOptions) *JitServer {
 	hs.Start()
 	t.Cleanup(func() { hs.Close(); cancel(); <-done })
 	return &JitServer{URL: url, Server: srv, Store: st}
+}
+
+// TrustedIssuer is one more issuer a test server trusts.
+type TrustedIssuer struct {
+	// Name is the policy's name for it (workloads: issuer:).
+	Name string
+	// URL and Audience: the token's iss and the aud it must carry.
+	URL, Audience string
+	// Workload: its tokens are workloads'; Flavor says what their claims
+	// mean (policy.FlavorGitHub, …).
+	Workload bool
+	Flavor   string
+}
+
+// trustedIssuers is the verifier of o's issuers (o.Issuer as "oidc", then
+// o.Issuers, each checked for a discoverable JWKS as the server's start
+// does) and what the policy knows of them.
+func trustedIssuers(t testing.TB, o JitServerOptions) (server.TokenVerifier, []policy.Issuer) {
+	t.Helper()
+	human := server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: o.Issuer, ClientID: o.ClientID,
+		ClockSkew: 30 * time.Second, Now: o.VerifyNow, Name: "oidc"})
+	if len(o.Issuers) == 0 {
+		return human, nil
+	}
+	vs := []*server.OIDCVerifier{human}
+	pis := []policy.Issuer{{Name: "oidc"}}
+	for _, iss := range o.Issuers {
+		kind, maxLife := "", time.Duration(0)
+		if iss.Workload {
+			kind, maxLife = api.KindWorkload, time.Hour
+		}
+		v := server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: iss.URL, ClientID: iss.Audience,
+			ClockSkew: 30 * time.Second, Now: o.VerifyNow, Name: iss.Name, Kind: kind, MaxTokenLifetime: maxLife})
+		if err := v.Check(t.Context()); err != nil {
+			t.Fatalf("testenv: issuer %s: %v", iss.Name, err)
+		}
+		vs = append(vs, v)
+		identifying := policy.FlavorIdentifying(iss.Flavor)
+		if iss.Workload && len(identifying) == 0 {
+			identifying = []string{"sub"}
+		}
+		pis = append(pis, policy.Issuer{Name: iss.Name, Workload: iss.Workload, Flavor: iss.Flavor, Identifying: identifying})
+	}
+	is, err := server.NewIssuers(vs...)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return is, pis
 }

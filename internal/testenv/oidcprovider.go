@@ -50,6 +50,10 @@ type OIDCProviderOptions struct {
 	Clients []OIDCProviderClient
 	// IDTokenTTL defaults to 1h.
 	IDTokenTTL time.Duration
+	// Workloads are the jobs this provider issues workload tokens for
+	// (WorkloadToken), by profile name, with their claims: see
+	// GitHubActionsClaims and KubernetesClaims.
+	Workloads map[string]map[string]any
 }
 
 // OIDCProviderIdP is panva's oidc-provider (npm, OpenID-certified) running
@@ -137,10 +141,11 @@ func writeOIDCProviderConfig(t testing.TB, o OIDCProviderOptions, idp *OIDCProvi
 		RedirectURIs   []string `json:"redirect_uris"`
 	}
 	cfg := struct {
-		Users      []jsonUser   `json:"users"`
-		Clients    []jsonClient `json:"clients"`
-		IDTokenTTL int          `json:"id_token_ttl"`
-	}{IDTokenTTL: int(o.IDTokenTTL / time.Second)}
+		Users      []jsonUser                `json:"users"`
+		Clients    []jsonClient              `json:"clients"`
+		IDTokenTTL int                       `json:"id_token_ttl"`
+		Workloads  map[string]map[string]any `json:"workloads,omitempty"`
+	}{IDTokenTTL: int(o.IDTokenTTL / time.Second), Workloads: o.Workloads}
 	for _, u := range o.Users {
 		claims := map[string]any{"sub": "sub-" + u.Username}
 		for k, v := range u.Claims {

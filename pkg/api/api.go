@@ -62,7 +62,25 @@ type User struct {
 	UsernameMissing string   `json:"username_missing,omitempty"`
 	Name            string   `json:"name,omitempty"`
 	Groups          []string `json:"groups,omitempty"`
+	// Kind is KindWorkload for a token from a workload issuer (CI, a
+	// Kubernetes service account); empty for a person. A workload has no
+	// email, username or groups: policy matches it on Claims only.
+	Kind string `json:"kind,omitempty"`
+	// IssuerName is the server config's name for the issuer (issuers[].name;
+	// "oidc" for the oidc: block).
+	IssuerName string `json:"issuer_name,omitempty"`
+	// Claims are a workload token's claims as strings (nested objects
+	// flattened with "/"), which policy workload subjects match.
+	Claims map[string]string `json:"claims,omitempty"`
 }
+
+// KindWorkload marks a User whose token came from a workload issuer.
+const KindWorkload = "workload"
+
+// IsWorkload reports whether u is a workload (a pipeline, a service
+// account), not a person. Workloads never approve, deny, review or
+// administer.
+func (u User) IsWorkload() bool { return u.Kind == KindWorkload }
 
 // ID is the name jit shows people and writes in logs: the verified
 // username, else the subject. It is never used to decide whether two tokens

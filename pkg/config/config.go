@@ -53,6 +53,9 @@ type Config struct {
 	TLS TLS `yaml:"tls" json:"tls"`
 	// OIDC is the identity provider users log in with (required).
 	OIDC OIDC `yaml:"oidc" json:"oidc"`
+	// Issuers are more issuers the server trusts: workload issuers (GitHub
+	// Actions, GitLab CI, Kubernetes) and further IdPs of people (optional).
+	Issuers []Issuer `yaml:"issuers" json:"issuers,omitempty"`
 	// Store is where requests and the audit log live (required).
 	Store Store `yaml:"store" json:"store"`
 	// AWS is how the server calls STS.
@@ -349,7 +352,7 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 			v.errs = append(v.errs, err)
 		}
 	default:
-		c.Policy, err = policy.FromDoc(doc, policy.File{Admins: c.Admins, Roles: c.Roles})
+		c.Policy, err = policy.FromDoc(doc, policy.File{Admins: c.Admins, Roles: c.Roles, Issuers: c.PolicyIssuers()})
 		if err != nil {
 			v.errs = append(v.errs, err)
 		}
@@ -389,6 +392,7 @@ func (c *Config) loadPolicyFile(name, dir string) (*policy.Policy, error) {
 	if f.Admins == nil {
 		f.Admins = c.Admins
 	}
+	f.Issuers = c.PolicyIssuers()
 	p, err := policy.FromDoc(pdoc, f)
 	if decodeErr != nil {
 		return nil, errors.Join(decodeErr, err)

@@ -64,6 +64,7 @@ func (c *Config) validate(v *validator) {
 	c.validateListen(v)
 	c.validateWeb(v)
 	c.validateOIDC(v)
+	c.validateIssuers(v)
 	c.validateStore(v)
 	c.validateAWS(v)
 	c.validateLimits(v)
@@ -122,12 +123,7 @@ func (c *Config) validateOIDC(v *validator) {
 	} else if c.OIDC.ClockSkew.D() > 5*time.Minute {
 		v.errorf("oidc.clock_skew", "%s is over 5m; fix the clocks instead", c.OIDC.ClockSkew.D())
 	}
-	switch c.OIDC.UsernameClaim {
-	case "email", "email_verified", "sub",
-		// OIDC profile claims the user edits and the IdP does not keep unique.
-		"name", "given_name", "family_name", "middle_name", "nickname", "profile", "website", "picture":
-		v.errorf("oidc.username_claim", "%q is not a claim the IdP guarantees to name a user; name one such as upn (Entra ID) or preferred_username (Keycloak, Okta), or leave it unset to match verified emails", c.OIDC.UsernameClaim)
-	}
+	checkUsernameClaim(v, "oidc.username_claim", c.OIDC.UsernameClaim)
 	if c.OIDC.MaxTokenLifetime == 0 {
 		c.OIDC.MaxTokenLifetime = yamldoc.Duration(DefaultMaxTokenLifetime)
 	} else if d := c.OIDC.MaxTokenLifetime.D(); d < 5*time.Minute || d > 7*24*time.Hour {
@@ -248,5 +244,16 @@ func (c *Config) validateActivity(v *validator) {
 	}
 	if s := c.Activity.Secret; s != "" && len(s) < 16 {
 		v.errorf("activity.secret", "is too short to resist guessing; use at least 16 characters (openssl rand -hex 32)")
+	}
+}
+
+// checkUsernameClaim refuses a username claim that does not name a user
+// (email, sub) or that the user edits (the OIDC profile claims).
+func checkUsernameClaim(v *validator, path, claim string) {
+	switch claim {
+	case "email", "email_verified", "sub",
+		// OIDC profile claims the user edits and the IdP does not keep unique.
+		"name", "given_name", "family_name", "middle_name", "nickname", "profile", "website", "picture":
+		v.errorf(path, "%q is not a claim the IdP guarantees to name a user; name one such as upn (Entra ID) or preferred_username (Keycloak, Okta), or leave it unset to match verified emails", claim)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,10 @@ type File struct {
 	Admins *Subjects `yaml:"admins"`
 	// Roles are the requestable roles.
 	Roles []RoleSpec `yaml:"roles"`
+	// Issuers are the issuers the server trusts (from the server config,
+	// not the policy file): workloads: subjects must name one of kind
+	// workload. Nil: no workload issuer, so any workloads: is refused.
+	Issuers []Issuer `yaml:"-"`
 }
 
 // RoleSpec is one role as written in YAML. Defaults are in brackets.
@@ -74,8 +79,9 @@ type RoleSpec struct {
 
 // AutoApproveSpec is a role's auto_approve block.
 type AutoApproveSpec struct {
-	Users  []string `yaml:"users"`
-	Groups []string `yaml:"groups"`
+	Users     []string          `yaml:"users"`
+	Groups    []string          `yaml:"groups"`
+	Workloads []WorkloadSubject `yaml:"workloads"`
 	// MaxDuration is the longest auto-approved grant [the role's max_duration].
 	MaxDuration yamldoc.Duration `yaml:"max_duration"`
 }
@@ -103,11 +109,17 @@ func Load(path string) (*Policy, error) {
 
 // Parse validates a policy file's contents; name is used in errors.
 func Parse(name string, data []byte) (*Policy, error) {
+	return ParseWithIssuers(name, data, nil)
+}
+
+// ParseWithIssuers is Parse for a server that trusts issuers (the server
+// config's oidc: and issuers:), which workloads: subjects name.
+func ParseWithIssuers(name string, data []byte, issuers []Issuer) (*Policy, error) {
 	doc, err := yamldoc.Parse(name, data)
 	if err != nil {
 		return nil, err
 	}
-	var f File
+	f := File{Issuers: issuers}
 	// Decoding reports every problem it finds and fills in the rest, so
 	// validation goes on and all problems are reported in one run.
 	decodeErr := doc.Decode("", &f)
@@ -122,11 +134,15 @@ func Parse(name string, data []byte) (*Policy, error) {
 // server config calls it with the roles: and admins: it holds inline. All
 // problems are reported at once, joined.
 func FromDoc(doc *yamldoc.Doc, f File) (*Policy, error) {
-	v := validator{doc: doc}
+	v := validator{doc: doc, issuers: map[string]Issuer{}}
+	for _, iss := range f.Issuers {
+		v.issuers[iss.Name] = iss
+	}
 	p := &Policy{byName: map[string]*Role{}}
 	if f.Admins != nil {
 		p.Admins = *f.Admins
 		v.subjects("admins", p.Admins)
+		v.noWorkloads("admins", p.Admins, "administer jit")
 	}
 	if len(f.Roles) == 0 {
 		v.errorf("roles", "no roles are defined; add at least one under roles:")
@@ -171,6 +187,7 @@ type validator struct {
 	doc      *yamldoc.Doc
 	errs     []error
 	warnings []string
+	issuers  map[string]Issuer // by name
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
@@ -195,6 +212,7 @@ func (v *validator) subjects(path string, s Subjects) {
 			v.errorf(fmt.Sprintf("%s.groups[%d]", path, i), "%q is not a group name (no spaces around it)", g)
 		}
 	}
+	v.workloadSubjects(path, s.Workloads)
 }
 
 func (v *validator) role(path string, s *RoleSpec) *Role {
@@ -341,7 +359,7 @@ func (v *validator) roleRequesters(at func(string) string, s *RoleSpec, r *Role)
 // roleFastPaths checks a role's fast paths: auto-approve and break-glass.
 func (v *validator) roleFastPaths(at func(string) string, s *RoleSpec, r *Role) {
 	if s.AutoApprove != nil {
-		a := &AutoApprove{Subjects: Subjects{Users: s.AutoApprove.Users, Groups: s.AutoApprove.Groups}, MaxDuration: s.AutoApprove.MaxDuration.D()}
+		a := &AutoApprove{Subjects: Subjects{Users: s.AutoApprove.Users, Groups: s.AutoApprove.Groups, Workloads: s.AutoApprove.Workloads}, MaxDuration: s.AutoApprove.MaxDuration.D()}
 		v.subjects(at("auto_approve"), a.Subjects)
 		if a.Empty() {
 			v.errorf(at("auto_approve"), "lists nobody; add groups or users, or remove auto_approve")
@@ -368,6 +386,7 @@ func (v *validator) roleFastPaths(at func(string) string, s *RoleSpec, r *Role) 
 // roleApprovers checks a role's approvers and how many approvals it needs.
 func (v *validator) roleApprovers(at func(string) string, s *RoleSpec, r *Role) {
 	v.subjects(at("approvers"), s.Approvers)
+	v.noWorkloads(at("approvers"), s.Approvers, "approve, deny or review")
 	if s.ApprovalsRequired != nil {
 		r.ApprovalsRequired = *s.ApprovalsRequired
 		if r.ApprovalsRequired < 1 || r.ApprovalsRequired > 10 {
@@ -395,6 +414,11 @@ func covers(a, b Subjects) bool {
 	}
 	for _, u := range b.Users {
 		if !containsFold(a.Users, u, true) {
+			return false
+		}
+	}
+	for _, w := range b.Workloads {
+		if !slices.ContainsFunc(a.Workloads, func(x WorkloadSubject) bool { return x.String() == w.String() }) {
 			return false
 		}
 	}

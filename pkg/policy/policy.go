@@ -33,13 +33,23 @@ const (
 // oidc.username_claim. Never the subject, so a token whose sub merely looks
 // like carol@example.com is not carol. Groups are matched exactly against
 // the token's groups claim.
+//
+// Workloads (pipelines, service accounts: api.User.IsWorkload) match only
+// Workloads entries, on their token's claims; people match only Users and
+// Groups. So no workload token, whatever claims it carries, is ever one of
+// the users or groups (workload.go).
 type Subjects struct {
-	Users  []string `yaml:"users" json:"users,omitempty"`
-	Groups []string `yaml:"groups" json:"groups,omitempty"`
+	Users     []string          `yaml:"users" json:"users,omitempty"`
+	Groups    []string          `yaml:"groups" json:"groups,omitempty"`
+	Workloads []WorkloadSubject `yaml:"workloads" json:"workloads,omitempty"`
 }
 
-// Match reports whether u is one of the users or in one of the groups.
+// Match reports whether u is one of the users or in one of the groups, or,
+// for a workload, one of the workloads.
 func (s Subjects) Match(u api.User) bool {
+	if u.IsWorkload() {
+		return s.matchWorkload(u)
+	}
 	id := u.Username
 	if id != "" && slices.ContainsFunc(s.Users, func(x string) bool { return api.SameName(x, id) }) {
 		return true
@@ -56,6 +66,9 @@ func (s Subjects) Match(u api.User) bool {
 // and the token had no verified username to match them with: the missing
 // claim and the scope to request. Empty when that is not why.
 func (s Subjects) missingClaim(u api.User) string {
+	if u.IsWorkload() {
+		return s.workloadMismatch(u)
+	}
 	if len(s.Users) == 0 || u.Username != "" || u.UsernameMissing == "" {
 		return ""
 	}
@@ -72,7 +85,9 @@ func (s Subjects) withClaimHint(u api.User, hint string) string {
 }
 
 // Empty reports whether nobody is listed.
-func (s Subjects) Empty() bool { return len(s.Users) == 0 && len(s.Groups) == 0 }
+func (s Subjects) Empty() bool {
+	return len(s.Users) == 0 && len(s.Groups) == 0 && len(s.Workloads) == 0
+}
 
 // String renders the set for people: "groups approvers, sre; users bob@x".
 func (s Subjects) String() string {
@@ -82,6 +97,13 @@ func (s Subjects) String() string {
 	}
 	if len(s.Users) > 0 {
 		parts = append(parts, "users "+strings.Join(s.Users, ", "))
+	}
+	if len(s.Workloads) > 0 {
+		ws := make([]string, len(s.Workloads))
+		for i, w := range s.Workloads {
+			ws[i] = w.String()
+		}
+		parts = append(parts, "workloads "+strings.Join(ws, ", "))
 	}
 	if len(parts) == 0 {
 		return "nobody"
@@ -256,6 +278,9 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 	if err != nil {
 		return err
 	}
+	if u.IsWorkload() {
+		return workloadNeverDecides(u, verb)
+	}
 	if req.MayBeRequestedBy(u) {
 		if verb == "approve" {
 			return &DeniedError{Reason: "a requester never approves their own request",
@@ -397,6 +422,9 @@ func (p *Policy) CanReview(u api.User, req *api.Request) error {
 	r, err := p.roleOf(req)
 	if err != nil {
 		return err
+	}
+	if u.IsWorkload() {
+		return workloadNeverDecides(u, "review")
 	}
 	if req.MayBeRequestedBy(u) { // principal, or the same verified email
 		return &DeniedError{Reason: "a requester never reviews their own grant",

@@ -35,6 +35,13 @@ type OIDCVerifierConfig struct {
 	UsernameClaim string
 	// MaxTokenLifetime refuses tokens whose exp - iat is longer [24h].
 	MaxTokenLifetime time.Duration
+
+	// Name is the config's name for the issuer (issuers[].name, "oidc").
+	Name string
+	// Kind is api.KindWorkload for a workload issuer (CI, Kubernetes):
+	// its tokens give a User with Claims and no email, username or groups.
+	// Empty: an IdP of people.
+	Kind string
 }
 
 // OIDCVerifier verifies the IdP's ID tokens against the issuer's JWKS:
@@ -113,9 +120,12 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (api.User, error)
 	if err := v.checkTimesAndParty(claims); err != nil {
 		return api.User{}, err
 	}
-	u := api.User{Issuer: tok.Issuer, Subject: tok.Subject}
+	u := api.User{Issuer: tok.Issuer, Subject: tok.Subject, IssuerName: v.cfg.Name}
 	if u.Subject == "" {
 		return api.User{}, errors.New("token has no subject")
+	}
+	if v.cfg.Kind == api.KindWorkload {
+		return workloadUser(u, claims), nil
 	}
 	if s, ok := claims["name"].(string); ok {
 		u.Name = s

@@ -48,7 +48,7 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request, u api
 	}
 	creds, err := s.opts.Vendor.Vend(r.Context(), vend.Input{
 		RoleARN: role.ARN, RequestID: req.ID, User: u.ID(), GrantEndsAt: req.EndsAt,
-		MaxSessionDuration: maxSession, SessionPolicy: role.SessionPolicy,
+		MaxSessionDuration: maxSession, SessionPolicy: role.SessionPolicy, Tags: workloadTags(u),
 	}, now)
 	if err != nil {
 		s.metrics.vends.With("sts_error").Inc()

@@ -16,6 +16,7 @@ import (
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/notify/notifier"
+	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -35,6 +36,8 @@ type live struct {
 	awsCreds *aws.CredentialsCache
 	now      func() time.Time
 	certs    *certSource // nil without TLS
+	// issuers verify tokens; a reload swaps in the new issuers: list.
+	issuers *server.Issuers
 }
 
 // awsKeysRecheck is how often cached static keys are read again.

@@ -27,6 +27,10 @@ var appliedOnReload = map[string]bool{
 	"notify.webhooks[].secret": true, "notify.webhooks[].secret_file": true,
 	"notify.slack.bot_token": true, "notify.slack.signing_secret": true,
 	"notify.slack.bot_token_file": true, "notify.slack.signing_secret_file": true,
+	// The trusted issuers besides oidc: (server.Issuers.Swap; each checked
+	// for a discoverable JWKS first). oidc: itself takes a restart: the
+	// discovery the CLI reads names it.
+	"issuers": true,
 	// The activity senders' secret (server.SetActivitySecret).
 	"activity.secret": true, "activity.secret_file": true,
 }

@@ -220,18 +220,21 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if err != nil {
 		return nil, nil, err
 	}
+	verifiers, err := issuerVerifiers(ctx, cfg, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if lv.issuers, err = server.NewIssuers(verifiers...); err != nil {
+		return nil, nil, err
+	}
 	srv, err = server.New(server.Options{
-		Events:  notes.Nudge,
-		Metrics: []*metrics.Registry{notes.Metrics()},
-		Routes:  routes,
-		Store:   st,
-		Policy:  cfg.Policy,
-		Vendor:  vendor,
-		Verifier: server.NewOIDCVerifier(server.OIDCVerifierConfig{
-			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, GroupsClaim: cfg.OIDC.GroupsClaim,
-			ClockSkew: cfg.OIDC.ClockSkew.D(), Now: now,
-			UsernameClaim: cfg.OIDC.UsernameClaim, MaxTokenLifetime: cfg.OIDC.MaxTokenLifetime.D(),
-		}),
+		Events:   notes.Nudge,
+		Metrics:  []*metrics.Registry{notes.Metrics()},
+		Routes:   routes,
+		Store:    st,
+		Policy:   cfg.Policy,
+		Vendor:   vendor,
+		Verifier: lv.issuers,
 		Discovery: api.Discovery{
 			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, Scopes: cfg.OIDC.Scopes, ServerVersion: build.Version,
 		},
@@ -342,6 +345,19 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 			Detail: map[string]string{"source": path}})
 		return
 	}
+	// The oidc: block is not applied on reload (the CLI's discovery names
+	// it): the running one stays beside the reloaded issuers:.
+	trusted := *cfg
+	if lv != nil {
+		trusted.OIDC = lv.start.OIDC
+	}
+	verifiers, err := issuerVerifiers(ctx, &trusted, now)
+	if err != nil {
+		log.Error("reload refused: keeping the running policy", "err", err)
+		_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
+			Detail: map[string]string{"source": path}})
+		return
+	}
 	if rc, ok := srv.Revoker().(roleChecker); ok {
 		if err := rc.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
 			err = fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", path, err)
@@ -363,6 +379,9 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 			_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypeRestartRequired, Actor: "server",
 				Reason: "changed settings take effect only after a restart: " + strings.Join(restart, ", "),
 				Detail: map[string]string{"source": path, "settings": strings.Join(restart, ",")}})
+		}
+		if err := lv.issuers.Swap(verifiers...); err != nil {
+			log.Error("reload: issuers not swapped", "err", err)
 		}
 		log.Info("secrets reloaded")
 	}

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -142,10 +144,7 @@ func (s *STS) Vend(ctx context.Context, in Input, now time.Time) (Credentials, e
 		SourceIdentity:  aws.String(SourceIdentity(in.User)),
 		DurationSeconds: aws.Int32(DurationSeconds(in.GrantEndsAt.Sub(now), in.MaxSessionDuration)),
 		Policy:          aws.String(policy),
-		Tags: []ststypes.Tag{
-			{Key: aws.String(TagRequestID), Value: aws.String(TagValue(in.RequestID))},
-			{Key: aws.String(TagUser), Value: aws.String(TagValue(in.User))},
-		},
+		Tags:            sessionTags(in),
 	})
 	if err != nil {
 		return Credentials{}, classify(fmt.Errorf("assume role %s: %w", in.RoleARN, err), s.endpoint)
@@ -452,4 +451,21 @@ func hasAllow(stmts []json.RawMessage) bool {
 		}
 	}
 	return false
+}
+
+// sessionTags are the tags every vend sets, then in.Tags in key order
+// (values mapped to STS's characters; the reserved keys cannot be
+// overridden).
+func sessionTags(in Input) []ststypes.Tag {
+	tags := []ststypes.Tag{
+		{Key: aws.String(TagRequestID), Value: aws.String(TagValue(in.RequestID))},
+		{Key: aws.String(TagUser), Value: aws.String(TagValue(in.User))},
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
+		if k == TagRequestID || k == TagUser || in.Tags[k] == "" {
+			continue
+		}
+		tags = append(tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(TagValue(in.Tags[k]))})
+	}
+	return tags
 }

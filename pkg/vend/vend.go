@@ -21,6 +21,9 @@ type Input struct {
 	MaxSessionDuration time.Duration
 	// SessionPolicy is the role's optional extra session policy (JSON).
 	SessionPolicy string
+	// Tags are more session tags (key → value), such as a workload's
+	// repository and run id, so CloudTrail ties its calls to the CI run.
+	Tags map[string]string
 }
 
 // Credentials are what STS returned.

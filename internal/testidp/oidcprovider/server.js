@@ -8,7 +8,8 @@
 // CONFIG.json:
 //   {"users": [{"username": "alice", "password": "...", "claims": {"sub": "...", "email": ..., "groups": ...}}],
 //    "clients": [{"client_id": "jit-cli", "extra_audiences": ["api://other"], "redirect_uris": [...]}],
-//    "id_token_ttl": 3600}
+//    "id_token_ttl": 3600,
+//    "workloads": {"octo-app-main": {"sub": "repo:octo/app:ref:refs/heads/main", "repository": "octo/app", ...}}}
 //
 // It listens on 127.0.0.1 on a port the kernel picks and prints one JSON line
 // {"issuer": "http://127.0.0.1:PORT"} on stdout once it accepts connections.
@@ -17,15 +18,40 @@
 // Users sign in at the development login form with username and password
 // (password defaults to "<username>-password"). Never expose this outside
 // loopback.
+import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const users = new Map(cfg.users.map((u) => [u.username, { password: `${u.username}-password`, ...u }]));
+const users = new Map((cfg.users || []).map((u) => [u.username, { password: `${u.username}-password`, ...u }]));
 const bySub = new Map([...users.values()].map((u) => [u.claims.sub, u]));
 const clientAudiences = new Map((cfg.clients || []).map((c) => [c.client_id, c.extra_audiences || []]));
+
+// Workload tokens (GitHub Actions-, GitLab- and Kubernetes-shaped): the
+// provider signs with this key, published in its own JWKS, and
+// GET /jit-test/workload-token?profile=NAME&audience=AUD returns
+// {"value": JWT} — the shape of GitHub's ACTIONS_ID_TOKEN_REQUEST_URL. The
+// profile's claims come from the config ("workloads": {NAME: {claims}}), as
+// a CI system sets them: the caller picks only the audience and which
+// configured job it is, never the claims.
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'jit-test-workload', alg: 'RS256', use: 'sig' };
+const workloads = cfg.workloads || {};
+
+function b64url(v) {
+  return Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+}
+
+function workloadToken(issuer, profile, audience, ttl) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { jti: randomUUID(), ...profile, iss: issuer, aud: audience, iat: now, nbf: now, exp: now + ttl };
+  const head = b64url({ alg: 'RS256', typ: 'JWT', kid: signingJwk.kid });
+  const body = b64url(claims);
+  const sig = sign('sha256', Buffer.from(`${head}.${body}`), createPrivateKey({ key: signingJwk, format: 'jwk' }));
+  return `${head}.${body}.${sig.toString('base64url')}`;
+}
 
 const server = createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -33,7 +59,7 @@ server.listen(0, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${port}`;
 
   const provider = new Provider(issuer, {
-    clients: cfg.clients.map((c) => ({
+    clients: (cfg.clients || []).map((c) => ({
       client_id: c.client_id,
       token_endpoint_auth_method: 'none',
       application_type: 'native',
@@ -41,6 +67,7 @@ server.listen(0, '127.0.0.1', () => {
       response_types: ['code'],
       redirect_uris: c.redirect_uris || ['http://127.0.0.1/approve/callback'],
     })),
+    jwks: { keys: [signingJwk] },
     features: {
       deviceFlow: { enabled: true },
       devInteractions: { enabled: true },
@@ -146,7 +173,21 @@ server.listen(0, '127.0.0.1', () => {
     if (ctx.oidc.params?.grant_type === 'refresh_token') console.error('jit-testidp: refresh_token grant');
   });
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
-  server.on('request', provider.callback());
+  const oidc = provider.callback();
+  server.on('request', (req, res) => {
+    const url = new URL(req.url, issuer);
+    if (url.pathname !== '/jit-test/workload-token') return oidc(req, res);
+    const profile = workloads[url.searchParams.get('profile')];
+    const audience = url.searchParams.get('audience');
+    if (req.method !== 'GET' || !profile || !audience) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('GET ?profile=<a configured workload>&audience=<aud>');
+      return;
+    }
+    const ttl = Number(url.searchParams.get('ttl')) || cfg.workload_token_ttl || 300;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ value: workloadToken(issuer, profile, audience, ttl) }));
+  });
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 });
 
