@@ -5,8 +5,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/jit-access/jit/pkg/config/yamldoc"
 	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/yamldoc"
 )
 
 // Issuer kinds: an IdP of people, or an issuer of workload tokens (CI,
