@@ -16,7 +16,10 @@ import (
 func baseConfig() *config.Config {
 	return &config.Config{
 		Notify: config.Notify{Webhooks: []config.Webhook{{URL: "https://hooks.example.com/a"}}},
-		Roles:  []policy.RoleSpec{{Name: "one"}},
+		Roles: []policy.RoleSpec{{Name: "one",
+			Eligible:  policy.Subjects{Workloads: []policy.WorkloadSubject{{Issuer: "github"}}},
+			Approvers: policy.Subjects{Workloads: []policy.WorkloadSubject{{Issuer: "github"}}}}},
+		Issuers: []config.Issuer{{Name: "github"}},
 	}
 }
 
