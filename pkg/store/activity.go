@@ -34,7 +34,7 @@ type Call struct {
 // ActivityStore keeps what grants did with their credentials: which access
 // key belongs to which grant, and per grant an aggregate (calls, errors,
 // first and last use, a bounded set of actions) plus the part of it not yet
-// written to the audit log. Both stores implement it; storetest.RunActivity
+// written to the audit log. It is part of Store; storetest.RunActivity
 // is its suite.
 type ActivityStore interface {
 	// RememberKey records the grant an access key was vended for.

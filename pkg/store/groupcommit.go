@@ -2,7 +2,7 @@ package store
 
 import "sync"
 
-// GroupCommit is both stores' write queue: a caller queues its operation,
+// GroupCommit is the SQL store's write queue: a caller queues its operation,
 // then whoever holds the commit lock runs what is queued, up to Max at a
 // time, as one batch (one transaction), until the caller's own operation is
 // done. So concurrent writers share commits instead of each waiting for its

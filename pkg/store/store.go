@@ -1,6 +1,9 @@
-// Package store defines how jit keeps request state and the audit log. The
-// implementations live in store/sqlite (the embedded default) and
-// store/postgres (several replicas); store/storetest is the one suite both pass.
+// Package store defines how jit keeps request state and the audit log: the
+// contract (small interfaces composed into Store) and the logic every
+// implementation shares (tree, cursors, activity aggregates, group commit).
+// The one SQL implementation is store/sqlstore, opened through store/sqlite
+// (the embedded default) or store/postgres (several replicas);
+// store/storetest is the one suite both pass.
 package store
 
 import (
@@ -48,9 +51,13 @@ type AuditFilter struct {
 	Limit        int   // 0 means 100; capped at 1000
 }
 
-// Store keeps requests and the audit log. Every method is safe for concurrent
-// use, and for use by several processes on one database (PostgreSQL).
-type Store interface {
+// The store's contract is split by concern, so that a consumer can ask for
+// the part it uses and a new implementation sees every part it must have.
+// Every method is safe for concurrent use, and for use by several processes
+// on one database (PostgreSQL).
+
+// Requests keeps access requests.
+type Requests interface {
 	// Create inserts a new request and its audit events in one transaction.
 	// The request's Version becomes 1.
 	Create(ctx context.Context, r *api.Request, events []audit.Event) error
@@ -65,50 +72,84 @@ type Store interface {
 	// Due returns the ids of pending requests whose PendingUntil is not after
 	// now and of approved/active grants whose EndsAt is not after now.
 	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
+}
+
+// AuditLog is the hash-chained audit log.
+type AuditLog interface {
 	// Append writes audit events that concern no stored change (a vend, a
 	// failed authorisation, a policy load).
 	Append(ctx context.Context, events ...audit.Event) error
 	// Audit returns events in sequence order.
 	Audit(ctx context.Context, f AuditFilter) ([]api.AuditEvent, error)
+}
+
+// Coordination is how processes on one store hear of changes and take
+// turns: change notifications, the sweeper lease, named leases and locks.
+type Coordination interface {
 	// Listen calls fn with the id of every request changed by any process on
 	// this store, until ctx ends. Delivery is best effort and may repeat.
 	Listen(ctx context.Context, fn func(id string)) error
 	// TryLead runs fn only if no other process holds the sweeper lease; it
 	// returns false without running fn otherwise.
 	TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error)
-	// DeliveryCursor returns the seq of the last audit event delivered to a
-	// notification sink (pkg/notify: the audit log is its outbox). A sink
-	// seen for the first time starts at the log's head: it is told of events
-	// from then on, not of the whole history.
-	DeliveryCursor(ctx context.Context, sink string) (int64, error)
-	// SetDeliveryCursor moves a sink's cursor to seq; it never moves back,
-	// so a late writer cannot make a sink deliver twice.
-	SetDeliveryCursor(ctx context.Context, sink string, seq int64) error
 	// TryLease takes or renews the named lease for holder until now+ttl and
 	// reports whether holder has it; another holder's unexpired lease wins.
 	// Unlike TryLead it outlives a connection, so a holder renews it.
 	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	// ReleaseLease ends holder's lease on name (nothing if another holds it).
 	ReleaseLease(ctx context.Context, name, holder string) error
-	// SlackMessage returns where a request's Slack message was posted, or
-	// ErrNotFound.
-	SlackMessage(ctx context.Context, requestID string) (channel, ts string, err error)
-	// SetSlackMessage records where a request's Slack message was posted.
-	SetSlackMessage(ctx context.Context, requestID, channel, ts string) error
 	// WithLock runs fn while holding the lock named key, exclusive across
 	// every process on this store (PostgreSQL: a session advisory lock; SQLite,
 	// single-node: a mutex in this process). It waits for the lock until ctx
 	// ends. Revocation serialises its read-modify-write of a role's inline
 	// policy with it, keyed on the role ARN.
 	WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
+}
+
+// DeliveryCursors are the notification sinks' positions in the audit log
+// (pkg/notify: the audit log is its outbox).
+type DeliveryCursors interface {
+	// DeliveryCursor returns the seq of the last audit event delivered to a
+	// sink. A sink seen for the first time starts at the log's head: it is
+	// told of events from then on, not of the whole history.
+	DeliveryCursor(ctx context.Context, sink string) (int64, error)
+	// SetDeliveryCursor moves a sink's cursor to seq; it never moves back,
+	// so a late writer cannot make a sink deliver twice.
+	SetDeliveryCursor(ctx context.Context, sink string, seq int64) error
+}
+
+// SlackMessages remembers where each request's Slack message was posted.
+type SlackMessages interface {
+	// SlackMessage returns where a request's Slack message was posted, or
+	// ErrNotFound.
+	SlackMessage(ctx context.Context, requestID string) (channel, ts string, err error)
+	// SetSlackMessage records where a request's Slack message was posted.
+	SetSlackMessage(ctx context.Context, requestID, channel, ts string) error
+}
+
+// ReplayKeys is a one-time-use check shared by every process on the store.
+type ReplayKeys interface {
 	// FirstUse records key until expires and reports whether it was unseen
 	// (or its earlier record had expired at now): a one-time-use check that
 	// holds across every process on the store (Slack replay keys). Expired
 	// keys are pruned as it goes.
 	FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error)
+}
+
+// Store is everything jit keeps: every implementation has every part
+// (storetest runs the suite of each part on each implementation).
+type Store interface {
+	Requests
+	AuditLog
+	// TreeReader reads the audit log's Merkle tree (tree.go).
+	TreeReader
+	Coordination
+	DeliveryCursors
+	SlackMessages
+	ReplayKeys
+	// ActivityStore keeps what grants did with their credentials (activity.go).
+	ActivityStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
-	// TreeReader reads the audit log's Merkle tree (tree.go).
-	TreeReader
 }

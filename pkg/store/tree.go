@@ -20,7 +20,7 @@ type StoredHash struct {
 	Hash  tlog.Hash
 }
 
-// TreeReader reads the audit tree's stored hashes. Both stores implement it.
+// TreeReader reads the audit tree's stored hashes (part of Store).
 type TreeReader interface {
 	// AuditTreeSize returns the number of records in the tree: the head's
 	// seq (appends write records and their hashes in one transaction).

@@ -1,25 +1,33 @@
 package postgres
 
-// This file is how replicas coordinate: LISTEN for changes, named advisory
-// locks (WithLock) and the sweeper lease (TryLead).
+// This file is how replicas coordinate (sqlstore.Coordinator): LISTEN for
+// changes, named advisory locks (WithLock), the sweeper lease (TryLead), and
+// the migration lock.
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Listen implements store.Store with LISTEN on a dedicated connection,
-// reconnecting when it drops, so a change made by any replica is heard.
-func (s *Store) Listen(ctx context.Context, fn func(id string)) error {
+type coordinator struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+// Listen listens on a dedicated connection, reconnecting when it drops, so
+// a change made by any replica is heard.
+func (c *coordinator) Listen(ctx context.Context, fn func(id string)) error {
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, fn)
+		err := c.listenOnce(ctx, fn)
 		if ctx.Err() != nil {
 			return nil
 		}
-		s.log.Warn("postgres LISTEN connection lost; reconnecting", "err", err)
+		c.log.Warn("postgres LISTEN connection lost; reconnecting", "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
@@ -28,10 +36,10 @@ func (s *Store) Listen(ctx context.Context, fn func(id string)) error {
 	return nil
 }
 
-func (s *Store) listenOnce(ctx context.Context, fn func(id string)) error {
+func (c *coordinator) listenOnce(ctx context.Context, fn func(id string)) error {
 	// A connection of its own, outside the pool: it is held for as long as
 	// the listener lives and must not starve the pool's request traffic.
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	conn, err := pgx.ConnectConfig(ctx, c.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("connect for LISTEN: %w", err)
 	}
@@ -48,17 +56,12 @@ func (s *Store) listenOnce(ctx context.Context, fn func(id string)) error {
 	}
 }
 
-// TryLead implements store.Store with a session advisory lock held on one
-// connection while fn runs: only one replica sweeps at a time.
-// Should that session die while fn runs, the lease is gone and another
-// replica may start a sweep alongside: harmless, since every sweep is a row-
-// locked Update whose lifecycle.Sweep refuses a request no longer due.
-// WithLock implements store.Store with a session advisory lock on
-// (lockKeyed, hashtext(key)); two-key advisory locks never meet the one-key
-// ones used for the sweeper and migrations. A hash collision only
-// serialises two keys that did not need it.
-func (s *Store) WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error {
-	conn, err := s.pool.Acquire(ctx)
+// WithLock holds a session advisory lock on (lockKeyed, hashtext(key));
+// two-key advisory locks never meet the one-key ones used for the sweeper
+// and migrations. A hash collision only serialises two keys that did not
+// need it.
+func (c *coordinator) WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error {
+	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", key, err)
 	}
@@ -66,20 +69,17 @@ func (s *Store) WithLock(ctx context.Context, key string, fn func(ctx context.Co
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, lockKeyed, key); err != nil {
 		return fmt.Errorf("lock %s: %w", key, err)
 	}
-	defer func() {
-		var released bool
-		err := conn.QueryRow(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext($2))`, lockKeyed, key).Scan(&released)
-		if err != nil || !released {
-			// Never hand a connection that may hold the lock back to the pool.
-			s.log.Warn("releasing a keyed lock failed; closing its connection", "key", key, "err", err)
-			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		}
-	}()
+	defer c.unlock(ctx, conn, "keyed lock "+key, `SELECT pg_advisory_unlock($1, hashtext($2))`, lockKeyed, key)
 	return fn(ctx)
 }
 
-func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error) {
-	conn, err := s.pool.Acquire(ctx)
+// TryLead runs fn holding a session advisory lock on one connection: only
+// one replica sweeps at a time. Should that session die while fn runs, the
+// lease is gone and another replica may start a sweep alongside: harmless,
+// since every sweep is a row-locked Update whose lifecycle.Sweep refuses a
+// request no longer due.
+func (c *coordinator) TryLead(ctx context.Context, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -91,17 +91,36 @@ func (s *Store) TryLead(ctx context.Context, fn func(ctx context.Context) error)
 	if !ok {
 		return false, nil
 	}
-	defer func() {
-		ctx := context.WithoutCancel(ctx)
-		var released bool
-		err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, lockSweeper).Scan(&released)
-		if err != nil || !released {
-			// The session may still hold the lease: end it rather than hand
-			// it back to the pool, where it would keep every replica's
-			// sweeper out (the pool drops closed connections on Release).
-			s.log.Warn("releasing the sweeper lease failed; closing its connection", "err", err)
-			conn.Conn().Close(ctx) //nolint:errcheck
-		}
-	}()
+	defer c.unlock(ctx, conn, "the sweeper lease", `SELECT pg_advisory_unlock($1)`, lockSweeper)
 	return true, fn(ctx)
+}
+
+// lockMigrations holds off other replicas' migrations until unlock.
+func (c *coordinator) lockMigrations(ctx context.Context) (func(), error) {
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockMigrate); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return func() {
+		c.unlock(ctx, conn, "the migration lock", `SELECT pg_advisory_unlock($1)`, lockMigrate)
+		conn.Release()
+	}, nil
+}
+
+// unlock releases a session advisory lock. When that fails the session may
+// still hold it: end the session rather than hand it back to the pool, where
+// it would keep every replica out (the pool drops closed connections on
+// Release).
+func (c *coordinator) unlock(ctx context.Context, conn *pgxpool.Conn, what, q string, args ...any) {
+	ctx = context.WithoutCancel(ctx)
+	var released bool
+	err := conn.QueryRow(ctx, q, args...).Scan(&released)
+	if err != nil || !released {
+		c.log.Warn("releasing "+what+" failed; closing its connection", "err", err)
+		conn.Conn().Close(ctx) //nolint:errcheck
+	}
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/store/sqlstore"
 	"github.com/jit-access/jit/pkg/store/storetest"
 )
 
@@ -58,7 +58,7 @@ func TestReopenKeepsStateAndContinuesTheChain(t *testing.T) {
 	var distinct, latest int
 	// Versions are not contiguous (each branch of work is given its own
 	// range), so compare with the migration files, not with max(version).
-	ms, err := store.Migrations(os.DirFS("."))
+	ms, err := sqlstore.Migrations(os.DirFS("../sqlstore"), "sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}
