@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
@@ -27,7 +28,17 @@ func startEndpoint(ctx context.Context, opts *UseOptions, c api.Credentials) (*e
 		return nil, err
 	}
 	role := opts.Role
+	var watchDown atomic.Bool
 	srv, err := credserver.Start(func(ctx context.Context) (api.Credentials, error) {
+		if watchDown.Load() {
+			// The watch cannot see a revoke now: ask for the grant
+			// before serving. A server that does not answer at all
+			// leaves the cached keys served until the grant's end.
+			var ended *session.EndedError
+			if err := s.CheckGrant(ctx, c.RequestID); errors.As(err, &ended) {
+				return api.Credentials{}, fmt.Errorf("%w (%w); try: jit request %s --reason \"...\" --for 1h", err, credserver.ErrGrantEnded, role)
+			}
+		}
 		c, err := s.Credentials(ctx, role)
 		if errors.Is(err, session.ErrNoGrant) {
 			return api.Credentials{}, fmt.Errorf("%w (%w); try: jit request %s --reason \"...\" --for 1h", err, credserver.ErrGrantEnded, role)
@@ -41,7 +52,7 @@ func startEndpoint(ctx context.Context, opts *UseOptions, c api.Credentials) (*e
 	ep := &endpoint{srv: srv, cancel: cancel, watched: make(chan struct{})}
 	go func() {
 		defer close(ep.watched)
-		err := s.WatchGrant(wctx, c.RequestID, 0, 0, nil)
+		err := s.Watch(wctx, c.RequestID, session.WatchOptions{Down: watchDown.Store})
 		var ended *session.EndedError
 		switch {
 		case errors.As(err, &ended):

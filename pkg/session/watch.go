@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
@@ -40,36 +42,77 @@ func (e *EndedError) Is(target error) bool { return target == ErrNoGrant }
 // ctx is done. Each change is passed to changed (may be nil); when the grant
 // ends (revoked, expired, cancelled, or its end passes) the cached
 // credentials are wiped and an *EndedError is returned at once. A server
-// that cannot be reached is retried every retry [1s]; other errors end the
-// watch. wait bounds one long-poll [50s].
+// that cannot be reached, answers 5xx or 429 (a proxy's hiccup, a restart)
+// is retried with backoff from retry [1s] up to a minute, with jitter;
+// other errors end the watch. wait bounds one long-poll [50s].
 func (s *Session) WatchGrant(ctx context.Context, id string, wait, retry time.Duration, changed func(*api.Request)) error {
-	if wait <= 0 {
-		wait = 50 * time.Second
+	return s.Watch(ctx, id, WatchOptions{Wait: wait, Retry: retry, Changed: changed})
+}
+
+// WatchOptions tune Watch.
+type WatchOptions struct {
+	Wait, Retry time.Duration
+	Changed     func(*api.Request)
+	// Down, when set, is told when the watch loses the server (true) and
+	// when it follows the grant again (false).
+	Down func(bool)
+}
+
+// maxWatchBackoff bounds the wait between retries of a failing watch.
+const maxWatchBackoff = time.Minute
+
+// Retryable reports whether a failed call to the server is worth retrying:
+// not reached, or an answer that says "later" (5xx, 429).
+func Retryable(err error) bool {
+	var ue *apiclient.UnreachableError
+	var se *apiclient.ServerError
+	switch {
+	case errors.As(err, &ue):
+		return true
+	case errors.As(err, &se):
+		return se.Status >= 500 || se.Status == http.StatusTooManyRequests || se.Body.Code == api.CodeUnavailable || se.Body.Code == api.CodeRateLimited
 	}
-	if retry <= 0 {
-		retry = time.Second
+	return false
+}
+
+// Watch is WatchGrant with options.
+func (s *Session) Watch(ctx context.Context, id string, o WatchOptions) error {
+	if o.Wait <= 0 {
+		o.Wait = 50 * time.Second
+	}
+	if o.Retry <= 0 {
+		o.Retry = time.Second
+	}
+	down := func(bool) {}
+	if o.Down != nil {
+		down = o.Down
 	}
 	client, err := s.API()
 	if err != nil {
 		return err
 	}
 	var seen int64 = -1
+	backoff := o.Retry
 	for {
 		var r *api.Request
 		if seen < 0 {
 			r, err = client.Get(ctx, id)
 		} else {
-			r, err = client.WaitChange(ctx, id, seen, wait)
+			r, err = client.WaitChange(ctx, id, seen, o.Wait)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			var ue *apiclient.UnreachableError
-			if !errors.As(err, &ue) && !apiclient.IsCode(err, api.CodeUnavailable) {
+			if !Retryable(err) {
 				return fmt.Errorf("watch grant %s: %w", id, err)
 			}
-			t := time.NewTimer(retry)
+			down(true)
+			// Full jitter over [backoff/2, backoff): replicas of one
+			// client do not retry in step.
+			d := backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, maxWatchBackoff)
+			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -78,8 +121,9 @@ func (s *Session) WatchGrant(ctx context.Context, id string, wait, retry time.Du
 			}
 			continue
 		}
-		if changed != nil && r.Version != seen {
-			changed(r)
+		backoff = o.Retry
+		if o.Changed != nil && r.Version != seen {
+			o.Changed(r)
 		}
 		seen = r.Version
 		ended, err := s.WipeIfEnded(ctx, r)
@@ -89,5 +133,28 @@ func (s *Session) WatchGrant(ctx context.Context, id string, wait, retry time.Du
 		if ended {
 			return &EndedError{Role: r.Role, Request: *r}
 		}
+		down(false)
 	}
+}
+
+// CheckGrant asks the server for grant id once: an *EndedError when it has
+// ended (its cached credentials are wiped), nil when it lives, and the
+// call's error when the server did not answer.
+func (s *Session) CheckGrant(ctx context.Context, id string) error {
+	client, err := s.API()
+	if err != nil {
+		return err
+	}
+	r, err := client.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	ended, err := s.WipeIfEnded(ctx, r)
+	if err != nil {
+		return fmt.Errorf("wipe the ended grant's credentials: %w", err)
+	}
+	if ended {
+		return &EndedError{Role: r.Role, Request: *r}
+	}
+	return nil
 }
