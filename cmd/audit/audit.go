@@ -20,8 +20,10 @@ import (
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/apiclient"
 	jitaudit "github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
+	"github.com/jit-access/jit/pkg/ocsf"
 	"github.com/jit-access/jit/pkg/session"
 	"github.com/jit-access/jit/pkg/witness"
 )
@@ -140,17 +142,25 @@ type ExportOptions struct {
 	Now     func() time.Time
 
 	Filter Filter
+	// Format is jsonl (jit's records, what jit audit verify reads) or ocsf.
+	Format string
 }
 
 // NewCmdExport builds `jit audit export`.
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
 	opts := &ExportOptions{IO: f.IO, Session: f.Session, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:     "export > audit.jsonl",
-		Short:   "Stream the audit log as JSON lines (admins), for SIEMs and jit audit verify",
-		Args:    cobra.NoArgs,
-		Example: "  jit audit export > audit.jsonl && jit audit verify --file audit.jsonl",
+		Use:   "export > audit.jsonl",
+		Short: "Stream the audit log as JSON lines (admins), for SIEMs and jit audit verify",
+		Args:  cobra.NoArgs,
+		Long: `Stream the audit log as JSON lines (admins only): jit's own records by default,
+which jit audit verify checks, or with --format ocsf one Open Cybersecurity
+Schema Framework (OCSF 1.8.0) event per record, for SIEMs (docs/siem.md).`,
+		Example: "  jit audit export > audit.jsonl && jit audit verify --file audit.jsonl\n  jit audit export --format ocsf --since 24h > audit.ocsf.jsonl",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Format != "jsonl" && opts.Format != "ocsf" {
+				return cmdutil.FlagErrorf("--format must be jsonl or ocsf")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -158,6 +168,7 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions)
 		},
 	}
 	opts.Filter.flags(cmd)
+	cmd.Flags().StringVar(&opts.Format, "format", "jsonl", "jsonl (jit's records) or ocsf (OCSF 1.8.0 events)")
 	return cmd
 }
 
@@ -167,7 +178,14 @@ func ExportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	return client.AuditExport(ctx, opts.Filter.query(opts.Now()), opts.IO.Out)
+	if opts.Format != "ocsf" {
+		return client.AuditExport(ctx, opts.Filter.query(opts.Now()), opts.IO.Out)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(client.AuditExport(ctx, opts.Filter.query(opts.Now()), pw)) }()
+	err = ocsf.WriteJSONLines(opts.IO.Out, pr, build.Version)
+	pr.CloseWithError(err) // stops the export if the conversion failed
+	return err
 }
 
 // VerifyOptions are `jit audit verify`'s inputs.

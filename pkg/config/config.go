@@ -264,6 +264,9 @@ type Webhook struct {
 	SecretFile string `yaml:"secret_file" json:"secret_file,omitempty"`
 	// Events filters what is sent; empty means all.
 	Events []string `yaml:"events" json:"events,omitempty"`
+	// Format of the body: "jit" (docs/webhooks.md) or "ocsf" (one OCSF
+	// event, docs/siem.md) ["jit"].
+	Format string `yaml:"format" json:"format,omitempty"`
 }
 
 // Slack posts to a channel with a bot.

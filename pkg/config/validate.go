@@ -211,6 +211,9 @@ func (c *Config) validateNotify(v *validator) {
 		} else {
 			v.httpURL(fmt.Sprintf("notify.webhooks[%d].url", i), w.URL, false)
 		}
+		if w.Format != "" && w.Format != "jit" && w.Format != "ocsf" {
+			v.errorf(fmt.Sprintf("notify.webhooks[%d].format", i), "%q: want jit (the default) or ocsf", w.Format)
+		}
 	}
 	if c.Notify.Slack.configured() && c.Notify.Slack.BotToken == "" && c.Notify.Slack.BotTokenFile == "" {
 		v.errorf("notify.slack.bot_token", "bot_token is required to post to Slack")

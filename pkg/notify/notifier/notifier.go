@@ -54,7 +54,7 @@ func New(o Options) (*Notifier, error) {
 	var sinks []notify.Sink
 	for _, w := range o.Config.Webhooks {
 		s, err := webhook.New(webhook.Options{URL: w.URL, Secret: []byte(w.Secret.Reveal()), Events: w.Events,
-			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now})
+			Format: w.Format, PublicURL: o.PublicURL, Client: o.Client, Now: o.Now})
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/notify"
+	"github.com/jit-access/jit/pkg/ocsf"
 )
 
 // Headers of a delivery.
@@ -44,7 +45,10 @@ type Options struct {
 	URL    string
 	Secret []byte
 	// Events filters by type (empty: all); see notify.MatchType.
-	Events    []string
+	Events []string
+	// Format of the body: "jit" or "" (notify.Payload), or "ocsf" (one
+	// OCSF event, pkg/ocsf).
+	Format    string
 	PublicURL string
 	Client    *http.Client
 	Now       func() time.Time
@@ -67,6 +71,9 @@ func New(o Options) (*Sink, error) {
 	}
 	if len(o.Secret) == 0 {
 		return nil, errors.New("webhook: a secret is required to sign deliveries")
+	}
+	if o.Format != "" && o.Format != "jit" && o.Format != "ocsf" {
+		return nil, fmt.Errorf("webhook: format %q: want jit or ocsf", o.Format)
 	}
 	if o.Client == nil || o.Now == nil {
 		return nil, errors.New("webhook: client and clock are required")
@@ -102,7 +109,11 @@ func (s *Sink) Wants(typ string) bool { return notify.MatchType(s.o.Events, typ)
 
 // Deliver implements notify.Sink.
 func (s *Sink) Deliver(ctx context.Context, e *api.AuditEvent, key string) error {
-	body, err := json.Marshal(notify.NewPayload(e, key, s.o.PublicURL))
+	var payload any = notify.NewPayload(e, key, s.o.PublicURL)
+	if s.o.Format == "ocsf" {
+		payload = ocsf.FromAudit(*e, build.Version)
+	}
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return notify.Permanent(err)
 	}
