@@ -458,3 +458,25 @@ func TestReportIsForAdminsAndHintsLeastPrivilege(t *testing.T) {
 		t.Fatalf("hint = %q (grant %s)", hint, r.ID)
 	}
 }
+
+// A CloudTrail record without eventTime was stored as a call in year 1
+// (the grant's first use two thousand years before it began); it counts
+// at the time it was received.
+func TestCloudTrailRecordWithoutEventTimeIsNotStoredAsYearOne(t *testing.T) {
+	e := newActivityEnv(t)
+	r := e.create("alice", api.CreateRequest{Role: "oncall", Reason: "pager", BreakGlass: true})
+	var c api.Credentials
+	e.call("alice", "POST", "/v1/requests/"+r.ID+"/credentials", nil, &c)
+	body := sample(t, e.clock.Now(), "s3-getobject", map[string]string{"ACCESS_KEY_ID": c.AccessKeyID, "SOURCE_IDENTITY": vend.SourceIdentity("alice@example.com"), "EVENT_ID": "ev-1"})
+	body = bytes.Replace(body, []byte(`"eventTime": "`+e.clock.Now().UTC().Format(time.RFC3339)+`",`), nil, 1)
+	if bytes.Contains(body, []byte("eventTime")) {
+		t.Fatal("the sample still has its eventTime")
+	}
+	if code, res, b := e.deliver("cloudtrail", body, bearer()); code != 200 || res.Recorded != 1 {
+		t.Fatalf("HTTP %d %s", code, b)
+	}
+	a := e.get("alice", r.ID).Activity
+	if a == nil || a.FirstUse.Year() < 2000 || a.LastUse.Before(r.CreatedAt) {
+		t.Fatalf("activity %+v: a call without eventTime is dated %v", a, a.FirstUse)
+	}
+}

@@ -20,33 +20,47 @@ import (
 	"github.com/jit-access/jit/pkg/vend"
 )
 
-// splitEntries accepts one JSON object, an array of them, or JSON lines.
+// splitEntries accepts one JSON object, an array of them, or JSON lines,
+// and stops at the first entry past maxActivityEvents.
 func splitEntries(body []byte) ([]json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, nil
 	}
-	var out []json.RawMessage
-	if body[0] == '[' {
-		if err := json.Unmarshal(body, &out); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	array := body[0] == '['
+	if array {
+		if _, err := dec.Token(); err != nil {
 			return nil, err
 		}
-	} else {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		for {
-			var m json.RawMessage
-			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
+	}
+	var out []json.RawMessage
+	for array && dec.More() || !array {
+		var m json.RawMessage
+		if err := dec.Decode(&m); !array && errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if len(out) == maxActivityEvents {
+			return nil, tooManyEvents()
+		}
+		out = append(out, m)
+	}
+	if array {
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, errors.New("data after the array")
 		}
 	}
-	if len(out) > maxActivityEvents {
-		return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("%d events in one delivery; at most %d", len(out), maxActivityEvents)}
-	}
 	return out, nil
+}
+
+func tooManyEvents() error {
+	return &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("more than %d events in one delivery; at most %d", maxActivityEvents, maxActivityEvents),
+		Hint: "send fewer events per delivery"}
 }
 
 // minioEntry is the part of a MinIO audit log entry jit reads.
@@ -68,7 +82,7 @@ type minioEntry struct {
 func (s *Server) parseMinIO(ctx context.Context, body []byte) ([]store.Call, int, int, error) {
 	raw, err := splitEntries(body)
 	if err != nil {
-		return nil, 0, 0, badActivity(err)
+		return nil, 0, 0, badActivityOrLimit(err)
 	}
 	var calls []store.Call
 	unmatched := 0
@@ -143,34 +157,9 @@ type cloudTrailRecord struct {
 // bare CloudTrail records, arrays of either, or a CloudTrail log file
 // ({"Records": [...]}).
 func (s *Server) parseCloudTrail(ctx context.Context, body []byte) ([]store.Call, int, int, error) {
-	raw, err := splitEntries(body)
+	recs, err := decodeCloudTrail(body)
 	if err != nil {
-		return nil, 0, 0, badActivity(err)
-	}
-	var recs []cloudTrailRecord
-	for _, m := range raw {
-		var env struct {
-			Detail  *cloudTrailRecord  `json:"detail"`
-			Records []cloudTrailRecord `json:"Records"`
-		}
-		if err := json.Unmarshal(m, &env); err != nil {
-			return nil, 0, 0, badActivity(err)
-		}
-		switch {
-		case env.Detail != nil:
-			recs = append(recs, *env.Detail)
-		case env.Records != nil:
-			recs = append(recs, env.Records...)
-		default:
-			var rec cloudTrailRecord
-			if err := json.Unmarshal(m, &rec); err != nil {
-				return nil, 0, 0, badActivity(err)
-			}
-			recs = append(recs, rec)
-		}
-	}
-	if len(recs) > maxActivityEvents {
-		return nil, 0, 0, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("%d events in one delivery; at most %d", len(recs), maxActivityEvents)}
+		return nil, 0, 0, err
 	}
 	var calls []store.Call
 	unmatched := 0
@@ -196,10 +185,82 @@ func (s *Server) parseCloudTrail(ctx context.Context, body []byte) ([]store.Call
 			continue
 		}
 		svc, _, _ := strings.Cut(rec.EventSource, ".")
+		at := s.notAfterNow(rec.EventTime)
+		if at.IsZero() {
+			at = s.now() // no eventTime: received now, not in year 1
+		}
 		calls = append(calls, store.Call{EventID: "cloudtrail:" + rec.EventID, RequestID: g.RequestID, Requester: g.Requester,
-			Role: g.Role, Time: s.notAfterNow(rec.EventTime), Action: svc + ":" + rec.EventName, Error: rec.ErrorCode != ""})
+			Role: g.Role, Time: at, Action: svc + ":" + rec.EventName, Error: rec.ErrorCode != ""})
 	}
 	return calls, len(recs), unmatched, nil
+}
+
+// decodeCloudTrail reads a CloudTrail delivery's records, decoding a log
+// file's Records one at a time and stopping at the first record past
+// maxActivityEvents: an authenticated 1 MiB of {"Records":[{},…]} costs a
+// few MiB, not the 438 MiB decoding them all first did.
+func decodeCloudTrail(body []byte) ([]cloudTrailRecord, error) {
+	raw, err := splitEntries(body)
+	if err != nil {
+		return nil, badActivityOrLimit(err)
+	}
+	var recs []cloudTrailRecord
+	add := func(dec func(*cloudTrailRecord) error) error {
+		if len(recs) == maxActivityEvents {
+			return tooManyEvents()
+		}
+		var rec cloudTrailRecord
+		if err := dec(&rec); err != nil {
+			return badActivity(err)
+		}
+		recs = append(recs, rec)
+		return nil
+	}
+	for _, m := range raw {
+		var env struct {
+			Detail  json.RawMessage `json:"detail"`
+			Records json.RawMessage `json:"Records"`
+		}
+		if err := json.Unmarshal(m, &env); err != nil {
+			return nil, badActivity(err)
+		}
+		present := func(r json.RawMessage) bool { return r != nil && string(r) != "null" }
+		switch {
+		case present(env.Detail):
+			err = add(func(r *cloudTrailRecord) error { return json.Unmarshal(env.Detail, r) })
+		case present(env.Records):
+			err = eachRecord(env.Records, add)
+		default:
+			err = add(func(r *cloudTrailRecord) error { return json.Unmarshal(m, r) })
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+// eachRecord streams a JSON array, handing each element to add.
+func eachRecord(array json.RawMessage, add func(func(*cloudTrailRecord) error) error) error {
+	dec := json.NewDecoder(bytes.NewReader(array))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return badActivity(errors.New("the Records of a CloudTrail log file are not an array"))
+	}
+	for dec.More() {
+		if err := add(func(r *cloudTrailRecord) error { return dec.Decode(r) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// badActivityOrLimit keeps the limit's own error, else badActivity.
+func badActivityOrLimit(err error) error {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return badActivity(err)
 }
 
 // learnKeyFromAssumeRole remembers the key of an AssumeRole call tagged
