@@ -1,5 +1,5 @@
 // Package server is `jit server` (run the approval endpoint) with its
-// policy tools `jit server check-policy`, `explain` and `test-policy`.
+// policy tools `jit server check-policy`, `explain`, `test-policy` and `replay`.
 package server
 
 import (
@@ -66,6 +66,7 @@ GET /v1/audit/key, pin it, and witness the log (docs/security.md).`,
 	cmd.AddCommand(NewCmdCheckPolicy(f, nil), NewCmdExplain(f, nil), NewCmdKeygen(f, nil))
 	cmd.AddCommand(NewCmdAWSSetup(f, nil))
 	cmd.AddCommand(NewCmdTestPolicy(f, nil))
+	cmd.AddCommand(NewCmdReplay(f, nil))
 	return cmd
 }
 

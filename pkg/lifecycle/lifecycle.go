@@ -9,6 +9,7 @@
 package lifecycle
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -68,8 +69,10 @@ func New(in NewInput, now time.Time) (*api.Request, []audit.Event) {
 	r.RequesterIssuer, r.RequesterSubject = in.RequesterUser.Issuer, in.RequesterUser.Subject
 	r.RequesterEmail = in.RequesterUser.Email
 	events := []audit.Event{event(r, audit.TypeRequestCreated, r.Requester, r.Reason, now, map[string]string{
-		"duration": in.Duration.String(),
-		"ticket":   r.Ticket,
+		"duration":              in.Duration.String(),
+		"ticket":                r.Ticket,
+		DetailRequesterUsername: in.RequesterUser.Username,
+		DetailRequesterGroups:   GroupsDetail(in.RequesterUser.Groups),
 	})}
 	switch {
 	case in.BreakGlass:
@@ -240,7 +243,24 @@ const (
 	DetailActorEmail       = "actor_email"
 	DetailRequesterIssuer  = "requester_iss"
 	DetailRequesterSubject = "requester_sub"
+	// The names and groups policy matched, as the token carried them when
+	// the request was made or decided, so a proposed policy can be replayed
+	// over the audit log (jit server replay). Groups are a JSON array.
+	DetailRequesterUsername = "requester_username"
+	DetailRequesterGroups   = "requester_groups"
+	DetailActorUsername     = "actor_username"
+	DetailActorGroups       = "actor_groups"
 )
+
+// GroupsDetail renders groups as an audit detail value: a JSON array, "[]"
+// for none (so a record says it knew the groups, even when there were none).
+func GroupsDetail(groups []string) string {
+	if groups == nil {
+		groups = []string{}
+	}
+	b, _ := json.Marshal(groups) // a []string always marshals
+	return string(b)
+}
 
 // Stamp records u's principal and verified email on the events u is the
 // actor of (Actor == u.ID()), so the audit log says who acted, not only the
@@ -255,6 +275,10 @@ func Stamp(events []audit.Event, u api.User) []audit.Event {
 		}
 		events[i].Detail[DetailActorIssuer] = u.Issuer
 		events[i].Detail[DetailActorSubject] = u.Subject
+		events[i].Detail[DetailActorGroups] = GroupsDetail(u.Groups)
+		if u.Username != "" {
+			events[i].Detail[DetailActorUsername] = u.Username
+		}
 		if u.Email != "" {
 			events[i].Detail[DetailActorEmail] = u.Email
 		}

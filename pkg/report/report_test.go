@@ -8,81 +8,18 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var (
-	since = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	until = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-)
+var since, until = reporttest.Month()
 
-// seededMonth is April 2026 at a small company: prod-admin used only to
-// read S3, a break-glass grant still unreviewed and one reviewed, unused
-// grants, and one grant from March that the report leaves out.
-func seededMonth() []api.Request {
-	day := func(d, h int) time.Time { return time.Date(2026, 4, d, h, 0, 0, 0, time.UTC) }
-	act := func(last time.Time, actions ...api.ActionCount) *api.Activity {
-		a := &api.Activity{FirstUse: last.Add(-10 * time.Minute), LastUse: last, Actions: actions}
-		for _, x := range actions {
-			a.Calls += x.Calls
-		}
-		return a
-	}
-	approved := func(by string, at time.Time) []api.Decision {
-		return []api.Decision{{By: by, Approve: true, At: at}}
-	}
-	g := func(id, who, role string, start time.Time, asked time.Duration, st api.State) api.Request {
-		return api.Request{ID: id, Requester: who, Role: role, State: st, DurationSeconds: int64(asked / time.Second),
-			CreatedAt: start.Add(-5 * time.Minute), StartsAt: start, EndsAt: start.Add(asked), UpdatedAt: start.Add(asked)}
-	}
-	var out []api.Request
-	r := g("req_01", "alice@example.com", "prod-admin", day(2, 9), time.Hour, api.StateExpired)
-	r.Approvals, r.ApprovalsNeeded = approved("bob@example.com", day(2, 9)), 1
-	r.Activity = act(day(2, 9).Add(40*time.Minute), api.ActionCount{Action: "s3:GetObject", Calls: 120}, api.ActionCount{Action: "s3:ListBucket", Calls: 14})
-	out = append(out, r)
-
-	r = g("req_02", "alice@example.com", "prod-admin", day(9, 14), 2*time.Hour, api.StateRevoked)
-	r.Approvals, r.ApprovalsNeeded = approved("carol@example.com", day(9, 14)), 1
-	r.UpdatedAt = day(9, 14).Add(25 * time.Minute) // revoked early
-	r.Activity = act(day(9, 14).Add(20*time.Minute), api.ActionCount{Action: "s3:GetObject", Calls: 8})
-	out = append(out, r)
-
-	r = g("req_03", "dave@example.com", "prod-admin", day(15, 10), time.Hour, api.StateExpired)
-	r.Approvals, r.ApprovalsNeeded = approved("bob@example.com", day(15, 10)), 1
-	out = append(out, r) // never used
-
-	r = g("req_04", "dave@example.com", "readonly", day(3, 8), 30*time.Minute, api.StateExpired)
-	r.AutoApproved = true
-	r.Activity = act(day(3, 8).Add(5*time.Minute), api.ActionCount{Action: "s3:ListBucket", Calls: 3},
-		api.ActionCount{Action: "cloudwatch:GetMetricData", Calls: 40}, api.ActionCount{Action: "logs:FilterLogEvents", Calls: 12},
-		api.ActionCount{Action: "ec2:DescribeInstances", Calls: 6}, api.ActionCount{Action: "s3:GetObject", Calls: 9},
-		api.ActionCount{Action: "rds:DescribeDBInstances", Calls: 2})
-	out = append(out, r)
-
-	r = g("req_05", "erin@example.com", "oncall", day(20, 3), 30*time.Minute, api.StateExpired)
-	r.BreakGlass, r.ReviewRequired = true, true
-	r.Activity = act(day(20, 3).Add(12*time.Minute), api.ActionCount{Action: "ec2:RebootInstances", Calls: 2}, api.ActionCount{Action: "ec2:DescribeInstances", Calls: 5})
-	out = append(out, r)
-
-	r = g("req_06", "alice@example.com", "oncall", day(27, 22), 30*time.Minute, api.StateRevoked)
-	r.BreakGlass, r.ReviewRequired = true, true
-	r.UpdatedAt = day(27, 22).Add(21 * time.Minute) // idle timeout
-	r.EndedBy, r.EndReason = "sweeper", "idle: no activity for 20m"
-	r.Review = &api.Review{By: "bob@example.com", Verdict: api.VerdictConcern, Note: "no incident ticket", At: day(28, 9)}
-	out = append(out, r) // never used
-
-	r = g("req_07", "erin@example.com", "prod-admin", day(30, 23), 2*time.Hour, api.StateActive)
-	r.Approvals, r.ApprovalsNeeded = approved("carol@example.com", day(30, 23)), 1
-	r.Activity = act(day(30, 23).Add(30*time.Minute), api.ActionCount{Action: "s3:GetObject", Calls: 1})
-	out = append(out, r) // still live at the report's end: used until then
-
-	out = append(out, g("req_00", "alice@example.com", "prod-admin", time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC), time.Hour, api.StateExpired))
-	return out
-}
+// seededMonth is the month the report (and jit server replay's) tests
+// share: reporttest.SeededMonth.
+func seededMonth() []api.Request { return reporttest.SeededMonth() }
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()

@@ -5,7 +5,6 @@ package storeopen
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 
@@ -16,15 +15,12 @@ import (
 
 // Open opens and migrates the store named by dsn.
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return postgres.Open(ctx, dsn, logger)
-	case strings.HasPrefix(dsn, "sqlite://"):
-		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite://"))
-	case strings.HasPrefix(dsn, "file:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "file:"))
-	case dsn != "" && !strings.Contains(dsn, "://"):
-		return sqlite.Open(ctx, dsn)
 	}
-	return nil, fmt.Errorf("store dsn %q: use postgres://USER@HOST/DB, sqlite:///var/lib/jit/jit.db, or a file path", dsn)
+	path, err := sqlitePath(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, path)
 }
