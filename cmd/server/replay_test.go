@@ -12,7 +12,6 @@ import (
 
 	"github.com/jit-access/jit/internal/cmdtest"
 	"github.com/jit-access/jit/internal/testenv"
-	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
@@ -113,16 +112,9 @@ func replayMonth(t *testing.T, opts ReplayOptions) string {
 
 func exportOf(t *testing.T) []byte {
 	t.Helper()
-	_, logs, err := reporttest.AuditLog()
+	events, err := reporttest.Export()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var events []api.AuditEvent
-	for _, evs := range logs {
-		for _, e := range evs {
-			events = append(events, api.AuditEvent{Time: e.Time, Type: e.Type, Actor: e.Actor, Subject: e.Subject, Role: e.Role,
-				RequestID: e.RequestID, Reason: e.Reason, Detail: e.Detail})
-		}
 	}
 	var b bytes.Buffer
 	if err := audit.WriteJSONL(&b, events); err != nil {

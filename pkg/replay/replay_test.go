@@ -17,25 +17,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// exported is the audit log as `jit audit export` writes it, in time order.
 func exported(t *testing.T) []api.AuditEvent {
 	t.Helper()
-	_, logs, err := reporttest.AuditLog()
+	evs, err := reporttest.Export()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []api.AuditEvent
-	for _, evs := range logs {
-		for _, e := range evs {
-			out = append(out, api.AuditEvent{Time: e.Time, Type: e.Type, Actor: e.Actor, Subject: e.Subject, Role: e.Role,
-				RequestID: e.RequestID, Reason: e.Reason, Detail: e.Detail})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b api.AuditEvent) int { return a.Time.Compare(b.Time) })
-	for i := range out {
-		out[i].Seq = int64(i + 1)
-	}
-	return out
+	return evs
 }
 
 func mustPolicy(t *testing.T) *policy.Policy {

@@ -4,6 +4,7 @@
 package reporttest
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -135,4 +136,25 @@ func AuditLog() ([]*api.Request, [][]audit.Event, error) {
 		reqs, logs = append(reqs, r), append(logs, evs)
 	}
 	return reqs, logs, nil
+}
+
+// Export is AuditLog as `jit audit export` writes it: every record in time
+// order, numbered from 1 (unhashed: replay does not verify the chain).
+func Export() ([]api.AuditEvent, error) {
+	_, logs, err := AuditLog()
+	if err != nil {
+		return nil, err
+	}
+	var out []api.AuditEvent
+	for _, evs := range logs {
+		for _, e := range evs {
+			out = append(out, api.AuditEvent{Time: e.Time, Type: e.Type, Actor: e.Actor, Subject: e.Subject, Role: e.Role,
+				RequestID: e.RequestID, Reason: e.Reason, Detail: e.Detail})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b api.AuditEvent) int { return a.Time.Compare(b.Time) })
+	for i := range out {
+		out[i].Seq = int64(i + 1)
+	}
+	return out, nil
 }
