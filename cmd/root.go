@@ -65,7 +65,7 @@ Operators: jit server --config jit.yaml; try it all locally with jit dev.`,
 	root.SetErr(f.IO.ErrOut)
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Flags.Server, "server", "", "jit server URL (default: $JIT_SERVER, then the config file)")
-	pf.StringVar(&f.Flags.Keyring, "keyring", "", "keyring backend: keyctl, secret-service, file, pass, kwallet, keychain, wincred (default: $JIT_KEYRING_BACKEND, config, OS default)")
+	pf.StringVar(&f.Flags.Keyring, "keyring", "", "keyring backend: keyctl, secret-service, file, pass, kwallet, keychain, wincred, or none (keep nothing: CI) (default: $JIT_KEYRING_BACKEND, config, OS default)")
 	pf.BoolVar(&f.Flags.Debug, "debug", false, "log debug details to stderr (never secrets)")
 	root.AddGroup(
 		&cobra.Group{ID: "access", Title: "Getting access:"},

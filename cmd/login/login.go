@@ -38,6 +38,10 @@ type Options struct {
 	NoBrowser bool
 	// SaveServer records the server in the config file (when --server was given).
 	SaveServer bool
+	// IDTokenFile and IDTokenEnv present a token the caller already holds
+	// (a CI job's workload token) instead of the device flow.
+	IDTokenFile string
+	IDTokenEnv  string
 }
 
 // NewCmdLogin builds `jit login`.
@@ -52,8 +56,15 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 SSH, in CI or with --no-browser it prints the URL and the code instead.
 
 The tokens are kept in your OS keyring and refreshed silently. --server is
-remembered in the config file for later commands.`,
-		Example: "  jit login --server https://jit.example.com\n  jit login --no-browser",
+remembered in the config file for later commands.
+
+In CI, present the job's OIDC token instead (GitHub Actions, GitLab CI, a
+Kubernetes service account): --id-token-file F, --id-token-env NAME, or the
+JIT_ID_TOKEN / JIT_ID_TOKEN_FILE variables. The server verifies it and says
+who you are; no browser, no device code. With --keyring none nothing is
+written anywhere: later commands read the token from JIT_ID_TOKEN or
+JIT_ID_TOKEN_FILE (docs/workloads.md).`,
+		Example: "  jit login --server https://jit.example.com\n  jit login --no-browser\n  jit --keyring none login --id-token-file \"$RUNNER_TEMP/jit-token\"",
 		GroupID: "access",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,6 +76,9 @@ remembered in the config file for later commands.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the URL and code instead of opening a browser")
+	cmd.Flags().StringVar(&opts.IDTokenFile, "id-token-file", "", "present the ID token in this file (a CI job's workload token) instead of signing in")
+	cmd.Flags().StringVar(&opts.IDTokenEnv, "id-token-env", "", "present the ID token in this environment variable instead of signing in")
+	cmd.MarkFlagsMutuallyExclusive("id-token-file", "id-token-env", "no-browser")
 	return cmd
 }
 
@@ -78,6 +92,12 @@ func Run(ctx context.Context, opts *Options) error {
 	client, err := apiclient.New(server, hc, nil)
 	if err != nil {
 		return cmdutil.WithHint(err, cmdutil.ExitUsage, "jit login --server https://jit.example.com")
+	}
+	if src, ok, err := presentedSource(opts); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return presentRun(ctx, opts, server, src)
 	}
 	d, err := client.Discovery(ctx)
 	if err != nil {

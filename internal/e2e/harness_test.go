@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,9 @@ type worldOptions struct {
 	// user: the honest stand-in for AWS's inline Deny (design.md §7), after
 	// which MinIO refuses every session that user vended.
 	revokeByDisablingParent bool
+	// extraConfig is added to the server config (such as issuers:), and
+	// policy replaces e2ePolicy when set.
+	extraConfig, policy string
 }
 
 func newWorld(t *testing.T) *world {
@@ -144,7 +148,7 @@ aws:
 sweep_interval: 1s
 activity: {secret: %q, window: 1m}
 %s`, peer.issuer, peer.clientID, peer.extraOIDC, "sqlite://"+filepath.Join(w.dir, "jit.db"), w.minio.Region(), w.minio.Endpoint(),
-		user.AccessKeyID, user.SecretAccessKey, activitySecret, e2ePolicy)
+		user.AccessKeyID, user.SecretAccessKey, activitySecret, o.extraConfig+cmpOr(o.policy, e2ePolicy))
 	path := filepath.Join(w.dir, "jit.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -205,3 +209,5 @@ func (u *user) login() {
 	u.w.t.Helper()
 	u.Login(func(ctx context.Context, url string) error { return u.w.peer.signIn(ctx, url, u.name) })
 }
+
+func cmpOr(a, b string) string { return cmp.Or(a, b) }

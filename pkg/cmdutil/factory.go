@@ -156,5 +156,11 @@ func (f *Factory) newSession() (*session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return session.New(server, cache, f.HTTPClient(), f.Now), nil
+	s := session.New(server, cache, f.HTTPClient(), f.Now)
+	// A token presented in the environment (a CI job's workload token)
+	// stands in for the keyring's login, for this process only.
+	if src, err := session.PresentedFromEnv(f.Env); err == nil {
+		s.Cache = session.Presented(s.Cache, src)
+	}
+	return s, nil
 }

@@ -29,6 +29,10 @@ const (
 	BackendKWallet       = "kwallet"
 	BackendKeychain      = "keychain"
 	BackendWinCred       = "wincred"
+	// BackendNone keeps nothing: items live in the process's memory only
+	// (CI jobs that present a workload token; credentials go to jit exec
+	// or jit assume and are gone when jit exits).
+	BackendNone = "none"
 )
 
 // Defaults for Config.
@@ -88,12 +92,15 @@ var ErrNoPassphrase = errors.New("the file keyring needs a passphrase: set JIT_F
 // reads no item; on the file backend the passphrase is asked for on first use.
 func Open(cfg Config) (*Cache, error) {
 	cfg = withDefaults(cfg)
+	if cfg.Backend == BackendNone {
+		return New(keyring.NewArrayKeyring(nil), BackendNone, cfg), nil
+	}
 	var candidates []keyring.BackendType
 	if cfg.Backend == "" {
 		candidates = keyring.AvailableBackends()
 	} else {
 		if !knownBackend(cfg.Backend) {
-			return nil, fmt.Errorf("%w %q (want one of %s)", ErrUnknownBackend, cfg.Backend, strings.Join(backendNames, ", "))
+			return nil, fmt.Errorf("%w %q (want one of %s, or none)", ErrUnknownBackend, cfg.Backend, strings.Join(backendNames, ", "))
 		}
 		candidates = []keyring.BackendType{keyring.BackendType(cfg.Backend)}
 	}
