@@ -155,6 +155,10 @@ func (s *Server) ingest(source string, parse func(ctx context.Context, body []by
 		}
 		recorded := 0
 		if len(calls) > 0 {
+			now := s.now()
+			for i := range calls {
+				calls[i].Received = now // the dedupe window runs from here
+			}
 			if recorded, err = act.RecordActivity(r.Context(), calls); err != nil {
 				s.log.Error("record activity", "source", source, "err", err)
 				writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "could not record activity", Hint: "retry"}, http.StatusServiceUnavailable)

@@ -136,20 +136,16 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, u api.User
 		}
 	}
 	var grants []api.Request
-	f := store.Filter{States: grantedStates, Limit: 500}
-scan:
+	// By their end, not their creation: a grant approved days after its
+	// request still starts in the window, and it cannot end before it.
+	f := store.Filter{States: grantedStates, EndsAtOrAfter: since, Limit: 500}
 	for range maxScanPages {
 		reqs, next, err := s.opts.Store.List(r.Context(), f)
 		if err != nil {
 			s.fail(w, r, u, err)
 			return
 		}
-		for _, req := range reqs {
-			if req.CreatedAt.Before(since.Add(-24 * time.Hour)) {
-				break scan // newest first: nothing older can start in the window
-			}
-			grants = append(grants, req)
-		}
+		grants = append(grants, reqs...)
 		if next == "" {
 			break
 		}

@@ -29,6 +29,10 @@ type Call struct {
 	Time      time.Time
 	Action    string // "s3:GetObject"
 	Error     bool
+	// Received is when jit was told of the call (zero: the store's clock).
+	// An EventID is remembered from then, not from the call's own Time: a
+	// sender retrying an old event is still within the window.
+	Received time.Time
 }
 
 // ActivityStore keeps what grants did with their credentials: which access
@@ -51,7 +55,7 @@ type ActivityStore interface {
 	// FlushActivity writes one grant.activity audit event for every grant
 	// whose unreported window began at or before startedBefore, or that is
 	// named in ended, and starts a new window; it also forgets event ids
-	// recorded before forgetBefore. It returns the number of events written.
+	// received before forgetBefore. It returns the number of events written.
 	FlushActivity(ctx context.Context, now, startedBefore, forgetBefore time.Time, ended ...string) (int, error)
 }
 

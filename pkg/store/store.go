@@ -38,6 +38,12 @@ type Filter struct {
 	// these names, compared case-insensitively.
 	RequesterIssuer, RequesterSubject string
 	LegacyRequesters                  []string
+
+	// EndsAtOrAfter, when set, keeps only requests whose EndsAt is at or
+	// after it: every grant that started at or after it (a grant never ends
+	// before it starts), and no request never approved. An index serves it
+	// (the access report's scan).
+	EndsAtOrAfter time.Time
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.

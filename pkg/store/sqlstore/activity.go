@@ -82,15 +82,24 @@ func saveAggregate(ctx context.Context, tx Querier, a *store.Aggregate) error {
 	return err
 }
 
-// markSeen records the calls' event ids and returns those not seen before.
-func markSeen(ctx context.Context, tx Querier, calls []store.Call) (map[string]bool, error) {
+// received is when the call reached jit, the start of its id's dedupe window.
+func received(c store.Call, now func() time.Time) time.Time {
+	if c.Received.IsZero() {
+		return now()
+	}
+	return c.Received
+}
+
+// markSeen records the calls' event ids with the time they were received
+// and returns those not seen before.
+func markSeen(ctx context.Context, tx Querier, calls []store.Call, now func() time.Time) (map[string]bool, error) {
 	fresh := map[string]bool{}
 	for rest := calls; len(rest) > 0; {
 		chunk := rest[:min(len(rest), 400)]
 		rest = rest[len(chunk):]
 		var a []any
 		for _, c := range chunk {
-			a = append(a, c.EventID, c.Time.UnixNano())
+			a = append(a, c.EventID, received(c, now).UnixNano())
 		}
 		rows, err := tx.Query(ctx, `INSERT INTO activity_seen (event_id, seen_at) VALUES `+
 			strings.TrimSuffix(strings.Repeat("(?, ?),", len(chunk)), ",")+` ON CONFLICT (event_id) DO NOTHING RETURNING event_id`, a...)
@@ -118,7 +127,7 @@ func (s *Store) RecordActivity(ctx context.Context, calls []store.Call) (int, er
 	var n int
 	err := s.inTx(ctx, func(ctx context.Context, tx Querier) ([]audit.Event, error) {
 		n = 0
-		fresh, err := markSeen(ctx, tx, calls)
+		fresh, err := markSeen(ctx, tx, calls, s.now)
 		if err != nil {
 			return nil, err
 		}

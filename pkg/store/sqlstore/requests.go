@@ -139,6 +139,10 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 			a = append(a, string(st))
 		}
 	}
+	if !f.EndsAtOrAfter.IsZero() {
+		where = append(where, "ends_at >= ?")
+		a = append(a, f.EndsAtOrAfter.UnixNano())
+	}
 	if f.Cursor != "" {
 		ts, id, err := store.DecodeCursor(f.Cursor)
 		if err != nil {

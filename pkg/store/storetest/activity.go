@@ -22,6 +22,7 @@ func RunActivity(t *testing.T, open func(t *testing.T) store.Store) {
 		{"VendedKeyMapsToItsGrant", testRememberKey},
 		{"RecordAggregatesPerGrant", testRecordAggregates},
 		{"RedeliveredEventIsCountedOnce", testRecordDedupes},
+		{"DedupeWindowRunsFromReceipt", testDedupeFromReceipt},
 		{"ConcurrentDeliveriesOfOneBatchCountOnce", testRecordConcurrentDedupe},
 		{"ActionSetIsBounded", testActionsBounded},
 		{"FlushWritesOneRecordPerGrantAndWindow", testFlush},
@@ -36,7 +37,30 @@ func RunActivity(t *testing.T, open func(t *testing.T) store.Store) {
 }
 
 func call(id, grant string, at time.Time, action string, failed bool) store.Call {
-	return store.Call{EventID: id, RequestID: grant, Requester: "alice", Role: "prod", Time: at, Action: action, Error: failed}
+	return store.Call{EventID: id, RequestID: grant, Requester: "alice", Role: "prod", Time: at, Action: action, Error: failed, Received: at}
+}
+
+// testDedupeFromReceipt: an event already 23h59m old when it arrives, sent
+// again 2 minutes later after a flush that forgot the ids received more than
+// a day before, counts once: its id is remembered from its receipt.
+func testDedupeFromReceipt(t *testing.T, _ store.Store, a store.ActivityStore) {
+	arrived := t0.Add(48 * time.Hour)
+	c := call("late", "r1", arrived.Add(-23*time.Hour-59*time.Minute), "s3:GetObject", false)
+	c.Received = arrived
+	if n, err := a.RecordActivity(ctx(t), []store.Call{c}); err != nil || n != 1 {
+		t.Fatalf("first delivery = %d, %v; want 1", n, err)
+	}
+	retry := arrived.Add(2 * time.Minute)
+	if _, err := a.FlushActivity(ctx(t), retry, retry, retry.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c.Received = retry
+	if n, err := a.RecordActivity(ctx(t), []store.Call{c}); err != nil || n != 0 {
+		t.Fatalf("the retry 2 minutes later after a flush = %d, %v; want 0", n, err)
+	}
+	if got, _ := a.Activity(ctx(t), "r1"); got["r1"].Calls != 1 {
+		t.Fatalf("calls = %d, want 1", got["r1"].Calls)
+	}
 }
 
 func testRememberKey(t *testing.T, _ store.Store, a store.ActivityStore) {

@@ -79,3 +79,27 @@ func testZeroEventTimeIsStamped(t *testing.T, s store.Store) {
 	}
 	VerifyChain(t, s, 1)
 }
+
+// testListEndsAtOrAfter: EndsAtOrAfter keeps the requests whose end is at or
+// after it (the report's grants that started since), however old the
+// request, and no request that was never approved.
+func testListEndsAtOrAfter(t *testing.T, s store.Store) {
+	for i, id := range []string{"old-ask", "ended-before", "pending"} {
+		r, evs := NewPending(id, "alice", "dev", 1, t0.Add(time.Duration(i)*time.Minute))
+		r.PendingUntil = t0.Add(168 * time.Hour) // the longest pending timeout
+		if err := s.Create(ctx(t), r, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Asked first, approved 30 hours later: it ends last.
+	if _, err := s.Update(ctx(t), "old-ask", Approved("bob", t0.Add(30*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx(t), "ended-before", Approved("bob", t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.List(ctx(t), store.Filter{EndsAtOrAfter: t0.Add(30 * time.Hour)})
+	if err != nil || len(got) != 1 || got[0].ID != "old-ask" {
+		t.Fatalf("EndsAtOrAfter = %+v, %v; want old-ask only", got, err)
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListPagesNewestFirstAndFilters", testList},
 		{"ListFilterEdges", testListFilterEdges},
 		{"ListByPrincipalWithLegacyRows", testListByPrincipal},
+		{"ListByEndFindsGrantsApprovedLate", testListEndsAtOrAfter},
 		{"ZeroEventTimeIsStamped", testZeroEventTimeIsStamped},
 		{"DueSelectsTimedOutAndEndedOnly", testDue},
 		{"AuditQueriesFilterAndPage", testAuditQuery},
