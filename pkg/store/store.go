@@ -41,7 +41,7 @@ type Filter struct {
 
 	// EndsAtOrAfter, when set, keeps only requests whose EndsAt is at or
 	// after it: every grant that started at or after it (a grant never ends
-	// before it starts), and no request never approved. An index serves it
+	// before it starts), and none that was never approved. An index serves it
 	// (the access report's scan).
 	EndsAtOrAfter time.Time
 }
