@@ -249,19 +249,29 @@ func transliterate(s string) string {
 
 // TagValue sanitises a session tag value: letters, digits, space and
 // _ . : / = + - @ (ASCII, so IAM and MinIO agree), at most 256 characters.
+// A value the mapping changes or cuts (jörg and jürg both became "j_rg")
+// gets a 16-hex SHA-256 suffix of the original, as SourceIdentity does, so
+// two names never share a tag; so does a value that already ends like one.
 func TagValue(s string) string {
 	var b strings.Builder
+	lossy := false
 	for _, r := range s {
-		if b.Len() == maxTagValueLength {
-			break
-		}
 		if isWord(r) || strings.ContainsRune(" .:/=+-@", r) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')
+			lossy = true
 		}
 	}
-	return b.String()
+	out := b.String()
+	if !lossy && len(out) <= maxTagValueLength && !hashSuffixRE.MatchString(out) {
+		return out
+	}
+	if len(out) > maxTagValueLength-1-identityHashLen {
+		out = out[:maxTagValueLength-1-identityHashLen]
+	}
+	sum := sha256.Sum256([]byte(s))
+	return out + "-" + hex.EncodeToString(sum[:])[:identityHashLen]
 }
 
 func isWord(r rune) bool {
