@@ -51,9 +51,11 @@ created=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 
 
 ctx=$(mktemp -d /tmp/jit-image.XXXXXX)
 trap 'rm -rf "${ctx}"' EXIT
-mkdir -p "${ctx}/rootfs/etc/ssl/certs" "${ctx}/rootfs/etc/jit" "${ctx}/rootfs/tmp" "${ctx}/state"
+# /var/lib comes with the root-owned rootfs: the state directory's COPY
+# --chown would otherwise create /var and /var/lib owned by the jit user.
+mkdir -p "${ctx}/rootfs/etc/ssl/certs" "${ctx}/rootfs/etc/jit" "${ctx}/rootfs/tmp" "${ctx}/rootfs/var/lib" "${ctx}/state"
 chmod 1777 "${ctx}/rootfs/tmp"
-chmod 0755 "${ctx}/rootfs/etc/jit" "${ctx}/state"
+chmod 0755 "${ctx}/rootfs/etc/jit" "${ctx}/rootfs/var" "${ctx}/rootfs/var/lib" "${ctx}/state"
 cp "${ca}" "${ctx}/rootfs/etc/ssl/certs/ca-certificates.crt"
 chmod 0644 "${ctx}/rootfs/etc/ssl/certs/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/sbin/nologin\njit:x:65532:65532:jit server:/var/lib/jit:/sbin/nologin\n' >"${ctx}/rootfs/etc/passwd"

@@ -342,6 +342,13 @@ func TestContainerImage(t *testing.T) {
 	if st, ok := files["var/lib/jit"]; !ok || st.hdr.Typeflag != tar.TypeDir || st.hdr.Uid != 65532 {
 		t.Errorf("/var/lib/jit = %+v, want a directory owned by 65532", st.hdr)
 	}
+	// Only the state directory is the jit user's: /var and /var/lib stay
+	// root's (a COPY --chown that creates them hands them over too).
+	for _, dir := range []string{"var", "var/lib"} {
+		if d, ok := files[dir]; !ok || d.hdr.Typeflag != tar.TypeDir || d.hdr.Uid != 0 || d.hdr.Gid != 0 || d.hdr.Mode&0o022 != 0 {
+			t.Errorf("/%s = %+v, want a directory owned by root, writable only by it", dir, d.hdr)
+		}
+	}
 	if d, ok := files["etc/jit"]; !ok || d.hdr.Typeflag != tar.TypeDir {
 		t.Error("no /etc/jit directory to mount the config into")
 	}
