@@ -128,13 +128,26 @@ type BreakGlass struct {
 	MaxDuration time.Duration
 }
 
-// Role is one requestable AWS role with its rules, validated.
+// Kinds of access a role grants (roles[].kind): each is one target
+// implementation in pkg/target.
+const (
+	// KindAWSRole is an AWS IAM role assumed with STS (pkg/target/awsrole),
+	// the kind of a role that names none.
+	KindAWSRole = "aws_role"
+)
+
+// Kinds are the kinds a policy accepts, in the order errors list them.
+func Kinds() []string { return []string{KindAWSRole} }
+
+// Role is one requestable role with its rules, validated.
 type Role struct {
 	Name        string
 	Description string
-	Account     string
-	ARN         string
-	Region      string
+	// Kind is the kind of access the role grants [KindAWSRole].
+	Kind    string
+	Account string
+	ARN     string
+	Region  string
 	// MaxSessionDuration is the IAM role's MaxSessionDuration (1–12 h).
 	MaxSessionDuration time.Duration
 	// SessionPolicy is an optional JSON policy that scopes sessions down.
@@ -159,6 +172,14 @@ type Role struct {
 	IdleTimeout time.Duration
 	// ReviewRequired asks for a post-hoc review of every grant of the role.
 	ReviewRequired bool
+}
+
+// TargetKind is the role's kind, KindAWSRole when unset.
+func (r *Role) TargetKind() string {
+	if r.Kind == "" {
+		return KindAWSRole
+	}
+	return r.Kind
 }
 
 // Policy is the whole validated policy. Build it with Parse, Load or

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -224,28 +223,6 @@ func (s *Server) withActivity(ctx context.Context, reqs ...*api.Request) {
 	for _, r := range reqs {
 		if a, ok := got[r.ID]; ok {
 			r.Activity = &a
-		}
-	}
-}
-
-// flushActivity writes the grant.activity records that are due: windows
-// older than the configured window, and those of grants that just ended.
-func (s *Server) flushActivity(ctx context.Context, ended ...string) {
-	act := s.activityStore()
-	if act == nil {
-		return
-	}
-	now := s.now()
-	window := s.opts.Activity.Window
-	n, err := act.FlushActivity(ctx, now, now.Add(-window), now.Add(-activityDedupe), ended...)
-	if err != nil {
-		s.log.Warn("flush activity", "err", err)
-		return
-	}
-	if n > 0 {
-		s.metrics.transitions.With(audit.TypeActivity).Add(float64(n))
-		if s.opts.Events != nil {
-			s.opts.Events(audit.Event{Time: now, Type: audit.TypeActivity})
 		}
 	}
 }
