@@ -4,6 +4,7 @@ package api
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -386,6 +387,29 @@ const (
 	CodeUnavailable     = "unavailable" // 503: shutting down, retry
 	CodeInternal        = "internal"
 )
+
+// HTTPStatus is the HTTP status the API answers an error code with.
+func HTTPStatus(code string) int {
+	switch code {
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeInvalid:
+		return http.StatusBadRequest
+	case CodeConflict:
+		return http.StatusConflict
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	case CodeVendFailed:
+		return http.StatusBadGateway
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
 
 // FormatDuration writes a duration the way people write one — 45s, 30m, 1h,
 // 1h30m — so the CLI, the picker, the web page and the policy's messages all

@@ -142,3 +142,30 @@ func approverRoles(p *policy.Policy, u api.User) []string {
 	}
 	return out
 }
+
+// WithActivity fills the Activity of requests that started, from the
+// store's activity side (a failure is logged and leaves them without).
+func (s *Service) WithActivity(ctx context.Context, reqs ...*api.Request) {
+	if s.o.Activity == nil || len(reqs) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		if !r.StartsAt.IsZero() {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	got, err := s.o.Activity.Activity(ctx, ids...)
+	if err != nil {
+		s.log.Warn("read activity", "err", err)
+		return
+	}
+	for _, r := range reqs {
+		if a, ok := got[r.ID]; ok {
+			r.Activity = &a
+		}
+	}
+}

@@ -202,29 +202,7 @@ func badActivity(err error) error {
 
 // withActivity fills the Activity of requests from the store.
 func (s *Server) withActivity(ctx context.Context, reqs ...*api.Request) {
-	act := s.activityStore()
-	if act == nil || len(reqs) == 0 {
-		return
-	}
-	ids := make([]string, 0, len(reqs))
-	for _, r := range reqs {
-		if !r.StartsAt.IsZero() {
-			ids = append(ids, r.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return
-	}
-	got, err := act.Activity(ctx, ids...)
-	if err != nil {
-		s.log.Warn("read activity", "err", err)
-		return
-	}
-	for _, r := range reqs {
-		if a, ok := got[r.ID]; ok {
-			r.Activity = &a
-		}
-	}
+	s.grants.WithActivity(ctx, reqs...)
 }
 
 // SetActivitySecret replaces the activity senders' secret (a reload of

@@ -29,7 +29,6 @@ import (
 	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
-	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
@@ -220,7 +219,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	}
 	// The approver page and notifications read the policy in force.
 	currentPolicy := svc.Policy
-	web, err := webRoutes(cfg, currentPolicy, now, log)
+	web, err := webRoutes(cfg, svc, lv.issuers, now, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -333,16 +332,17 @@ func newRevoker(_ context.Context, cfg *config.Config, st store.Store, creds aws
 }
 
 // webRoutes mounts the approver web page (pkg/webapprove), which needs
-// public_url for its redirect URI and reads the policy in force through
-// currentPolicy; without public_url there is no page (nil).
-func webRoutes(cfg *config.Config, currentPolicy func() *policy.Policy, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
+// public_url for its redirect URI, and reads and decides through the grants
+// service as the user the API's verifier says; without public_url there is
+// no page (nil).
+func webRoutes(cfg *config.Config, svc *grants.Service, verifier webapprove.TokenVerifier, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
 	if cfg.PublicURL == "" {
 		return nil, nil
 	}
 	web, err := webapprove.New(webapprove.Options{
 		PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
 		MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
-		Policy:     currentPolicy,
+		Grants: svc, Verifier: verifier,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
 	})
 	if err != nil {
