@@ -7,6 +7,7 @@ import (
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/policy/identity"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/target"
 )
@@ -31,7 +32,7 @@ func (s *Service) Credentials(ctx context.Context, a Actor, id string) (Vend, er
 		return Vend{}, err
 	}
 	now := s.now()
-	if !req.RequestedBy(u) {
+	if !identity.Requested(u, req) {
 		return Vend{}, &policy.DeniedError{Reason: "only the requester may fetch a grant's credentials",
 			Hint: "ask for your own: jit request " + req.Role + " --reason ..."}
 	}

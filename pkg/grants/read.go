@@ -2,11 +2,11 @@ package grants
 
 import (
 	"context"
-	"strings"
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/policy/identity"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -48,7 +48,7 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]api.Reques
 	switch in.Scope {
 	case "", ScopeMine:
 		f.RequesterIssuer, f.RequesterSubject = u.Issuer, u.Subject
-		f.LegacyRequesters = legacyIDs(u)
+		f.LegacyRequesters = identity.LegacyNames(u)
 	case ScopeReview:
 		f.Roles = approverRoles(p, u)
 		if len(f.States) == 0 {
@@ -72,7 +72,7 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]api.Reques
 	}
 	out := make([]api.Request, 0, len(reqs))
 	for i := range reqs {
-		if in.Scope == ScopeReview && reqs[i].MayBeRequestedBy(u) {
+		if in.Scope == ScopeReview && identity.MayHaveRequested(u, &reqs[i]) {
 			continue // never review your own
 		}
 		if extensionsOnly && reqs[i].State != api.StatePending && reqs[i].PendingExtension == nil {
@@ -117,19 +117,6 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]api.Request, erro
 		f.Cursor = next
 	}
 	return out, nil
-}
-
-// legacyIDs are the names requests stored before principals existed may
-// carry for u (see api.Request.RequestedBy).
-func legacyIDs(u api.User) []string {
-	var out []string
-	if u.Email != "" {
-		out = append(out, u.Email)
-	}
-	if u.Subject != "" && !strings.Contains(u.Subject, "@") {
-		out = append(out, u.Subject)
-	}
-	return out
 }
 
 // approverRoles names the roles u may approve.

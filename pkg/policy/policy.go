@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
 // Defaults and limits (design.md §4).
@@ -278,17 +279,17 @@ func (p *Policy) roleOf(req *api.Request) (*Role, error) {
 }
 
 // isRequester compares principals (issuer, subject), never names.
-func isRequester(u api.User, req *api.Request) bool { return req.RequestedBy(u) }
+func isRequester(u api.User, req *api.Request) bool { return identity.Requested(u, req) }
 
 // decidedBy reports whether u (by principal, or by the same verified
 // email) already decided on req, and how.
 func decidedBy(u api.User, req *api.Request) (approved, decided bool) {
 	for _, d := range req.Approvals {
-		if d.MayBeMadeBy(u) {
+		if identity.MayHaveDecided(u, d) {
 			return d.Approve, true
 		}
 	}
-	if req.Denial != nil && req.Denial.MayBeMadeBy(u) {
+	if req.Denial != nil && identity.MayHaveDecided(u, *req.Denial) {
 		return false, true
 	}
 	return false, false
@@ -302,7 +303,7 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 	if u.IsWorkload() {
 		return workloadNeverDecides(u, verb)
 	}
-	if req.MayBeRequestedBy(u) {
+	if identity.MayHaveRequested(u, req) {
 		if verb == "approve" {
 			return &DeniedError{Reason: "a requester never approves their own request",
 				Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers), Rule: "self-approval"}
@@ -447,7 +448,7 @@ func (p *Policy) CanReview(u api.User, req *api.Request) error {
 	if u.IsWorkload() {
 		return workloadNeverDecides(u, "review")
 	}
-	if req.MayBeRequestedBy(u) { // principal, or the same verified email
+	if identity.MayHaveRequested(u, req) { // principal, or the same verified email
 		return &DeniedError{Reason: "a requester never reviews their own grant",
 			Hint: fmt.Sprintf("ask one of %s to review it", r.Approvers)}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/grants"
+	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
 // This file is the pages: the review queue, one request, and deciding it.
@@ -80,7 +81,7 @@ func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, status int, p
 	p := h.opts.Grants.Policy()
 	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: req, Now: h.opts.Now(),
 		Explanation: p.Explain(me, req.Role), Error: problem, SignedInUntil: time.Unix(s.Expires, 0),
-		Own: req.MayBeRequestedBy(me), Pending: req.State == api.StatePending}
+		Own: identity.MayHaveRequested(me, req), Pending: req.State == api.StatePending}
 	d.Reviewable = p.CanReview(me, req) == nil
 	if grants.ExtensionWaiting(req) {
 		// The decision is on the waiting extension (same form, same service).
