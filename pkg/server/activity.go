@@ -24,9 +24,6 @@ import (
 const (
 	maxActivityBody   = 1 << 20
 	maxActivityEvents = 1000
-	// activityDedupe is how long an event id is remembered: far longer than
-	// any sender retries a delivery.
-	activityDedupe = 24 * time.Hour
 	// activitySkew is how far ahead of the server's clock an event may be
 	// dated; later times are clamped to it.
 	activitySkew = 5 * time.Minute

@@ -8,10 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/grants"
@@ -118,29 +115,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, u api.User, err er
 }
 
 func statusFor(code string) int { return api.HTTPStatus(code) }
-
-// limiter is a per-user token bucket on request creation.
-type limiter struct {
-	mu     sync.Mutex
-	rate   rate.Limit
-	burst  int
-	byUser map[string]*rate.Limiter
-}
-
-func newLimiter(perMinute float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perMinute / 60), burst: burst, byUser: map[string]*rate.Limiter{}}
-}
-
-func (l *limiter) allow(user string, now time.Time) bool {
-	l.mu.Lock()
-	lim, ok := l.byUser[user]
-	if !ok {
-		lim = rate.NewLimiter(l.rate, l.burst)
-		l.byUser[user] = lim
-	}
-	l.mu.Unlock()
-	return lim.AllowN(now, 1)
-}
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
