@@ -4,6 +4,7 @@ package api
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -107,58 +108,6 @@ func (u User) Principal() Principal { return Principal{Issuer: u.Issuer, Subject
 
 // String renders the principal as one key: "issuer#subject".
 func (p Principal) String() string { return p.Issuer + "#" + p.Subject }
-
-// legacyMatch reports whether id, the name a record stored before
-// principals (jit ≤ 0.x kept only the email, else the subject) carries,
-// names u. It matches u's verified email, or u's subject when the subject is
-// not shaped like an email, so a token whose subject merely looks like
-// carol@example.com never owns carol's old records.
-func (u User) legacyMatch(id string) bool {
-	if id == "" {
-		return false
-	}
-	if u.Email != "" && SameName(u.Email, id) {
-		return true
-	}
-	return !strings.Contains(u.Subject, "@") && u.Subject == id
-}
-
-// RequestedBy reports whether u is r's requester: the same (issuer,
-// subject). A request stored before principals existed (no
-// RequesterSubject) is matched by its stored requester name (legacyMatch).
-func (r *Request) RequestedBy(u User) bool {
-	if r.RequesterSubject != "" {
-		return u.Subject != "" && r.RequesterIssuer == u.Issuer && r.RequesterSubject == u.Subject
-	}
-	return u.legacyMatch(r.Requester)
-}
-
-// MayBeRequestedBy is RequestedBy, widened for refusals: it is also true
-// when u's verified email is the requester's. Self-approval checks use it,
-// so neither a second account nor another channel with the same verified
-// email approves the requester's own request.
-func (r *Request) MayBeRequestedBy(u User) bool {
-	return r.RequestedBy(u) || (u.Email != "" && strings.EqualFold(u.Email, r.RequesterEmail))
-}
-
-// MadeBy reports whether u made the decision d: the same (issuer, subject),
-// or, for a decision stored before principals, the same stored name.
-func (d Decision) MadeBy(u User) bool {
-	if d.Subject != "" {
-		return u.Subject != "" && d.Issuer == u.Issuer && d.Subject == u.Subject
-	}
-	return u.legacyMatch(d.By)
-}
-
-// MayBeMadeBy is MadeBy, widened like MayBeRequestedBy: also true when u's
-// verified email is the one recorded with the decision, and whenever one
-// side is a Slack identity (known only by its email) and the other has no
-// verified email: they cannot be told apart, so one person never fills two
-// approval slots through Slack and an email-less token.
-func (d Decision) MayBeMadeBy(u User) bool {
-	return d.MadeBy(u) || (u.Email != "" && strings.EqualFold(u.Email, d.Email)) ||
-		(d.Issuer == SlackIssuer && u.Email == "") || (u.Issuer == SlackIssuer && d.Email == "")
-}
 
 // SlackIssuer is the Issuer of identities taken from a Slack button press:
 // a Slack account known only by its confirmed email, not an IdP principal.
@@ -386,6 +335,29 @@ const (
 	CodeUnavailable     = "unavailable" // 503: shutting down, retry
 	CodeInternal        = "internal"
 )
+
+// HTTPStatus is the HTTP status the API answers an error code with.
+func HTTPStatus(code string) int {
+	switch code {
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeInvalid:
+		return http.StatusBadRequest
+	case CodeConflict:
+		return http.StatusConflict
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	case CodeVendFailed:
+		return http.StatusBadGateway
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
 
 // FormatDuration writes a duration the way people write one — 45s, 30m, 1h,
 // 1h30m — so the CLI, the picker, the web page and the policy's messages all

@@ -51,3 +51,11 @@ const (
 	TypeActivityRejected = "activity.rejected" // an ingestion call failed authentication
 	ReasonIdle           = "idle"              // grant.revoked's detail "cause" when the idle timeout ended it
 )
+
+// Event types of a target that creates something when a grant starts (an
+// assignment, a login; pkg/target): an IAM role creates nothing and writes
+// neither.
+const (
+	TypeAccessGranted = "grant.access_granted" // Detail: kind, id of what was created
+	TypeAccessFailed  = "grant.access_failed"  // the target refused; Reason says why
+)

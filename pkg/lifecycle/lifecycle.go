@@ -15,6 +15,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
 // TransitionError says that an action is not legal in the request's state.
@@ -107,11 +108,11 @@ func Approve(r *api.Request, u api.User, comment string, now time.Time) ([]audit
 	if !now.Before(r.PendingUntil) {
 		return nil, &TransitionError{r.ID, "approve", api.StateTimedOut}
 	}
-	if r.MayBeRequestedBy(u) {
+	if identity.MayHaveRequested(u, r) {
 		return nil, fmt.Errorf("%s requested %s and never approves it", by, r.ID)
 	}
 	for _, d := range r.Approvals {
-		if d.MayBeMadeBy(u) {
+		if identity.MayHaveDecided(u, d) {
 			return nil, fmt.Errorf("%s has already approved request %s", by, r.ID)
 		}
 	}
@@ -335,11 +336,11 @@ func ApproveExtension(r *api.Request, u api.User, comment string, now time.Time)
 	if x == nil || !r.State.Granted() || !now.Before(r.EndsAt) {
 		return nil, &TransitionError{r.ID, "approve the extension of", stateAt(r, now)}
 	}
-	if r.MayBeRequestedBy(u) {
+	if identity.MayHaveRequested(u, r) {
 		return nil, fmt.Errorf("%s requested %s and never approves its extension", by, r.ID)
 	}
 	for _, d := range x.Approvals {
-		if d.MayBeMadeBy(u) {
+		if identity.MayHaveDecided(u, d) {
 			return nil, fmt.Errorf("%s has already approved the extension of request %s", by, r.ID)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
 // grantTotal is how long req's grant lasts with the extensions it has.
@@ -78,7 +79,7 @@ func (p *Policy) CanDecideExtension(u api.User, req *api.Request) error {
 	if err != nil {
 		return err
 	}
-	if req.MayBeRequestedBy(u) {
+	if identity.MayHaveRequested(u, req) {
 		return &DeniedError{Reason: "a requester never approves their own extension",
 			Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
 	}
@@ -91,7 +92,7 @@ func (p *Policy) CanDecideExtension(u api.User, req *api.Request) error {
 			Hint: fmt.Sprintf("see it with: jit show %s", req.ID)}
 	}
 	for _, d := range req.PendingExtension.Approvals {
-		if d.MayBeMadeBy(u) {
+		if identity.MayHaveDecided(u, d) {
 			return &ConflictError{Reason: fmt.Sprintf("%s already approved the extension of request %s", u.ID(), req.ID),
 				Hint: "each approver decides once; another approver must add theirs"}
 		}

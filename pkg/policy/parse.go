@@ -33,6 +33,10 @@ type RoleSpec struct {
 	// Name is unique, [a-z0-9][a-z0-9-_.]*; it is what users type.
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
+	// Kind is the kind of access the role grants [aws_role]: aws_role is
+	// an IAM role assumed with STS (arn, account, region, session
+	// settings below).
+	Kind string `yaml:"kind"`
 	// Account is the 12-digit AWS account id; quote it. Optional: taken
 	// from the ARN when empty, must match it when set.
 	Account string `yaml:"account"`
@@ -221,6 +225,7 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	r := &Role{
 		Name:               s.Name,
 		Description:        s.Description,
+		Kind:               s.Kind,
 		Account:            s.Account,
 		ARN:                s.ARN,
 		Region:             s.Region,
@@ -245,7 +250,15 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 	case !compiled().roleName.MatchString(s.Name) || len(s.Name) > 64:
 		v.errorf(at("name"), "%q is not a role name (lowercase letters, digits, - _ . ; starting with a letter or digit; at most 64)", s.Name)
 	}
-	v.roleTarget(at, s, r)
+	switch s.Kind {
+	case "":
+		r.Kind = KindAWSRole
+		v.roleTarget(at, s, r)
+	case KindAWSRole:
+		v.roleTarget(at, s, r)
+	default:
+		v.errorf(at("kind"), "%q is not a kind of access jit knows; known kinds: %s", s.Kind, strings.Join(Kinds(), ", "))
+	}
 	v.roleDurations(at, s, r)
 	v.roleRequesters(at, s, r)
 	v.roleFastPaths(at, s, r)

@@ -54,6 +54,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"total under max", role + "    max_total_duration: 30m\n", `roles[0].max_total_duration: 30m is under max_duration 1h`},
 		{"negative extensions", role + "    max_extensions: -1\n", `roles[0].max_extensions: -1 is negative`},
 		{"bad region", role + "    region: mars\n", `roles[0].region: "mars" is not an AWS region`},
+		{"unknown kind", role + "    kind: aws_rol\n", `policy.yaml:6:11: roles[0].kind: "aws_rol" is not a kind of access jit knows; known kinds: aws_role`},
 		{"bad slack channel", role + "    slack_channel: prod access\n", `roles[0].slack_channel: "prod access" is not a Slack channel`},
 		{"blank user", role + "    auto_approve: {users: [\" \"]}\n", `roles[0].auto_approve.users[0]: " " is not a user`},
 		{"two documents", role + "---\n" + role, `holds more than one YAML document`},
@@ -131,4 +132,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error does not name the file: %v", err)
 		}
 	})
+}
+
+func TestRoleWithoutKindIsAnIAMRoleAndSaysSo(t *testing.T) {
+	for _, src := range []string{role, role + "    kind: aws_role\n"} {
+		p, err := Parse("policy.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := p.Role("prod")
+		if r.Kind != KindAWSRole || r.TargetKind() != KindAWSRole {
+			t.Fatalf("kind %q (%q), want %q", r.Kind, r.TargetKind(), KindAWSRole)
+		}
+	}
 }

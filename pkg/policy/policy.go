@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
 // Defaults and limits (design.md §4).
@@ -128,13 +129,26 @@ type BreakGlass struct {
 	MaxDuration time.Duration
 }
 
-// Role is one requestable AWS role with its rules, validated.
+// Kinds of access a role grants (roles[].kind): each is one target
+// implementation in pkg/target.
+const (
+	// KindAWSRole is an AWS IAM role assumed with STS (pkg/target/awsrole),
+	// the kind of a role that names none.
+	KindAWSRole = "aws_role"
+)
+
+// Kinds are the kinds a policy accepts, in the order errors list them.
+func Kinds() []string { return []string{KindAWSRole} }
+
+// Role is one requestable role with its rules, validated.
 type Role struct {
 	Name        string
 	Description string
-	Account     string
-	ARN         string
-	Region      string
+	// Kind is the kind of access the role grants [KindAWSRole].
+	Kind    string
+	Account string
+	ARN     string
+	Region  string
 	// MaxSessionDuration is the IAM role's MaxSessionDuration (1–12 h).
 	MaxSessionDuration time.Duration
 	// SessionPolicy is an optional JSON policy that scopes sessions down.
@@ -159,6 +173,14 @@ type Role struct {
 	IdleTimeout time.Duration
 	// ReviewRequired asks for a post-hoc review of every grant of the role.
 	ReviewRequired bool
+}
+
+// TargetKind is the role's kind, KindAWSRole when unset.
+func (r *Role) TargetKind() string {
+	if r.Kind == "" {
+		return KindAWSRole
+	}
+	return r.Kind
 }
 
 // Policy is the whole validated policy. Build it with Parse, Load or
@@ -257,17 +279,17 @@ func (p *Policy) roleOf(req *api.Request) (*Role, error) {
 }
 
 // isRequester compares principals (issuer, subject), never names.
-func isRequester(u api.User, req *api.Request) bool { return req.RequestedBy(u) }
+func isRequester(u api.User, req *api.Request) bool { return identity.Requested(u, req) }
 
 // decidedBy reports whether u (by principal, or by the same verified
 // email) already decided on req, and how.
 func decidedBy(u api.User, req *api.Request) (approved, decided bool) {
 	for _, d := range req.Approvals {
-		if d.MayBeMadeBy(u) {
+		if identity.MayHaveDecided(u, d) {
 			return d.Approve, true
 		}
 	}
-	if req.Denial != nil && req.Denial.MayBeMadeBy(u) {
+	if req.Denial != nil && identity.MayHaveDecided(u, *req.Denial) {
 		return false, true
 	}
 	return false, false
@@ -281,7 +303,7 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 	if u.IsWorkload() {
 		return workloadNeverDecides(u, verb)
 	}
-	if req.MayBeRequestedBy(u) {
+	if identity.MayHaveRequested(u, req) {
 		if verb == "approve" {
 			return &DeniedError{Reason: "a requester never approves their own request",
 				Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers), Rule: "self-approval"}
@@ -426,7 +448,7 @@ func (p *Policy) CanReview(u api.User, req *api.Request) error {
 	if u.IsWorkload() {
 		return workloadNeverDecides(u, "review")
 	}
-	if req.MayBeRequestedBy(u) { // principal, or the same verified email
+	if identity.MayHaveRequested(u, req) { // principal, or the same verified email
 		return &DeniedError{Reason: "a requester never reviews their own grant",
 			Hint: fmt.Sprintf("ask one of %s to review it", r.Approvers)}
 	}

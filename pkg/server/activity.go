@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/store"
 )
 
@@ -25,9 +24,6 @@ import (
 const (
 	maxActivityBody   = 1 << 20
 	maxActivityEvents = 1000
-	// activityDedupe is how long an event id is remembered: far longer than
-	// any sender retries a delivery.
-	activityDedupe = 24 * time.Hour
 	// activitySkew is how far ahead of the server's clock an event may be
 	// dated; later times are clamped to it.
 	activitySkew = 5 * time.Minute
@@ -207,51 +203,7 @@ func badActivity(err error) error {
 
 // withActivity fills the Activity of requests from the store.
 func (s *Server) withActivity(ctx context.Context, reqs ...*api.Request) {
-	act := s.activityStore()
-	if act == nil || len(reqs) == 0 {
-		return
-	}
-	ids := make([]string, 0, len(reqs))
-	for _, r := range reqs {
-		if !r.StartsAt.IsZero() {
-			ids = append(ids, r.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return
-	}
-	got, err := act.Activity(ctx, ids...)
-	if err != nil {
-		s.log.Warn("read activity", "err", err)
-		return
-	}
-	for _, r := range reqs {
-		if a, ok := got[r.ID]; ok {
-			r.Activity = &a
-		}
-	}
-}
-
-// flushActivity writes the grant.activity records that are due: windows
-// older than the configured window, and those of grants that just ended.
-func (s *Server) flushActivity(ctx context.Context, ended ...string) {
-	act := s.activityStore()
-	if act == nil {
-		return
-	}
-	now := s.now()
-	window := s.opts.Activity.Window
-	n, err := act.FlushActivity(ctx, now, now.Add(-window), now.Add(-activityDedupe), ended...)
-	if err != nil {
-		s.log.Warn("flush activity", "err", err)
-		return
-	}
-	if n > 0 {
-		s.metrics.transitions.With(audit.TypeActivity).Add(float64(n))
-		if s.opts.Events != nil {
-			s.opts.Events(audit.Event{Time: now, Type: audit.TypeActivity})
-		}
-	}
+	s.grants.WithActivity(ctx, reqs...)
 }
 
 // SetActivitySecret replaces the activity senders' secret (a reload of

@@ -8,17 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/audit"
-	"github.com/jit-access/jit/pkg/lifecycle"
-	"github.com/jit-access/jit/pkg/policy"
-	"github.com/jit-access/jit/pkg/store"
-	"github.com/jit-access/jit/pkg/vend"
+	"github.com/jit-access/jit/pkg/grants"
 )
 
 // maxBody caps every request body; the API's bodies are small.
@@ -101,34 +94,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeError(w http.ResponseWriter, e *api.Error, code int) { writeJSON(w, code, e) }
 
-// fail maps an error to its HTTP status and a message a user can act on.
+// fail maps an error to its HTTP status and a message a user can act on
+// (grants.APIError, the same for every door); a policy refusal is audited.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, u api.User, err error) {
-	var (
-		denied     *policy.DeniedError
-		invalid    *policy.InvalidError
-		conflict   *policy.ConflictError
-		transition *lifecycle.TransitionError
-		vendErr    *vend.Error
-		apiErr     *api.Error
-		maxBytes   *http.MaxBytesError
-	)
+	var maxBytes *http.MaxBytesError
+	if e := grants.APIError(err); e != nil {
+		s.grants.Refused(r.Context(), actor(u), err, r.URL.Path)
+		writeError(w, e, statusFor(e.Code))
+		return
+	}
 	switch {
-	case errors.As(err, &apiErr):
-		writeError(w, apiErr, statusFor(apiErr.Code))
-	case errors.As(err, &denied):
-		_ = s.append(r.Context(), lifecycle.Stamp([]audit.Event{{Time: s.now(), Type: audit.TypeForbidden, Actor: u.ID(),
-			Reason: denied.Error(), Detail: map[string]string{"path": r.URL.Path}}}, u)[0])
-		writeError(w, &api.Error{Code: api.CodeForbidden, Message: denied.Reason, Hint: denied.Hint}, http.StatusForbidden)
-	case errors.As(err, &invalid):
-		writeError(w, &api.Error{Code: api.CodeInvalid, Message: invalid.Reason, Hint: invalid.Hint}, http.StatusBadRequest)
-	case errors.As(err, &conflict):
-		writeError(w, &api.Error{Code: api.CodeConflict, Message: conflict.Reason, Hint: conflict.Hint}, http.StatusConflict)
-	case errors.As(err, &transition):
-		writeError(w, &api.Error{Code: api.CodeConflict, Message: transition.Error(), Hint: "see: jit status"}, http.StatusConflict)
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, &api.Error{Code: api.CodeNotFound, Message: "no such request", Hint: "list yours with: jit requests"}, http.StatusNotFound)
-	case errors.As(err, &vendErr):
-		writeError(w, &api.Error{Code: api.CodeVendFailed, Message: "STS refused to vend credentials: " + vendErr.Error(), Hint: vendErr.Hint}, http.StatusBadGateway)
 	case errors.As(err, &maxBytes):
 		writeError(w, &api.Error{Code: api.CodeInvalid, Message: "request body too large"}, http.StatusRequestEntityTooLarge)
 	case errors.Is(err, context.Canceled):
@@ -139,50 +114,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, u api.User, err er
 	}
 }
 
-func statusFor(code string) int {
-	switch code {
-	case api.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case api.CodeForbidden:
-		return http.StatusForbidden
-	case api.CodeNotFound:
-		return http.StatusNotFound
-	case api.CodeInvalid:
-		return http.StatusBadRequest
-	case api.CodeConflict:
-		return http.StatusConflict
-	case api.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case api.CodeVendFailed:
-		return http.StatusBadGateway
-	case api.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// limiter is a per-user token bucket on request creation.
-type limiter struct {
-	mu     sync.Mutex
-	rate   rate.Limit
-	burst  int
-	byUser map[string]*rate.Limiter
-}
-
-func newLimiter(perMinute float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perMinute / 60), burst: burst, byUser: map[string]*rate.Limiter{}}
-}
-
-func (l *limiter) allow(user string, now time.Time) bool {
-	l.mu.Lock()
-	lim, ok := l.byUser[user]
-	if !ok {
-		lim = rate.NewLimiter(l.rate, l.burst)
-		l.byUser[user] = lim
-	}
-	l.mu.Unlock()
-	return lim.AllowN(now, 1)
-}
+func statusFor(code string) int { return api.HTTPStatus(code) }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -192,28 +192,3 @@ func flattenClaims(out map[string]string, prefix string, claims map[string]any, 
 		}
 	}
 }
-
-// workloadSessionTags maps workload claims to the session tags jit adds to
-// a workload's credentials, so CloudTrail ties its calls to the CI run:
-// GitHub's and GitLab's repository, run (pipeline) id and ref, Kubernetes'
-// namespace and service account.
-var workloadSessionTags = []struct{ claim, tag string }{
-	{"repository", "jit-repository"}, {"project_path", "jit-repository"},
-	{"run_id", "jit-run-id"}, {"pipeline_id", "jit-run-id"},
-	{"ref", "jit-ref"},
-	{"kubernetes.io/namespace", "jit-namespace"}, {"kubernetes.io/serviceaccount/name", "jit-serviceaccount"},
-}
-
-// workloadTags are u's session tags (none for a person).
-func workloadTags(u api.User) map[string]string {
-	if !u.IsWorkload() {
-		return nil
-	}
-	tags := map[string]string{"jit-issuer": u.IssuerName}
-	for _, m := range workloadSessionTags {
-		if v := u.Claims[m.claim]; v != "" {
-			tags[m.tag] = v
-		}
-	}
-	return tags
-}

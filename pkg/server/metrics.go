@@ -12,32 +12,22 @@ import (
 // own (no global state).
 type serverMetrics struct {
 	registry    *metrics.Registry
-	transitions *metrics.CounterVec
 	httpSeconds *metrics.HistogramVec
-	vends       *metrics.CounterVec
 	authFailed  *metrics.Counter
 	waiting     *metrics.Gauge
-	sweepLag    *metrics.Histogram
 	activity    *metrics.CounterVec
-	idleLag     *metrics.Histogram
 }
 
 func newMetrics(now func() time.Time) *serverMetrics {
 	r := metrics.NewRegistry()
 	started := now()
 	m := &serverMetrics{
-		registry:    r,
-		transitions: r.NewCounterVec("jit_request_events_total", "Audit events written, by type.", "type"),
+		registry: r,
 		httpSeconds: r.NewHistogramVec("jit_http_request_duration_seconds", "API latency by route and status.",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60}, "route", "code"),
-		vends:      r.NewCounterVec("jit_credentials_vended_total", "Credential vends by outcome.", "outcome"),
 		authFailed: r.NewCounter("jit_auth_failures_total", "Requests refused for a missing or bad token."),
 		waiting:    r.NewGauge("jit_waiting_clients", "Clients long-polling for a decision."),
-		sweepLag: r.NewHistogram("jit_sweep_lag_seconds", "How long after its end a grant or pending request was swept.",
-			[]float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30}),
-		idleLag: r.NewHistogram("jit_idle_revoke_lag_seconds", "How long after its idle timeout passed an idle grant was revoked.",
-			[]float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30}),
-		activity: r.NewCounterVec("jit_activity_events_total", "API calls of grants recorded from activity deliveries, by source.", "source"),
+		activity:   r.NewCounterVec("jit_activity_events_total", "API calls of grants recorded from activity deliveries, by source.", "source"),
 	}
 	r.NewGaugeFunc("go_goroutines", "Number of goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
 	r.NewGaugeFunc("jit_uptime_seconds", "Seconds since the server started.", func() float64 { return now().Sub(started).Seconds() })

@@ -92,7 +92,7 @@ func TestRevokeWhenIAMRefusesIsAuditedFailedNeverEnforced(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != audit.TypeRevokeFailed || !strings.Contains(evs[0].Reason, "AccessDenied") {
 		t.Fatalf("audit: %+v, want one revocation_failed with IAM's reason", evs)
 	}
-	if !strings.Contains(e.logs.String(), "revocation not enforced at AWS") {
+	if !strings.Contains(e.logs.String(), "revocation not enforced at the target") {
 		t.Fatal("the failure was not logged for operators")
 	}
 }

@@ -6,22 +6,21 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/target"
+	"github.com/jit-access/jit/pkg/target/awsrole"
 	"github.com/jit-access/jit/pkg/vend"
 )
 
@@ -59,6 +58,12 @@ type Options struct {
 	Metrics []*metrics.Registry
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(audit.Event)
+	// Grants, when set, is the grants service the API calls (serverapp
+	// shares it with Slack and the approver page); then Policy,
+	// Vendor, Revoker, SessionCap, NewID, Events and the request rate
+	// limits are the service's business and ignored here. Unset: New builds
+	// one from them, with the IAM role target over Vendor and Revoker.
+	Grants *grants.Service
 	// AuthFailuresPerMinute and AuthFailureBurst limit failed
 	// authentications per client address [10/min, burst 20]; past them the
 	// address's failed tries get 429 with Retry-After (a valid token is
@@ -78,10 +83,9 @@ type Options struct {
 // Server is the approval endpoint. Create it with New.
 type Server struct {
 	opts    Options
-	policy  atomic.Pointer[policy.Policy]
+	grants  *grants.Service
 	hub     *hub
 	metrics *serverMetrics
-	limiter *limiter
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -96,7 +100,7 @@ type Server struct {
 
 // New checks the options and builds a server.
 func New(opts Options) (*Server, error) {
-	if opts.Store == nil || opts.Policy == nil || opts.Verifier == nil {
+	if opts.Store == nil || (opts.Policy == nil && opts.Grants == nil) || opts.Verifier == nil {
 		return nil, errors.New("server: store, policy and verifier are required")
 	}
 	if opts.Now == nil {
@@ -129,36 +133,58 @@ func New(opts Options) (*Server, error) {
 	if opts.Activity.Window <= 0 {
 		opts.Activity.Window = 15 * time.Minute
 	}
-	if opts.NewID == nil {
-		opts.NewID = func() string { return "req_" + strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String()) }
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now), grants: opts.Grants}
+	if s.grants == nil {
+		svc, err := NewGrants(opts)
+		if err != nil {
+			return nil, err
+		}
+		s.grants = svc
 	}
-	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now)}
 	s.hub = newHub(s.metrics.waiting.Add)
+	s.metrics.registry.Include(s.grants.Metrics())
 	for _, r := range opts.Metrics {
 		s.metrics.registry.Include(r)
 	}
-	s.limiter = newLimiter(opts.RequestsPerMinute, opts.RequestBurst)
 	s.authFails = newAuthFailures(opts.AuthFailuresPerMinute, opts.AuthFailureBurst, opts.AuthFailureWindow)
 	if opts.CheckpointKey != nil {
 		s.checkpoints = &checkpointer{key: opts.CheckpointKey, st: opts.Store}
 	}
-	s.policy.Store(opts.Policy)
 	return s, nil
 }
 
+// NewGrants builds the grants service from a server's options: the IAM
+// role target over opts.Vendor and opts.Revoker, the store's activity side.
+func NewGrants(opts Options) (*grants.Service, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	targets, err := target.NewRegistry(awsrole.New(awsrole.Options{Vendor: opts.Vendor, Revoker: opts.Revoker,
+		SessionCap: opts.SessionCap, Audit: opts.Store}))
+	if err != nil {
+		return nil, err
+	}
+	act, _ := opts.Store.(store.ActivityStore)
+	var activity grants.Activity
+	if act != nil {
+		activity = act
+	}
+	return grants.New(grants.Options{Store: opts.Store, Activity: activity, ActivityWindow: opts.Activity.Window,
+		Policy: opts.Policy, Targets: targets, Events: opts.Events,
+		RequestsPerMinute: opts.RequestsPerMinute, RequestBurst: opts.RequestBurst,
+		Now: opts.Now, NewID: opts.NewID, Logger: opts.Logger})
+}
+
+// Grants is the grants service the server's API calls.
+func (s *Server) Grants() *grants.Service { return s.grants }
+
 // Policy returns the policy in force.
-func (s *Server) Policy() *policy.Policy { return s.policy.Load() }
+func (s *Server) Policy() *policy.Policy { return s.grants.Policy() }
 
 // SetPolicy replaces the policy (SIGHUP reload) and audits the change.
 func (s *Server) SetPolicy(ctx context.Context, p *policy.Policy, source string) error {
-	s.policy.Store(p)
-	return s.append(ctx, audit.Event{Time: s.now(), Type: audit.TypePolicyLoaded, Actor: "server",
-		Detail: map[string]string{"source": source, "roles": fmt.Sprint(len(p.Roles))}})
+	return s.grants.SetPolicy(ctx, p, source, map[string]string{"roles": fmt.Sprint(len(p.Roles))})
 }
-
-// Revoker is the revoker the server was built with (nil: none); the
-// serverapp checks a reloaded policy's roles against it.
-func (s *Server) Revoker() vend.Revoker { return s.opts.Revoker }
 
 // Run feeds the store's change notifications to waiting clients, runs
 // the sweeper and writes failed-authentication summaries until ctx ends.
@@ -180,39 +206,14 @@ func (s *Server) Run(ctx context.Context) error {
 // retry against another replica or after the restart).
 func (s *Server) BeginShutdown() { s.hub.shutdown() }
 
+// append writes audit events that concern no request state through the
+// service, which publishes them.
 func (s *Server) append(ctx context.Context, events ...audit.Event) error {
-	if err := s.opts.Store.Append(ctx, events...); err != nil {
-		return err
-	}
-	s.published(events)
-	return nil
+	return s.grants.Append(ctx, events...)
 }
 
-func (s *Server) published(events []audit.Event) {
-	for _, e := range events {
-		s.metrics.transitions.With(e.Type).Inc()
-		if s.opts.Events != nil {
-			s.opts.Events(e)
-		}
-	}
-}
-
-// update runs a lifecycle mutation in the store and publishes its events.
-func (s *Server) update(ctx context.Context, id string, m func(r *api.Request) ([]audit.Event, error)) (*api.Request, error) {
-	var events []audit.Event
-	r, err := s.opts.Store.Update(ctx, id, func(r *api.Request) ([]audit.Event, error) {
-		ev, err := m(r)
-		events = ev
-		return ev, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.published(events)
-	return r, nil
-}
-
-func (s *Server) newRequestID() string { return s.opts.NewID() }
+// actor is u acting through the API.
+func actor(u api.User) grants.Actor { return grants.Actor{User: u, Via: grants.ViaAPI} }
 
 // Handler returns the HTTP API.
 func (s *Server) Handler() http.Handler {

@@ -26,12 +26,14 @@ import (
 	"github.com/jit-access/jit/pkg/build"
 	"github.com/jit-access/jit/pkg/config"
 	"github.com/jit-access/jit/pkg/exitcode"
+	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
-	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
+	"github.com/jit-access/jit/pkg/target"
+	"github.com/jit-access/jit/pkg/target/awsrole"
 	"github.com/jit-access/jit/pkg/vend"
 	"github.com/jit-access/jit/pkg/webapprove"
 )
@@ -196,17 +198,35 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if revokerOverride != nil {
 		revoker = revokerOverride
 	}
+	// Every door calls one grants service; notifications (built below, and
+	// built on it) are told of what it stores.
+	var notes *notifier.Notifier
+	svc, err := newGrants(ctx, cfg, st, log, now, vendor, revoker, func(e audit.Event) {
+		if notes != nil {
+			notes.Nudge(e)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The API and the approver page verify ID tokens with the same issuers.
+	verifiers, err := issuerVerifiers(ctx, cfg, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if lv.issuers, err = server.NewIssuers(verifiers...); err != nil {
+		return nil, nil, err
+	}
 	// The approver page and notifications read the policy in force.
-	var srv *server.Server
-	currentPolicy := func() *policy.Policy { return srv.Policy() }
-	web, err := webRoutes(cfg, currentPolicy, now, log)
+	currentPolicy := svc.Policy
+	web, err := webRoutes(cfg, svc, lv.issuers, now, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	// Notifications (pkg/notify): webhooks, Slack, reminders; they run
 	// until ctx ends, delivering from the audit log.
-	notes, err := notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
-		Policy: currentPolicy, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+	notes, err = notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
+		Policy: currentPolicy, Grants: svc, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}
@@ -220,31 +240,18 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if err != nil {
 		return nil, nil, err
 	}
-	verifiers, err := issuerVerifiers(ctx, cfg, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	if lv.issuers, err = server.NewIssuers(verifiers...); err != nil {
-		return nil, nil, err
-	}
-	srv, err = server.New(server.Options{
-		Events:   notes.Nudge,
+	srv, err := server.New(server.Options{
+		Grants:   svc,
 		Metrics:  []*metrics.Registry{notes.Metrics()},
 		Routes:   routes,
 		Store:    st,
-		Policy:   cfg.Policy,
-		Vendor:   vendor,
 		Verifier: lv.issuers,
 		Discovery: api.Discovery{
 			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, Scopes: cfg.OIDC.Scopes, ServerVersion: build.Version,
 		},
-		Now:               now,
-		Logger:            log,
-		RequestsPerMinute: float64(cfg.RateLimit.RequestsPerMinute),
-		RequestBurst:      cfg.RateLimit.Burst,
-		SweepInterval:     cfg.SweepInterval.D(),
-		SessionCap:        sessionCap(cfg),
-		Revoker:           revoker,
+		Now:           now,
+		Logger:        log,
+		SweepInterval: cfg.SweepInterval.D(),
 
 		// Zero: the server's defaults (10 a minute, burst 20).
 		AuthFailuresPerMinute: float64(cfg.RateLimit.FailedAuthPerMinute),
@@ -263,6 +270,34 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	return srv, lv, nil
 }
 
+// newGrants builds the grants service every door calls, with the IAM role
+// target over the STS vendor and the revoker, and checks the policy's roles
+// with their targets (refusing to start with a role whose Deny could not be
+// written in its own account).
+func newGrants(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time,
+	vendor vend.Vendor, revoker vend.Revoker, events func(audit.Event)) (*grants.Service, error) {
+	targets, err := target.NewRegistry(awsrole.New(awsrole.Options{Vendor: vendor, Revoker: revoker,
+		SessionCap: sessionCap(cfg), Audit: st}))
+	if err != nil {
+		return nil, err
+	}
+	var activity grants.Activity
+	if act, ok := st.(store.ActivityStore); ok {
+		activity = act
+	}
+	svc, err := grants.New(grants.Options{Store: st, Activity: activity, ActivityWindow: cfg.Activity.Window.D(),
+		Policy: cfg.Policy, Targets: targets, Events: events,
+		RequestsPerMinute: float64(cfg.RateLimit.RequestsPerMinute), RequestBurst: cfg.RateLimit.Burst,
+		Now: now, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.CheckPolicy(ctx, cfg.Policy); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
+	}
+	return svc, nil
+}
+
 // sessionCap is the longest STS session jit asks for: AWS's one-hour cap
 // on role chaining when aws.role_chaining is set, else none (0).
 func sessionCap(cfg *config.Config) time.Duration {
@@ -273,9 +308,8 @@ func sessionCap(cfg *config.Config) time.Duration {
 }
 
 // newRevoker builds the IAM revoker when aws.revoke_with_inline_policy is
-// set (else nil), refusing to start with a role whose Deny could not be
-// written in its own account.
-func newRevoker(ctx context.Context, cfg *config.Config, st store.Store, creds aws.CredentialsProvider, now func() time.Time) (vend.Revoker, error) {
+// set (else nil); the IAM role target checks the roles with it.
+func newRevoker(_ context.Context, cfg *config.Config, st store.Store, creds aws.CredentialsProvider, now func() time.Time) (vend.Revoker, error) {
 	if !cfg.AWS.RevokeWithInlinePolicy {
 		return nil, nil
 	}
@@ -294,25 +328,21 @@ func newRevoker(ctx context.Context, cfg *config.Config, st store.Store, creds a
 	if err != nil {
 		return nil, fmt.Errorf("set up IAM revocation: %w", err)
 	}
-	// Refuse to start with a role whose Deny could not be written in
-	// its own account.
-	if err := iamRevoker.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
-		return nil, fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", cfg.Path, err)
-	}
 	return iamRevoker, nil
 }
 
 // webRoutes mounts the approver web page (pkg/webapprove), which needs
-// public_url for its redirect URI and reads the policy in force through
-// currentPolicy; without public_url there is no page (nil).
-func webRoutes(cfg *config.Config, currentPolicy func() *policy.Policy, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
+// public_url for its redirect URI, and reads and decides through the grants
+// service as the user the API's verifier says; without public_url there is
+// no page (nil).
+func webRoutes(cfg *config.Config, svc *grants.Service, verifier webapprove.TokenVerifier, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
 	if cfg.PublicURL == "" {
 		return nil, nil
 	}
 	web, err := webapprove.New(webapprove.Options{
 		PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
 		MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
-		Policy:     currentPolicy,
+		Grants: svc, Verifier: verifier,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
 	})
 	if err != nil {
@@ -358,14 +388,12 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 			Detail: map[string]string{"source": path}})
 		return
 	}
-	if rc, ok := srv.Revoker().(roleChecker); ok {
-		if err := rc.CheckRoles(ctx, roleARNs(cfg.Policy)); err != nil {
-			err = fmt.Errorf("%s: aws.revoke_with_inline_policy: %w", path, err)
-			log.Error("reload refused: keeping the running policy", "err", err)
-			_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
-				Detail: map[string]string{"source": path}})
-			return
-		}
+	if err := srv.Grants().CheckPolicy(ctx, cfg.Policy); err != nil {
+		err = fmt.Errorf("%s: %w", path, err)
+		log.Error("reload refused: keeping the running policy", "err", err)
+		_ = st.Append(ctx, audit.Event{Time: now(), Type: audit.TypePolicyRejected, Actor: "server", Reason: err.Error(),
+			Detail: map[string]string{"source": path}})
+		return
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config warning", "warning", w)
@@ -390,20 +418,6 @@ func reload(ctx context.Context, srv *server.Server, lv *live, path string, st s
 		return
 	}
 	log.Info("policy reloaded", "roles", len(cfg.Policy.Roles))
-}
-
-// roleChecker is the revoker's check that it can write a Deny on every role.
-type roleChecker interface {
-	CheckRoles(ctx context.Context, roleARNs map[string]string) error
-}
-
-// roleARNs maps each role's name to its ARN.
-func roleARNs(p *policy.Policy) map[string]string {
-	out := map[string]string{}
-	for _, r := range p.Roles {
-		out[r.Name] = r.ARN
-	}
-	return out
 }
 
 // loadCheckpointKey reads audit.signing_key_file (relative to the config

@@ -1,68 +1,59 @@
 package webapprove
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/grants"
+	"github.com/jit-access/jit/pkg/policy"
 )
 
-// This file is how the pages call the server's API handler in process, as the signed-in approver.
+// This file is how the pages act as the signed-in approver: the session's
+// ID token is verified with the API's own verifier, then the grants
+// service decides, as it does for every door.
 
-// call runs one API request through the server's own handler with the
-// session's ID token, and decodes the answer or the API's error.
-func (h *Handler) call(r *http.Request, apiH http.Handler, s *session, method, path string, in, out any) (int, *api.Error) {
-	var body io.Reader = http.NoBody
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return http.StatusInternalServerError, &api.Error{Code: api.CodeInternal, Message: err.Error()}
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
+// Grants is what the page asks of the grants service.
+type Grants interface {
+	Get(ctx context.Context, a grants.Actor, id string) (*api.Request, error)
+	List(ctx context.Context, a grants.Actor, in grants.ListInput) ([]api.Request, string, error)
+	ReviewQueue(ctx context.Context, a grants.Actor) ([]api.Request, error)
+	Approve(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
+	Deny(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
+	Review(ctx context.Context, a grants.Actor, id string, verdict api.Verdict, note string) (*api.Request, error)
+	WithActivity(ctx context.Context, reqs ...*api.Request)
+	Refused(ctx context.Context, a grants.Actor, err error, where string)
+	Policy() *policy.Policy
+}
+
+// TokenVerifier is the API's verifier of ID tokens (server.TokenVerifier).
+type TokenVerifier interface {
+	Verify(ctx context.Context, rawToken string) (api.User, error)
+}
+
+// actor verifies the session's ID token with the API's rules: a token the
+// API would refuse is refused here (401: sign in again).
+func (h *Handler) actor(r *http.Request, s *session) (grants.Actor, int, *api.Error) {
+	u, err := h.opts.Verifier.Verify(r.Context(), s.IDToken)
 	if err != nil {
-		return http.StatusInternalServerError, &api.Error{Code: api.CodeInternal, Message: err.Error()}
+		h.log.Debug("approval page: session token refused", "err", err)
+		return grants.Actor{}, http.StatusUnauthorized, &api.Error{Code: api.CodeUnauthenticated, Message: "authentication failed: " + err.Error()}
 	}
-	req.RemoteAddr = r.RemoteAddr
-	req.Host = r.Host
-	req.Header.Set("Authorization", "Bearer "+s.IDToken)
-	req.Header.Set("User-Agent", "jit-approval-page")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	rec := &recorder{header: http.Header{}, code: http.StatusOK}
-	apiH.ServeHTTP(rec, req)
-	if rec.code >= 300 {
-		e := &api.Error{}
-		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Message == "" {
-			e = &api.Error{Code: api.CodeInternal, Message: http.StatusText(rec.code)}
+	return grants.Actor{User: u, Via: grants.ViaWeb}, 0, nil
+}
+
+// failed turns a service error into the status and message shown; a
+// policy refusal is audited as the API audits it.
+func (h *Handler) failed(r *http.Request, a grants.Actor, err error) (int, *api.Error) {
+	e := grants.APIError(err)
+	if e == nil {
+		if errors.Is(err, context.Canceled) {
+			return http.StatusServiceUnavailable, &api.Error{Code: api.CodeUnavailable, Message: "request cancelled"}
 		}
-		return rec.code, e
+		h.log.Error("approval page: internal error", "path", r.URL.Path, "user", a.User.ID(), "err", err)
+		return http.StatusInternalServerError, &api.Error{Code: api.CodeInternal, Message: "internal error"}
 	}
-	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-		return http.StatusInternalServerError, &api.Error{Code: api.CodeInternal, Message: "bad API answer: " + err.Error()}
-	}
-	return rec.code, nil
-}
-
-// recorder collects an in-process API response.
-type recorder struct {
-	header http.Header
-	code   int
-	wrote  bool
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.code, r.wrote = code, true
-	}
-}
-func (r *recorder) Write(p []byte) (int, error) {
-	r.wrote = true
-	return r.body.Write(p)
+	h.opts.Grants.Refused(r.Context(), a, err, r.URL.Path)
+	return api.HTTPStatus(e.Code), e
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/devidp"
-	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/webapprove"
 )
@@ -84,9 +83,17 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 	js := testenv.StartJitServer(t, testenv.JitServerOptions{
 		Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(), Policy: testPolicy, Now: c.Now, Logger: log,
 		Tweak: func(o *server.Options, url string) {
+			o.Activity = server.ActivityOptions{Secret: activitySecret}
+			// The page and the API share one grants service and verifier,
+			// as serverapp wires them.
+			svc, err := server.NewGrants(*o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Grants = svc
 			wo := webapprove.Options{
 				PublicURL: url, Issuer: ids.idp.Issuer(), ClientID: ids.idp.ClientID(),
-				Policy: func() *policy.Policy { return e.srv.Policy() }, Now: c.Now, Logger: log,
+				Grants: svc, Verifier: o.Verifier, Now: c.Now, Logger: log,
 			}
 			for _, opt := range opts {
 				opt(&wo)
@@ -96,7 +103,6 @@ func newEnv(t *testing.T, opts ...func(*webapprove.Options)) *env {
 				t.Fatal(err)
 			}
 			o.Routes = web.Register
-			o.Activity = server.ActivityOptions{Secret: activitySecret}
 		},
 	})
 	e.url, e.srv = js.URL, js.Server

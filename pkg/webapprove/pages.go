@@ -8,78 +8,97 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/grants"
+	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
 // This file is the pages: the review queue, one request, and deciding it.
 
-func (h *Handler) queue(w http.ResponseWriter, r *http.Request, apiH http.Handler) {
+func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	s := h.session(r)
 	if s == nil {
 		h.startLogin(w, r, PathPrefix)
 		return
 	}
-	var list api.RequestList
-	if code, e := h.call(r, apiH, s, http.MethodGet, "/v1/requests?scope=review", nil, &list); e != nil {
+	a, code, e := h.actor(r, s)
+	if e != nil {
 		h.apiFailed(w, r, code, e, PathPrefix)
 		return
 	}
-	var me api.User
-	if code, e := h.call(r, apiH, s, http.MethodGet, "/v1/whoami", nil, &me); e != nil {
+	list, _, err := h.opts.Grants.List(r.Context(), a, grants.ListInput{Scope: grants.ScopeReview})
+	if err != nil {
+		code, e := h.failed(r, a, err)
 		h.apiFailed(w, r, code, e, PathPrefix)
 		return
 	}
-	var reviews api.RequestList
-	if code, e := h.call(r, apiH, s, http.MethodGet, "/v1/reviews", nil, &reviews); e != nil {
+	reviews, err := h.opts.Grants.ReviewQueue(r.Context(), a)
+	if err != nil {
+		code, e := h.failed(r, a, err)
 		h.apiFailed(w, r, code, e, PathPrefix)
 		return
 	}
-	h.render(w, http.StatusOK, "queue", pageData{Title: "Requests waiting for you", Me: me, CSRF: s.CSRF,
-		Requests: list.Requests, Reviews: reviews.Requests, Now: h.opts.Now(), SignedInUntil: time.Unix(s.Expires, 0)})
+	h.opts.Grants.WithActivity(r.Context(), pointers(list)...)
+	h.opts.Grants.WithActivity(r.Context(), pointers(reviews)...)
+	h.render(w, http.StatusOK, "queue", pageData{Title: "Requests waiting for you", Me: a.User, CSRF: s.CSRF,
+		Requests: list, Reviews: reviews, Now: h.opts.Now(), SignedInUntil: time.Unix(s.Expires, 0)})
 }
 
-func (h *Handler) show(w http.ResponseWriter, r *http.Request, apiH http.Handler) {
-	h.showWith(w, r, apiH, http.StatusOK, "")
+// pointers points at each of reqs.
+func pointers(reqs []api.Request) []*api.Request {
+	out := make([]*api.Request, len(reqs))
+	for i := range reqs {
+		out[i] = &reqs[i]
+	}
+	return out
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	h.showWith(w, r, http.StatusOK, "")
 }
 
 // showWith renders one request, with an error from a refused decision.
-func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, apiH http.Handler, status int, problem string) {
+func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	id := r.PathValue("id")
+	here := PathPrefix + url.PathEscape(id)
 	s := h.session(r)
 	if s == nil {
-		h.startLogin(w, r, PathPrefix+url.PathEscape(id))
+		h.startLogin(w, r, here)
 		return
 	}
-	var req api.Request
-	if code, e := h.call(r, apiH, s, http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, &req); e != nil {
-		h.apiFailed(w, r, code, e, PathPrefix+url.PathEscape(id))
+	a, code, e := h.actor(r, s)
+	if e != nil {
+		h.apiFailed(w, r, code, e, here)
 		return
 	}
-	var me api.User
-	if code, e := h.call(r, apiH, s, http.MethodGet, "/v1/whoami", nil, &me); e != nil {
-		h.apiFailed(w, r, code, e, PathPrefix+url.PathEscape(id))
+	req, err := h.opts.Grants.Get(r.Context(), a, id)
+	if err != nil {
+		code, e := h.failed(r, a, err)
+		h.apiFailed(w, r, code, e, here)
 		return
 	}
-	p := h.opts.Policy()
-	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: &req, Now: h.opts.Now(),
+	h.opts.Grants.WithActivity(r.Context(), req)
+	me := a.User
+	p := h.opts.Grants.Policy()
+	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: req, Now: h.opts.Now(),
 		Explanation: p.Explain(me, req.Role), Error: problem, SignedInUntil: time.Unix(s.Expires, 0),
-		Own: req.MayBeRequestedBy(me), Pending: req.State == api.StatePending}
-	d.Reviewable = p.CanReview(me, &req) == nil
-	if req.State.Granted() && req.PendingExtension != nil {
-		// The decision is on the waiting extension (same form, same API).
+		Own: identity.MayHaveRequested(me, req), Pending: req.State == api.StatePending}
+	d.Reviewable = p.CanReview(me, req) == nil
+	if grants.ExtensionWaiting(req) {
+		// The decision is on the waiting extension (same form, same service).
 		d.Pending = true
-		if err := p.CanDecideExtension(me, &req); err != nil {
+		if err := p.CanDecideExtension(me, req); err != nil {
 			d.Standing = err.Error()
 		}
 	} else if d.Pending {
-		// Shown to help; the API decides again when the button is pressed.
-		if err := p.CanApprove(me, &req); err != nil {
+		// Shown to help; the service decides again when the button is pressed.
+		if err := p.CanApprove(me, req); err != nil {
 			d.Standing = err.Error()
 		}
 	}
 	h.render(w, status, "request", d)
 }
 
-func (h *Handler) decide(w http.ResponseWriter, r *http.Request, apiH http.Handler) {
+func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	here := PathPrefix + url.PathEscape(id)
 	s := h.session(r)
@@ -100,49 +119,48 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, apiH http.Handl
 	}
 	comment := strings.TrimSpace(r.PostForm.Get("comment"))
 	if len(comment) > maxComment {
-		h.showWith(w, r, apiH, http.StatusBadRequest, fmt.Sprintf("The comment is longer than %d characters.", maxComment))
+		h.showWith(w, r, http.StatusBadRequest, fmt.Sprintf("The comment is longer than %d characters.", maxComment))
 		return
 	}
-	var verb string
-	switch r.PostForm.Get("action") {
-	case "approve":
-		verb = "approve"
-	case "deny":
-		verb = "deny"
-	case "review-ok", "review-concern":
-		verb = "review"
+	action := r.PostForm.Get("action")
+	switch action {
+	case "approve", "deny", "review-ok", "review-concern":
 	default:
-		h.showWith(w, r, apiH, http.StatusBadRequest, "Choose approve or deny.")
+		h.showWith(w, r, http.StatusBadRequest, "Choose approve or deny.")
 		return
 	}
-	var body any = api.DecisionBody{Comment: comment}
-	if verb == "review" {
-		verdict := api.VerdictOK
-		if r.PostForm.Get("action") == "review-concern" {
-			verdict = api.VerdictConcern
-		}
-		body = api.ReviewBody{Verdict: verdict, Note: comment}
-	}
-	var req api.Request
-	code, e := h.call(r, apiH, s, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/"+verb, body, &req)
+	a, code, e := h.actor(r, s)
 	if e != nil {
-		if code == http.StatusUnauthorized {
-			h.apiFailed(w, r, code, e, here)
-			return
-		}
+		h.apiFailed(w, r, code, e, here)
+		return
+	}
+	var req *api.Request
+	var err error
+	switch action {
+	case "approve":
+		req, err = h.opts.Grants.Approve(r.Context(), a, id, comment)
+	case "deny":
+		req, err = h.opts.Grants.Deny(r.Context(), a, id, comment)
+	case "review-ok":
+		req, err = h.opts.Grants.Review(r.Context(), a, id, api.VerdictOK, comment)
+	case "review-concern":
+		req, err = h.opts.Grants.Review(r.Context(), a, id, api.VerdictConcern, comment)
+	}
+	if err != nil {
+		code, e := h.failed(r, a, err)
 		msg := e.Message
 		if e.Hint != "" {
 			msg += " (" + e.Hint + ")"
 		}
-		h.showWith(w, r, apiH, code, msg)
+		h.showWith(w, r, code, msg)
 		return
 	}
-	h.log.Info("decision through the approval page", "id", req.ID, "action", verb, "state", req.State)
+	h.log.Info("decision through the approval page", "id", req.ID, "action", action, "state", req.State)
 	http.Redirect(w, r, here, http.StatusSeeOther)
 }
 
-// apiFailed shows an API refusal; a token the API no longer accepts means
-// signing in again.
+// apiFailed shows a refusal; a token the API's verifier no longer accepts
+// means signing in again.
 func (h *Handler) apiFailed(w http.ResponseWriter, r *http.Request, code int, e *api.Error, returnTo string) {
 	switch code {
 	case http.StatusUnauthorized:

@@ -4,11 +4,12 @@
 // request and what the policy says about it, and approves or denies with a
 // comment.
 //
-// The page holds no authority of its own: it calls the server's API handler
-// in-process with the signed-in user's ID token as the bearer, so
-// self-approval, N-of-M and not-an-approver are decided by the same code as
-// for `jit approve`. The code flow therefore uses the CLI's public client id,
-// so the ID token has the audience the API expects.
+// The page holds no authority of its own: on every page it verifies the
+// signed-in user's ID token with the API's verifier and calls the grants
+// service (pkg/grants) as that user, so self-approval, N-of-M and
+// not-an-approver are decided by the same code as for `jit approve`. The
+// code flow therefore uses the CLI's public client id, so the ID token has
+// the audience the API expects.
 //
 // Security: sessions are AES-GCM-sealed cookies (HttpOnly, SameSite=Lax,
 // Secure and __Host- over https) that last at most web.max_login_age after
@@ -36,7 +37,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/policy"
 )
 
 //go:embed templates/*.html static/style.css
@@ -86,8 +86,12 @@ type Options struct {
 	// random at start (sessions then end with the process and do not cross
 	// replicas).
 	SessionKey []byte
-	// Policy returns the policy in force, for the explanation shown.
-	Policy func() *policy.Policy
+	// Grants is the grants service the page reads and decides through,
+	// as the API does.
+	Grants Grants
+	// Verifier is the API's ID token verifier: the session's token is
+	// checked with the same rules on every page.
+	Verifier TokenVerifier
 	// HTTPClient talks to the IdP [10s timeout].
 	HTTPClient *http.Client
 	// Now is the clock [time.Now].
@@ -114,8 +118,8 @@ type Handler struct {
 
 // New checks the options and builds the page.
 func New(opts Options) (*Handler, error) {
-	if opts.Issuer == "" || opts.ClientID == "" || opts.Policy == nil {
-		return nil, errors.New("webapprove: issuer, client id and policy are required")
+	if opts.Issuer == "" || opts.ClientID == "" || opts.Grants == nil || opts.Verifier == nil {
+		return nil, errors.New("webapprove: issuer, client id, grants service and token verifier are required")
 	}
 	pub, err := url.Parse(strings.TrimSuffix(opts.PublicURL, "/"))
 	if err != nil || pub.Host == "" || (pub.Scheme != "http" && pub.Scheme != "https") || (pub.Path != "" && pub.Path != "/") {
@@ -167,21 +171,18 @@ func New(opts Options) (*Handler, error) {
 // RedirectURL is the callback registered at the IdP.
 func (h *Handler) RedirectURL() string { return h.public.String() + CallbackPath }
 
-// Register mounts the page on the server's mux; its fits
-// server.Options.Routes. The page calls the API through the same mux.
+// Register mounts the page on the server's mux; it fits
+// server.Options.Routes.
 func (h *Handler) Register(mux *http.ServeMux) {
-	apiHandler := http.Handler(mux)
-	handle := func(pattern string, f func(http.ResponseWriter, *http.Request, http.Handler)) {
-		mux.Handle(pattern, h.guard(func(w http.ResponseWriter, r *http.Request) { f(w, r, apiHandler) }))
-	}
+	handle := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, h.guard(f)) }
 	mux.Handle("GET /approve", h.guard(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, PathPrefix, http.StatusFound)
 	}))
 	handle("GET /approve/{$}", h.queue)
 	handle("GET /approve/{id}", h.show)
 	handle("POST /approve/{id}", h.decide)
-	handle("GET "+CallbackPath, func(w http.ResponseWriter, r *http.Request, _ http.Handler) { h.callback(w, r) })
-	handle("POST "+logoutPath, func(w http.ResponseWriter, r *http.Request, _ http.Handler) { h.logout(w, r) })
+	handle("GET "+CallbackPath, h.callback)
+	handle("POST "+logoutPath, h.logout)
 	mux.Handle("GET "+stylePath, h.guard(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")

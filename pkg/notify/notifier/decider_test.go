@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/policy"
 	"github.com/jit-access/jit/pkg/store/sqlite"
+	"github.com/jit-access/jit/pkg/target"
+	"github.com/jit-access/jit/pkg/target/awsrole"
 )
 
 // TestSlackSelfApprovalFromAnotherChannelRefused: a Slack button press
@@ -38,7 +40,8 @@ roles:
 	}
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	decide := decider(Options{Store: st, Policy: func() *policy.Policy { return pol }, Now: func() time.Time { return now }})
+	svc := service(t, st, pol, now)
+	decide := Decider(svc)
 
 	const iss = "https://idp.example.com"
 	bob := api.User{Issuer: iss, Subject: "u-bob", Email: "bob@example.com", Username: "bob@example.com", Groups: []string{"developers"}}
@@ -96,7 +99,8 @@ roles:
 	}
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	decide := decider(Options{Store: st, Policy: func() *policy.Policy { return pol }, Now: func() time.Time { return now }})
+	svc := service(t, st, pol, now)
+	decide := Decider(svc)
 
 	const iss = "https://idp.example.com"
 	alice := api.User{Issuer: iss, Subject: "u-alice", Email: "alice@example.com", Username: "alice@example.com", Groups: []string{"developers"}}
@@ -110,13 +114,13 @@ roles:
 		}
 		var second error
 		if order == "token-then-slack" {
-			approveWithToken(t, st, pol, bobNoEmail, order, now, nil)
+			approveWithToken(t, svc, bobNoEmail, order, nil)
 			second = decide(context.Background(), bobSlack, order, true, "via Slack")
 		} else {
 			if err := decide(context.Background(), bobSlack, order, true, "via Slack"); err != nil {
 				t.Fatalf("%s: bob's Slack approval: %v", order, err)
 			}
-			approveWithToken(t, st, pol, bobNoEmail, order, now, &second)
+			approveWithToken(t, svc, bobNoEmail, order, &second)
 		}
 		if second == nil {
 			t.Fatalf("%s: the second approval was accepted", order)
@@ -128,21 +132,30 @@ roles:
 	}
 }
 
-// approveWithToken approves id as u the way the API does (policy, then
-// lifecycle, in one update); a refusal goes to *refused, or fails the test
-// when refused is nil.
-func approveWithToken(t *testing.T, st *sqlite.Store, pol *policy.Policy, u api.User, id string, now time.Time, refused *error) {
+// approveWithToken approves id as u the way the API does (the grants
+// service, door "api"); a refusal goes to *refused, or fails the test when
+// refused is nil.
+func approveWithToken(t *testing.T, svc *grants.Service, u api.User, id string, refused *error) {
 	t.Helper()
-	_, err := st.Update(context.Background(), id, func(r *api.Request) ([]audit.Event, error) {
-		if err := pol.CanApprove(u, r); err != nil {
-			return nil, err
-		}
-		return lifecycle.Approve(r, u, "", now)
-	})
+	_, err := svc.Approve(context.Background(), grants.Actor{User: u, Via: grants.ViaAPI}, id, "")
 	switch {
 	case refused != nil:
 		*refused = err
 	case err != nil:
 		t.Fatalf("approve %s as %s: %v", id, u.ID(), err)
 	}
+}
+
+// service is the grants service the decider calls, on st with pol at now.
+func service(t *testing.T, st *sqlite.Store, pol *policy.Policy, now time.Time) *grants.Service {
+	t.Helper()
+	targets, err := target.NewRegistry(awsrole.New(awsrole.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := grants.New(grants.Options{Store: st, Policy: pol, Targets: targets, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }

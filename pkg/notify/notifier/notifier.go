@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/metrics"
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/config"
-	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/notify"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/notify/webhook"
@@ -29,8 +29,11 @@ type Options struct {
 	Config    config.Notify
 	PublicURL string
 	Store     store.Store
-	// Policy returns the policy in force (role channels, Slack decisions).
+	// Policy returns the policy in force (role channels).
 	Policy func() *policy.Policy
+	// Grants decides Slack's button presses (approve_in_slack_by_email)
+	// through the same service as every other door.
+	Grants Decisions
 	Client *http.Client
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -72,7 +75,7 @@ func New(o Options) (*Notifier, error) {
 				return ""
 			},
 			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now, Logger: o.Logger,
-			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: decider(o),
+			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: Decider(o.Grants),
 		})
 		if err != nil {
 			return nil, err
@@ -97,30 +100,27 @@ func New(o Options) (*Notifier, error) {
 	return n, nil
 }
 
-// decider approves or denies for a Slack user through the same policy
-// checks and lifecycle as the API.
-func decider(o Options) func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
+// Decisions is what Slack's buttons do: grants.Service's approve and deny.
+type Decisions interface {
+	Approve(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
+	Deny(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
+}
+
+// Decider approves or denies for a Slack user through the grants service:
+// the same policy checks, extension handling and audit as the API (nil
+// without a service).
+func Decider(g Decisions) func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
+	if g == nil {
+		return nil
+	}
 	return func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
-		_, err := o.Store.Update(ctx, id, func(r *api.Request) ([]audit.Event, error) {
-			p := o.Policy()
-			if r.RequesterEmail == "" {
-				// A Slack account is known only by its email; without the
-				// requester's verified email it cannot be told apart from
-				// the requester's own.
-				return nil, &policy.DeniedError{Reason: "the requester's token carried no verified email, so a Slack decision cannot rule out self-approval",
-					Hint: "decide on the approver page or with jit approve / jit deny"}
-			}
-			if approve {
-				if err := p.CanApprove(u, r); err != nil {
-					return nil, err
-				}
-				return lifecycle.Approve(r, u, comment, o.Now())
-			}
-			if err := p.CanDeny(u, r); err != nil {
-				return nil, err
-			}
-			return lifecycle.Deny(r, u, comment, o.Now())
-		})
+		a := grants.Actor{User: u, Via: grants.ViaSlack}
+		var err error
+		if approve {
+			_, err = g.Approve(ctx, a, id, comment)
+		} else {
+			_, err = g.Deny(ctx, a, id, comment)
+		}
 		return err
 	}
 }
