@@ -19,6 +19,7 @@ type serverMetrics struct {
 	waiting     *metrics.Gauge
 	sweepLag    *metrics.Histogram
 	activity    *metrics.CounterVec
+	unmatched   *metrics.CounterVec
 	idleLag     *metrics.Histogram
 }
 
@@ -38,6 +39,8 @@ func newMetrics(now func() time.Time) *serverMetrics {
 		idleLag: r.NewHistogram("jit_idle_revoke_lag_seconds", "How long after its idle timeout passed an idle grant was revoked.",
 			[]float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30}),
 		activity: r.NewCounterVec("jit_activity_events_total", "API calls of grants recorded from activity deliveries, by source.", "source"),
+		unmatched: r.NewCounterVec("jit_activity_unmatched_total",
+			"Activity events that matched no grant jit vended (other keys, jit's own STS calls), by source.", "source"),
 	}
 	r.NewGaugeFunc("go_goroutines", "Number of goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
 	r.NewGaugeFunc("jit_uptime_seconds", "Seconds since the server started.", func() float64 { return now().Sub(started).Seconds() })
