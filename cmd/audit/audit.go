@@ -96,7 +96,7 @@ func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *QueryOptions) e
 	}
 	opts.Filter.flags(cmd)
 	cmd.Flags().IntVar(&opts.Limit, "limit", 100, "at most this many")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "table", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -112,10 +112,9 @@ func QueryRun(ctx context.Context, opts *QueryOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, out.Events)
-	}
-	return table(opts.IO.Out, out.Events)
+	return cmdutil.Render(opts.IO.Out, opts.Output, out.Events, func(w io.Writer) error {
+		return table(w, out.Events)
+	})
 }
 
 func apiClient(sess func() (*session.Session, error)) (*apiclient.Client, error) {
