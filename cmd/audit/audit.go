@@ -157,9 +157,6 @@ which jit audit verify checks, or with --format ocsf one Open Cybersecurity
 Schema Framework (OCSF 1.8.0) event per record, for SIEMs (docs/siem.md).`,
 		Example: "  jit audit export > audit.jsonl && jit audit verify --file audit.jsonl\n  jit audit export --format ocsf --since 24h > audit.ocsf.jsonl",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Format != "jsonl" && opts.Format != "ocsf" {
-				return cmdutil.FlagErrorf("--format must be jsonl or ocsf")
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -167,7 +164,7 @@ Schema Framework (OCSF 1.8.0) event per record, for SIEMs (docs/siem.md).`,
 		},
 	}
 	opts.Filter.flags(cmd)
-	cmd.Flags().StringVar(&opts.Format, "format", "jsonl", "jsonl (jit's records) or ocsf (OCSF 1.8.0 events)")
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "format", "", "jsonl", "ocsf")
 	return cmd
 }
 

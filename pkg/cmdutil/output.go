@@ -24,17 +24,24 @@ const OutputAnnotation = "jit_output_formats"
 // command chooses between its human view (a table or text) and JSON (model:
 // cli/cli's pkg/cmdutil/json_flags.go).
 func AddOutputFlag(cmd *cobra.Command, format *string, formats ...string) {
+	AddFormatFlag(cmd, format, "output", "o", formats...)
+}
+
+// AddFormatFlag is AddOutputFlag under another flag name, for a command whose
+// stdout is a stream in one of formats and whose flag has its own name
+// (`jit audit export --format jsonl|ocsf`). shorthand may be "".
+func AddFormatFlag(cmd *cobra.Command, format *string, name, shorthand string, formats ...string) {
 	if len(formats) == 0 {
-		panic("cmdutil.AddOutputFlag: no formats")
+		panic("cmdutil.AddFormatFlag: no formats")
 	}
 	list := orList(formats)
-	cmd.Flags().StringVarP(format, "output", "o", formats[0], "output format: "+list)
-	_ = cmd.Flags().SetAnnotation("output", OutputAnnotation, formats)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+	cmd.Flags().StringVarP(format, name, shorthand, formats[0], "output format: "+list)
+	_ = cmd.Flags().SetAnnotation(name, OutputAnnotation, formats)
+	_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(c *cobra.Command, args []string) error {
 		if !slices.Contains(formats, *format) {
-			return FlagErrorf("--output must be %s, not %q", list, *format)
+			return FlagErrorf("--%s must be %s, not %q", name, list, *format)
 		}
 		if prev != nil {
 			return prev(c, args)
