@@ -96,7 +96,7 @@ func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *QueryOptions) e
 	}
 	opts.Filter.flags(cmd)
 	cmd.Flags().IntVar(&opts.Limit, "limit", 100, "at most this many")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "table", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -112,10 +112,9 @@ func QueryRun(ctx context.Context, opts *QueryOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, out.Events)
-	}
-	return table(opts.IO.Out, out.Events)
+	return cmdutil.Render(opts.IO.Out, opts.Output, out.Events, func(w io.Writer) error {
+		return table(w, out.Events)
+	})
 }
 
 func apiClient(sess func() (*session.Session, error)) (*apiclient.Client, error) {
@@ -158,9 +157,6 @@ which jit audit verify checks, or with --format ocsf one Open Cybersecurity
 Schema Framework (OCSF 1.8.0) event per record, for SIEMs (docs/siem.md).`,
 		Example: "  jit audit export > audit.jsonl && jit audit verify --file audit.jsonl\n  jit audit export --format ocsf --since 24h > audit.ocsf.jsonl",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Format != "jsonl" && opts.Format != "ocsf" {
-				return cmdutil.FlagErrorf("--format must be jsonl or ocsf")
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -168,7 +164,7 @@ Schema Framework (OCSF 1.8.0) event per record, for SIEMs (docs/siem.md).`,
 		},
 	}
 	opts.Filter.flags(cmd)
-	cmd.Flags().StringVar(&opts.Format, "format", "jsonl", "jsonl (jit's records) or ocsf (OCSF 1.8.0 events)")
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "format", "", "jsonl", "ocsf")
 	return cmd
 }
 

@@ -27,7 +27,7 @@ func TestNewCmdExportFormat(t *testing.T) {
 		t.Errorf("format %q, want ocsf", got.Format)
 	}
 	cmd = NewCmdExport(&cmdutil.Factory{IO: ios}, func(context.Context, *ExportOptions) error { return nil })
-	cmdtest.Execute(t, cmd, stderr, []string{"--format", "cef"}, "--format must be jsonl or ocsf")
+	cmdtest.Execute(t, cmd, stderr, []string{"--format", "cef"}, `--format must be jsonl or ocsf, not "cef"`)
 }
 
 func TestExportRunAsOCSFWritesOneOCSFEventPerRecord(t *testing.T) {

@@ -6,6 +6,7 @@ package decide
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -88,9 +89,6 @@ func newCmd(f *cmdutil.Factory, sp spec, runF func(context.Context, *Options) er
 			if sp.action == Extend && opts.For <= 0 {
 				return cmdutil.FlagErrorf("extend needs --for, like --for 30m")
 			}
-			if opts.Output != "text" && opts.Output != "json" {
-				return cmdutil.FlagErrorf("--output must be text or json")
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -101,7 +99,7 @@ func newCmd(f *cmdutil.Factory, sp spec, runF func(context.Context, *Options) er
 	if sp.action == Extend {
 		cmd.Flags().DurationVar(&opts.For, "for", 0, "how much longer")
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "text", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -140,11 +138,10 @@ func Run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("%s done, but wiping the cached credentials failed: %w", opts.Action, err)
 		}
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, r)
-	}
-	fmt.Fprintln(opts.IO.Out, summary(opts.Action, r))
-	return nil
+	return cmdutil.Render(opts.IO.Out, opts.Output, r, func(w io.Writer) error {
+		fmt.Fprintln(w, summary(opts.Action, r))
+		return nil
+	})
 }
 
 func summary(a Action, r *api.Request) string {

@@ -3,7 +3,6 @@ package dev
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,29 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 )
 
-var jitBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "jit-dev-bin")
-	if err != nil {
-		panic(err)
-	}
-	jitBin = filepath.Join(dir, "jit")
-	build := exec.Command("go", "build", "-o", jitBin, ".")
-	build.Dir = filepath.Join("..", "..")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "dev: build jit:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// TestMain removes the jit binary that testenv.JitBinary builds once.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestNewCmdDevParsesFlags(t *testing.T) {
 	tests := []struct {
@@ -77,7 +60,7 @@ func TestDevTourRunsEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	state := t.TempDir()
-	cmd := exec.CommandContext(ctx, jitBin, "dev", "--tour", "--state-dir", state)
+	cmd := exec.CommandContext(ctx, testenv.JitBinary(t), "dev", "--tour", "--state-dir", state)
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -121,7 +104,7 @@ func TestDevTourWithoutAWSCLIUsesCredentialProcess(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, jitBin, "dev", "--tour", "--tour-without-aws-cli")
+	cmd := exec.CommandContext(ctx, testenv.JitBinary(t), "dev", "--tour", "--tour-without-aws-cli")
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -135,7 +118,7 @@ func TestDevTourWithoutAWSCLIUsesCredentialProcess(t *testing.T) {
 func TestDevWithoutTourPrintsWhatToTryAndStopsOnInterrupt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, jitBin, "dev")
+	cmd := exec.CommandContext(ctx, testenv.JitBinary(t), "dev")
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -88,7 +88,7 @@ func TestBinaryInTmuxRequestsApprovedRole(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	tmp := t.TempDir()
-	bin := buildJit(t, tmp)
+	bin := testenv.JitBinary(t)
 
 	idp := testenv.OIDC(t)
 	alice := testenv.DeviceToken(t, idp, "alice")
@@ -170,18 +170,6 @@ func TestBinaryInTmuxRequestsApprovedRole(t *testing.T) {
 	if strings.Contains(s, "\x1b") {
 		t.Errorf("escape sequences left on screen:\n%q", s)
 	}
-}
-
-// buildJit builds the jit binary.
-func buildJit(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "jit")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func tokensOf(tok *oauth2.Token, issuer, clientID string) session.Tokens {

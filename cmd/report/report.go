@@ -4,6 +4,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -46,11 +47,6 @@ when a role was used for only a few actions.`,
 				return cmdutil.FlagErrorf("--since: %v", err)
 			}
 			opts.Since = d
-			switch opts.Output {
-			case "table", "json", "csv":
-			default:
-				return cmdutil.FlagErrorf("--output must be table, json or csv, not %q", opts.Output)
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -58,7 +54,7 @@ when a role was used for only a few actions.`,
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "30d", "the period's length back from now: 30d, 12h, 2w")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json or csv")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "table", cmdutil.OutputJSON, "csv")
 	return cmd
 }
 
@@ -100,11 +96,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	switch opts.Output {
-	case "json":
-		return cmdutil.WriteJSON(opts.IO.Out, rep)
-	case "csv":
+	if opts.Output == "csv" {
 		return report.CSV(opts.IO.Out, *rep)
 	}
-	return report.Table(opts.IO.Out, *rep)
+	return cmdutil.Render(opts.IO.Out, opts.Output, rep, func(w io.Writer) error { return report.Table(w, *rep) })
 }

@@ -62,9 +62,6 @@ withdraw it with jit cancel ID.`,
 			if opts.For < 0 {
 				return cmdutil.FlagErrorf("--for must be positive, like 30m or 2h")
 			}
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -76,7 +73,7 @@ withdraw it with jit cancel ID.`,
 	cmd.Flags().DurationVar(&opts.For, "for", 0, "how long the grant should last (default: the role's default)")
 	cmd.Flags().BoolVar(&opts.NoWait, "no-wait", false, "create the request and exit (exit code 8 while it is pending)")
 	cmd.Flags().BoolVar(&opts.BreakGlass, "break-glass", false, "self-activate in an emergency where the role allows it (everyone is notified, flagged for review)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "text", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -90,24 +87,14 @@ func NewCmdWait(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ResumeID = args[0]
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return Run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "text", cmdutil.OutputJSON)
 	return cmd
-}
-
-func checkOutput(o string) error {
-	if o != "text" && o != "json" {
-		return cmdutil.FlagErrorf("--output must be text or json, not %q", o)
-	}
-	return nil
 }
 
 // Run creates (or resumes) the request, waits, and caches credentials.
@@ -181,12 +168,14 @@ func Run(ctx context.Context, opts *Options) error {
 // finish prints the request (JSON on stdout when asked), the message on
 // stderr, and returns the exit status.
 func finish(opts *Options, req *api.Request, msg error, status error) error {
-	if opts.Output == "json" {
-		if err := cmdutil.WriteJSON(opts.IO.Out, req); err != nil {
-			return err
+	err := cmdutil.Render(opts.IO.Out, opts.Output, req, func(w io.Writer) error {
+		if req.State.Granted() || req.State == api.StatePending {
+			fmt.Fprintln(w, req.ID)
 		}
-	} else if req.State.Granted() || req.State == api.StatePending {
-		fmt.Fprintln(opts.IO.Out, req.ID)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if msg != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "jit: %s\n", msg)

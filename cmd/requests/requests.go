@@ -43,17 +43,6 @@ type Options struct {
 	ID string
 }
 
-func outputFlag(cmd *cobra.Command, o *string) {
-	cmd.Flags().StringVarP(o, "output", "o", "table", "output format: table or json")
-}
-
-func checkOutput(o string) error {
-	if o != "table" && o != "json" {
-		return cmdutil.FlagErrorf("--output must be table or json, not %q", o)
-	}
-	return nil
-}
-
 // NewCmdRoles builds `jit roles`.
 func NewCmdRoles(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	return newListing(f, "roles", "List the roles you may request, with their limits", RolesRun, runF)
@@ -69,13 +58,10 @@ func newListing(f *cmdutil.Factory, use, short string, run, runF func(context.Co
 		Use: use, Short: short, GroupID: "access",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
 			return run(cmd.Context(), opts)
 		},
 	}
-	outputFlag(cmd, &opts.Output)
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "table", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -89,26 +75,25 @@ func RolesRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, roles)
-	}
-	if len(roles) == 0 {
-		fmt.Fprintln(opts.IO.ErrOut, "The policy lets you request no role; ask your jit admin.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tDEFAULT\tMAX\tAPPROVAL\tDESCRIPTION")
-	for _, r := range roles {
-		approval := fmt.Sprintf("%d approver(s)", r.ApprovalsRequired)
-		switch {
-		case r.AutoApproved:
-			approval = "auto"
-		case r.BreakGlass:
-			approval += ", break-glass"
+	return cmdutil.Render(opts.IO.Out, opts.Output, roles, func(w io.Writer) error {
+		if len(roles) == 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "The policy lets you request no role; ask your jit admin.")
+			return nil
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, dur(r.DefaultDuration), dur(r.MaxDuration), approval, r.Description)
-	}
-	return tw.Flush()
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ROLE\tDEFAULT\tMAX\tAPPROVAL\tDESCRIPTION")
+		for _, r := range roles {
+			approval := fmt.Sprintf("%d approver(s)", r.ApprovalsRequired)
+			switch {
+			case r.AutoApproved:
+				approval = "auto"
+			case r.BreakGlass:
+				approval += ", break-glass"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, dur(r.DefaultDuration), dur(r.MaxDuration), approval, r.Description)
+		}
+		return tw.Flush()
+	})
 }
 
 // NewCmdRequests builds `jit requests`.
@@ -136,9 +121,6 @@ func NewCmdRequests(f *cmdutil.Factory, runF func(context.Context, *Options) err
 			if all {
 				opts.Scope = apiclient.ScopeAll
 			}
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -151,7 +133,7 @@ func NewCmdRequests(f *cmdutil.Factory, runF func(context.Context, *Options) err
 	cmd.Flags().StringSliceVar(&opts.States, "state", nil, "only these states (pending, approved, active, expired, denied, cancelled, revoked, timed_out)")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many")
 	cmd.Flags().BoolVar(&opts.Unused, "unused", false, "only grants whose credentials were never used (no recorded activity)")
-	outputFlag(cmd, &opts.Output)
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "table", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -204,14 +186,13 @@ func ListRun(ctx context.Context, opts *Options) error {
 		}
 		cursor = page.NextCursor
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, got)
-	}
-	if len(got) == 0 {
-		fmt.Fprintln(opts.IO.ErrOut, "No requests.")
-		return nil
-	}
-	return table(opts.IO.Out, got, opts.Now())
+	return cmdutil.Render(opts.IO.Out, opts.Output, got, func(w io.Writer) error {
+		if len(got) == 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "No requests.")
+			return nil
+		}
+		return table(w, got, opts.Now())
+	})
 }
 
 func table(w io.Writer, reqs []api.Request, now time.Time) error {
@@ -287,20 +268,19 @@ func StatusRun(ctx context.Context, opts *Options) error {
 			wiped++
 		}
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, shown)
-	}
-	if wiped > 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "Wiped %d cached credential item(s) whose grant ended.\n", wiped)
-	}
-	if len(shown) == 0 {
-		fmt.Fprintln(opts.IO.ErrOut, "No live grants and no pending requests. Ask with: jit request ROLE --reason TEXT")
-		return nil
-	}
-	if err := table(opts.IO.Out, shown, now); err != nil || !opts.Watch {
-		return err
-	}
-	return watchGrants(ctx, opts, s, shown)
+	return cmdutil.Render(opts.IO.Out, opts.Output, shown, func(w io.Writer) error {
+		if wiped > 0 {
+			fmt.Fprintf(opts.IO.ErrOut, "Wiped %d cached credential item(s) whose grant ended.\n", wiped)
+		}
+		if len(shown) == 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "No live grants and no pending requests. Ask with: jit request ROLE --reason TEXT")
+			return nil
+		}
+		if err := table(w, shown, now); err != nil || !opts.Watch {
+			return err
+		}
+		return watchGrants(ctx, opts, s, shown)
+	})
 }
 
 // dur renders a duration in seconds for people.
@@ -313,9 +293,6 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Use: "show ID", Short: "Show one request: state, approvals, grant times", GroupID: "review",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Output != "text" && opts.Output != "json" {
-				return cmdutil.FlagErrorf("--output must be text or json, not %q", opts.Output)
-			}
 			opts.ID = args[0]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -323,7 +300,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 			return ShowRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "text", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -337,67 +314,66 @@ func ShowRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, r)
-	}
-	now := opts.Now()
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	row := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+	return cmdutil.Render(opts.IO.Out, opts.Output, r, func(w io.Writer) error {
+		now := opts.Now()
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		row := func(k, v string) {
+			if v != "" {
+				fmt.Fprintf(tw, "%s\t%s\n", k, v)
+			}
 		}
-	}
-	at := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
+		at := func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.Local().Format(time.DateTime)
 		}
-		return t.Local().Format(time.DateTime)
-	}
-	row("id", r.ID)
-	row("role", r.Role)
-	row("requester", r.Requester)
-	row("state", string(r.State))
-	row("reason", r.Reason)
-	row("ticket", r.Ticket)
-	row("duration", dur(r.DurationSeconds))
-	row("requested", at(r.CreatedAt))
-	if r.State == api.StatePending {
-		row("times out", at(r.PendingUntil))
-	}
-	row("approvals", fmt.Sprintf("%d of %d", len(r.Approvals), r.ApprovalsNeeded))
-	for _, d := range r.Approvals {
-		row("  approved by", fmt.Sprintf("%s at %s %s", d.By, at(d.At), d.Comment))
-	}
-	if r.Denial != nil {
-		row("denied by", fmt.Sprintf("%s at %s: %s", r.Denial.By, at(r.Denial.At), r.Denial.Comment))
-	}
-	row("starts", at(r.StartsAt))
-	row("ends", at(r.EndsAt))
-	if left := r.Remaining(now); left > 0 {
-		row("left", left.Truncate(time.Second).String())
-	}
-	if r.BreakGlass {
-		row("break-glass", "yes (flagged for review)")
-	}
-	if x := r.PendingExtension; x != nil && r.State.Granted() {
-		row("extension", fmt.Sprintf("%s more, waiting for approval (%d of %d): %s", dur(x.DurationSeconds), len(x.Approvals), x.ApprovalsNeeded, x.Why))
-		row("  decide", fmt.Sprintf("jit approve %s, or jit deny %s --reason ...", r.ID, r.ID))
-	}
-	if r.EndedBy != "" {
-		row("ended by", strings.TrimSpace(r.EndedBy+" "+r.EndReason))
-	}
-	if !r.StartsAt.IsZero() {
-		for _, l := range shared.ActivityLines(r.Activity, now) {
-			row(l[0], l[1])
+		row("id", r.ID)
+		row("role", r.Role)
+		row("requester", r.Requester)
+		row("state", string(r.State))
+		row("reason", r.Reason)
+		row("ticket", r.Ticket)
+		row("duration", dur(r.DurationSeconds))
+		row("requested", at(r.CreatedAt))
+		if r.State == api.StatePending {
+			row("times out", at(r.PendingUntil))
 		}
-	}
-	if r.ReviewRequired {
-		switch rv := r.Review; {
-		case rv == nil:
-			row("review", "waiting (jit review "+r.ID+")")
-		default:
-			row("review", strings.TrimSpace(fmt.Sprintf("%s by %s at %s %s", rv.Verdict, rv.By, at(rv.At), rv.Note)))
+		row("approvals", fmt.Sprintf("%d of %d", len(r.Approvals), r.ApprovalsNeeded))
+		for _, d := range r.Approvals {
+			row("  approved by", fmt.Sprintf("%s at %s %s", d.By, at(d.At), d.Comment))
 		}
-	}
-	return tw.Flush()
+		if r.Denial != nil {
+			row("denied by", fmt.Sprintf("%s at %s: %s", r.Denial.By, at(r.Denial.At), r.Denial.Comment))
+		}
+		row("starts", at(r.StartsAt))
+		row("ends", at(r.EndsAt))
+		if left := r.Remaining(now); left > 0 {
+			row("left", left.Truncate(time.Second).String())
+		}
+		if r.BreakGlass {
+			row("break-glass", "yes (flagged for review)")
+		}
+		if x := r.PendingExtension; x != nil && r.State.Granted() {
+			row("extension", fmt.Sprintf("%s more, waiting for approval (%d of %d): %s", dur(x.DurationSeconds), len(x.Approvals), x.ApprovalsNeeded, x.Why))
+			row("  decide", fmt.Sprintf("jit approve %s, or jit deny %s --reason ...", r.ID, r.ID))
+		}
+		if r.EndedBy != "" {
+			row("ended by", strings.TrimSpace(r.EndedBy+" "+r.EndReason))
+		}
+		if !r.StartsAt.IsZero() {
+			for _, l := range shared.ActivityLines(r.Activity, now) {
+				row(l[0], l[1])
+			}
+		}
+		if r.ReviewRequired {
+			switch rv := r.Review; {
+			case rv == nil:
+				row("review", "waiting (jit review "+r.ID+")")
+			default:
+				row("review", strings.TrimSpace(fmt.Sprintf("%s by %s at %s %s", rv.Verdict, rv.By, at(rv.At), rv.Note)))
+			}
+		}
+		return tw.Flush()
+	})
 }

@@ -65,9 +65,6 @@ your verdict in the audit log; a concern needs a --note.`,
 			if opts.Note != "" && !opts.OK && !opts.Concern {
 				return cmdutil.FlagErrorf("--note goes with --ok or --concern")
 			}
-			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.FlagErrorf("--output must be table or json, not %q", opts.Output)
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -77,7 +74,7 @@ your verdict in the audit log; a concern needs a --note.`,
 	cmd.Flags().BoolVar(&opts.OK, "ok", false, "record that the grant's use was appropriate")
 	cmd.Flags().BoolVar(&opts.Concern, "concern", false, "record a concern about the grant's use (needs --note)")
 	cmd.Flags().StringVar(&opts.Note, "note", "", "what you found, for the audit log")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "table", cmdutil.OutputJSON)
 	return cmd
 }
 
@@ -101,33 +98,28 @@ func Run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return err
 		}
-		if opts.Output == "json" {
-			return cmdutil.WriteJSON(opts.IO.Out, r)
-		}
-		fmt.Fprintf(opts.IO.Out, "%s reviewed: %s\n", r.ID, r.Review.Verdict)
-		return nil
+		return cmdutil.Render(opts.IO.Out, opts.Output, r, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s reviewed: %s\n", r.ID, r.Review.Verdict)
+			return err
+		})
 	case opts.ID != "":
 		tl, err := client.Timeline(ctx, opts.ID)
 		if err != nil {
 			return err
 		}
-		if opts.Output == "json" {
-			return cmdutil.WriteJSON(opts.IO.Out, tl)
-		}
-		return Timeline(opts.IO.Out, tl, opts.Now())
+		return cmdutil.Render(opts.IO.Out, opts.Output, tl, func(w io.Writer) error { return Timeline(w, tl, opts.Now()) })
 	}
 	list, err := client.Reviews(ctx)
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		return cmdutil.WriteJSON(opts.IO.Out, list.Requests)
-	}
-	if len(list.Requests) == 0 {
-		fmt.Fprintln(opts.IO.ErrOut, "Nothing waits for your review.")
-		return nil
-	}
-	return Queue(opts.IO.Out, list.Requests)
+	return cmdutil.Render(opts.IO.Out, opts.Output, list.Requests, func(w io.Writer) error {
+		if len(list.Requests) == 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "Nothing waits for your review.")
+			return nil
+		}
+		return Queue(w, list.Requests)
+	})
 }
 
 // Queue prints the grants waiting for review.

@@ -61,11 +61,6 @@ replayable. See docs/evolving-policy.md.`,
 			if opts.Store != "" && opts.Export != "" {
 				return cmdutil.FlagErrorf("--store and --export are alternatives; give one")
 			}
-			switch opts.Format {
-			case "table", "json", "csv":
-			default:
-				return cmdutil.FlagErrorf("--format must be table, json or csv")
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -77,7 +72,7 @@ replayable. See docs/evolving-policy.md.`,
 	cmd.Flags().StringVar(&opts.Export, "export", "", `read an audit export (JSON lines) instead; "-" for stdin`)
 	cmd.Flags().StringVar(&opts.Since, "since", "30d", "start of the period: 30d, 12h, or a date (2026-04-01)")
 	cmd.Flags().StringVar(&opts.Until, "until", "", "end of the period: a date or an age like --since (default now)")
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table, json or csv")
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "format", "", "table", cmdutil.OutputJSON, "csv")
 	return cmd
 }
 

@@ -37,7 +37,7 @@ func TestNewCmdReplay(t *testing.T) {
 		{"store", []string{"-c", "p.yaml", "--store", "sqlite:///x.db"}, ReplayOptions{ConfigPath: "p.yaml", Store: "sqlite:///x.db", Since: "30d", Format: "table"}, ""},
 		{"no config", nil, ReplayOptions{}, "--config is required: the proposed server config or policy file"},
 		{"both sources", []string{"-c", "p.yaml", "--store", "x.db", "--export", "a.jsonl"}, ReplayOptions{}, "--store and --export are alternatives; give one"},
-		{"bad format", []string{"-c", "p.yaml", "--format", "xml"}, ReplayOptions{}, "--format must be table, json or csv"},
+		{"bad format", []string{"-c", "p.yaml", "--format", "xml"}, ReplayOptions{}, `--format must be table, json or csv, not "xml"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			io, _, _, _ := iostreams.Test()

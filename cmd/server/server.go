@@ -65,6 +65,7 @@ GET /v1/audit/key, pin it, and witness the log (docs/security.md).`,
 	cmd.Flags().StringVar(&opts.LogFormat, "log-format", "json", "log format on stderr: json or text")
 	cmd.AddCommand(NewCmdCheckPolicy(f, nil), NewCmdExplain(f, nil), NewCmdKeygen(f, nil))
 	cmd.AddCommand(NewCmdAWSSetup(f, nil))
+	cmd.AddCommand(NewCmdCheckAWS(f, nil))
 	cmd.AddCommand(NewCmdTestPolicy(f, nil))
 	cmd.AddCommand(NewCmdReplay(f, nil))
 	return cmd

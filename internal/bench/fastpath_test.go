@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/session"
@@ -63,14 +64,8 @@ type fastBins struct{ jit, slim, floor, awsVault string }
 
 func fastPathBinaries(t *testing.T, dir string) fastBins {
 	t.Helper()
-	b := fastBins{jit: buildJit(t, dir), floor: buildFloor(t, dir), awsVault: awsVault(t)}
-	b.slim = filepath.Join(dir, "jit-credential-process")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.slim, "../../cmd/jit-credential-process")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build jit-credential-process: %v\n%s", err, out)
-	}
-	return b
+	jit := testenv.JitBinaryAsReleased(t)
+	return fastBins{jit: jit, slim: filepath.Join(filepath.Dir(jit), "jit-credential-process"), floor: buildFloor(t, dir), awsVault: awsVault(t)}
 }
 
 func fastEnv(dir, server string, extra ...string) []string {

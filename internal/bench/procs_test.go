@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/credcache"
 )
@@ -87,18 +88,6 @@ func output(t *testing.T, c procCmd) (string, string) {
 		t.Fatalf("%s: %v\nstderr: %s", c.name, err, errb.String())
 	}
 	return out.String(), errb.String()
-}
-
-// buildJit builds the jit binary the way `make build` does.
-func buildJit(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "jit")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build jit: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // floorSource prints the same credential_process JSON and nothing else: the
@@ -245,7 +234,7 @@ const filePassphrase = "bench-passphrase"
 
 func benchCredentialProcess(t *testing.T, runs int) *procSection {
 	dir := t.TempDir()
-	jit := buildJit(t, dir)
+	jit := testenv.JitBinaryAsReleased(t)
 	floor := buildFloor(t, dir)
 	av := awsVault(t)
 	sec := &procSection{runs: runs, sizes: map[string]int64{}, initTotal: map[string]float64{}}

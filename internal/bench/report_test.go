@@ -123,7 +123,7 @@ func (r *report) write(dir string) error {
 		if ver, ok := get("jit version", s.main); ok {
 			startup := ver.median() - floor
 			fileRead := fb.median() - ver.median()
-			p("**What costs what, and the proposed fix.** jit's start-up over the floor: %.2f ms (`jit version` − floor), of which package initialisers are %.2f ms; the keyctl read adds %.2f ms; the file backend's read adds %.2f ms, nearly all of it the keyring library's PBKDF2 (8,192 iterations per item, design.md §7) — the same work aws-vault does. ",
+			p("**What costs what, and the proposed fix.** jit's start-up over the floor: %.2f ms (`jit version` − floor), of which package initialisers are %.2f ms; the keyctl read adds %.2f ms; the file backend's read adds %.2f ms, nearly all of it the keyring library's PBKDF2 (8,192 iterations per item; docs/design-notes.md) — the same work aws-vault does. ",
 				startup, s.initTotal["jit"]-s.initTotal["floor"], kc.median()-ver.median(), fileRead)
 			p("The start-up is the one binary linking everything (the server, AWS SDK v2 with its endpoint tables, modernc's SQLite/libc, zitadel, Bubble Tea). Proposed fix, outside this package: a small `jit-credential-process` main (or a `credential_process` build of cmd/jit) that imports only pkg/credcache, pkg/session, pkg/apiclient and pkg/credprocess, with `jit configure aws` writing its path; the cached path then costs about floor + keyring read, i.e. about %.2f× the floor on keyctl and %.2f× on file. ",
 				(floor+max(kc.median()-ver.median(), 0))/floor, (floor+fileRead)/floor)
@@ -193,7 +193,7 @@ func (r *report) write(dir string) error {
 			p("| server state `expired` (sweeper lag) | %.0f | %.0f |\n", median(e.stateLag), quantile(e.stateLag, 1))
 			p("| last S3 call that still worked | %.0f | %.0f |\n", median(e.lastOK), quantile(e.lastOK, 1))
 			p("| first S3 call refused by MinIO | %.0f | %.0f |\n", median(e.refusedAfter), quantile(e.refusedAfter, 1))
-			p("\nRefusal is enforced by the session policy's `Deny s3:* when aws:CurrentTime > ends_at` (design.md §4), evaluated by MinIO itself; the server's sweeper only changes jit's own state (and with it whether credentials can be fetched again). Target refused ≤ 1 s after the end: %s (max %.0f ms). The condition is written with second resolution (`DateGreaterThan` on `ends_at` formatted as RFC 3339 without fractions) and MinIO compares whole seconds, so credentials are refused from the first whole second after `ends_at`: up to 1 s of the figure is the STS peer's clock resolution, not jit; the 50 ms poll adds up to 50 ms.\n\n",
+			p("\nRefusal is enforced by the session policy's `Deny s3:* when aws:CurrentTime > ends_at` (docs/concepts.md, \"Credentials bound by the session policy\"), evaluated by MinIO itself; the server's sweeper only changes jit's own state (and with it whether credentials can be fetched again). Target refused ≤ 1 s after the end: %s (max %.0f ms). The condition is written with second resolution (`DateGreaterThan` on `ends_at` formatted as RFC 3339 without fractions) and MinIO compares whole seconds, so credentials are refused from the first whole second after `ends_at`: up to 1 s of the figure is the STS peer's clock resolution, not jit; the 50 ms poll adds up to 50 ms.\n\n",
 				verdict(quantile(e.refusedAfter, 1) <= 1000), quantile(e.refusedAfter, 1))
 		}
 		if len(r.revoke.refused) > 0 {

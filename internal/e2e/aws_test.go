@@ -5,14 +5,16 @@ import (
 
 	"encoding/json"
 	"fmt"
-	"github.com/99designs/keyring"
 	"os"
+
+	"github.com/99designs/keyring"
 
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/credcache"
 )
 
@@ -39,12 +41,12 @@ func TestAWSCLIAndBoto3UseAnApprovedGrantUntilItEnds(t *testing.T) {
 	alice.must("configure", "aws")
 	cfg, _ := os.ReadFile(filepath.Join(w.dir, "alice", "aws-config"))
 	// The profile runs the slim binary beside jit, by its absolute path.
-	slim := filepath.Join(filepath.Dir(jitBin), "jit-credential-process")
+	slim := filepath.Join(filepath.Dir(testenv.JitBinary(t)), "jit-credential-process")
 	if !strings.Contains(string(cfg), "[profile admin]") || !strings.Contains(string(cfg), "credential_process = "+slim+" --role admin") {
 		t.Fatalf("aws config does not run %s:\n%s", slim, cfg)
 	}
 	// A profile an older jit wrote (jit on PATH, its subcommand) keeps working.
-	legacy := fmt.Sprintf("\n[profile legacy-admin]\ncredential_process = %s credential-process --role admin --server %s\n", jitBin, w.server)
+	legacy := fmt.Sprintf("\n[profile legacy-admin]\ncredential_process = %s credential-process --role admin --server %s\n", testenv.JitBinary(t), w.server)
 	if err := os.WriteFile(filepath.Join(w.dir, "alice", "aws-config"), append(cfg, legacy...), 0o600); err != nil {
 		t.Fatal(err)
 	}

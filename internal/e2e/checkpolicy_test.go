@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // TestCheckPolicyPrintsEveryErrorWithItsPosition runs the jit binary's
@@ -37,7 +39,7 @@ roles:
 	if err := os.WriteFile(filepath.Join(dir, "three.yaml"), []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(jitBin, "server", "check-policy", "three.yaml")
+	cmd := exec.Command(testenv.JitBinary(t), "server", "check-policy", "three.yaml")
 	cmd.Dir = dir
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "DBUS_SESSION_BUS_ADDRESS=disabled:"}
 	var out, errOut bytes.Buffer

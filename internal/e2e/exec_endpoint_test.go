@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // endpointChild is what runs under jit exec: every half second one boto3
@@ -68,7 +70,7 @@ func TestExecEndpointKeepsAChildWorkingAcrossAReVendAndStopsItOnRevoke(t *testin
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, jitBin, "exec", "longjob", "--", "/usr/bin/python3", script, w.minio.Endpoint(), w.minio.Region(), w.bucket, stop)
+	cmd := exec.CommandContext(ctx, testenv.JitBinary(t), "exec", "longjob", "--", "/usr/bin/python3", script, w.minio.Endpoint(), w.minio.Region(), w.bucket, stop)
 	cmd.Env = alice.env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

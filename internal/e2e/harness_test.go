@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -20,31 +19,8 @@ import (
 	"github.com/jit-access/jit/pkg/vend"
 )
 
-var jitBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "jit-e2e-bin")
-	if err != nil {
-		panic(err)
-	}
-	jitBin = filepath.Join(dir, "jit")
-	build := exec.Command("go", "build", "-o", jitBin, "../..")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build jit:", err)
-		os.Exit(1)
-	}
-	// The slim credential_process binary, beside jit as every package ships it.
-	slim := exec.Command("go", "build", "-o", filepath.Join(dir, "jit-credential-process"), "../../cmd/jit-credential-process")
-	slim.Stdout, slim.Stderr = os.Stderr, os.Stderr
-	if err := slim.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build jit-credential-process:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// TestMain removes the jit binary that testenv.JitBinary builds once.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // world is one running sandbox: IdP, MinIO, jit server.
 type world struct {
@@ -91,7 +67,8 @@ const activitySecret = "e2e-activity-secret-0123456789"
 // worldOptions change how a world's server runs.
 type worldOptions struct {
 	// revokeByDisablingParent makes a revoke disable the server's MinIO
-	// user: the honest stand-in for AWS's inline Deny (design.md §7), after
+	// user: the honest stand-in for AWS's inline Deny (docs/design-notes.md,
+	// "MinIO stands in for AWS"), after
 	// which MinIO refuses every session that user vended.
 	revokeByDisablingParent bool
 	// extraConfig is added to the server config (such as issuers:), and
@@ -187,7 +164,7 @@ type user struct {
 }
 
 func (w *world) user(name string) *user {
-	u := testenv.NewUser(w.t, jitBin, w.dir, name, w.server)
+	u := testenv.NewUser(w.t, testenv.JitBinary(w.t), w.dir, name, w.server)
 	return &user{User: u, w: w, name: name, env: u.Env}
 }
 

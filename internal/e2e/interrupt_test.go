@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 // TestCtrlCLeavesTheRequestPendingAndSaysHowToResume interrupts a waiting
@@ -17,7 +19,7 @@ func TestCtrlCLeavesTheRequestPendingAndSaysHowToResume(t *testing.T) {
 	w := newWorld(t)
 	alice := w.user("alice")
 	alice.login()
-	cmd := exec.Command(jitBin, "request", "admin", "--reason", "interrupt me")
+	cmd := exec.Command(testenv.JitBinary(t), "request", "admin", "--reason", "interrupt me")
 	cmd.Env = alice.env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

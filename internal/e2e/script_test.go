@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -17,6 +18,7 @@ import (
 // stderr are checked with stdout/stderr as usual.
 func TestScripts(t *testing.T) {
 	w := newWorld(t)
+	jit := testenv.JitBinary(t)
 	users := map[string]*user{}
 	for _, name := range []string{"alice", "bob", "carol"} {
 		u := w.user(name)
@@ -40,7 +42,7 @@ func TestScripts(t *testing.T) {
 				if !ok {
 					ts.Fatalf("no logged-in user %q", args[0])
 				}
-				cmd := exec.Command(jitBin, args[1:]...)
+				cmd := exec.Command(jit, args[1:]...)
 				cmd.Env = u.env
 				cmd.Dir = ts.MkAbs(".")
 				var out, errOut strings.Builder

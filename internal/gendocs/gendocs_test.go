@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jit-access/jit/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the committed docs/ and completions/ files")
@@ -138,13 +140,7 @@ func TestBashCompletionOffersSubcommands(t *testing.T) {
 	if err := Generate(dir); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "jit"), ".")
-	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := filepath.Dir(testenv.JitBinary(t))
 	// The script needs bash-completion's _get_comp_words_by_ref; use the
 	// package's when it is installed, else a minimal stand-in that splits
 	// words the way COMP_WORDS already holds them.

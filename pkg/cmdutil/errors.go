@@ -4,10 +4,8 @@
 package cmdutil
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/jit-access/jit/pkg/exitcode"
 )
@@ -71,10 +69,3 @@ var ErrSilent = errors.New("silent error")
 type StatusError struct{ Code int }
 
 func (e *StatusError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
-
-// WriteJSON writes v as indented JSON (the --output json of every listing).
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}

@@ -162,6 +162,7 @@ func (s *Server) ingest(source string, parse func(ctx context.Context, body []by
 			}
 		}
 		s.metrics.activity.With(source).Add(float64(recorded))
+		s.metrics.unmatched.With(source).Add(float64(unmatched))
 		writeJSON(w, http.StatusOK, api.IngestResult{Received: received, Recorded: recorded,
 			Duplicate: len(calls) - recorded, Unmatched: unmatched})
 	}

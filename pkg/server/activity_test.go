@@ -480,3 +480,23 @@ func TestCloudTrailRecordWithoutEventTimeIsNotStoredAsYearOne(t *testing.T) {
 		t.Fatalf("activity %+v: a call without eventTime is dated %v", a, a.FirstUse)
 	}
 }
+
+// Events for keys jit never vended are "counted as unmatched", but the
+// count was only in the reply to the sender: it is a metric too.
+func TestUnmatchedActivityIsCountedInTheMetrics(t *testing.T) {
+	e := newActivityEnv(t)
+	body := mustJSON(t, []any{minioEntry("AKIANOTVENDED", "GetObject", 200, e.clock.Now(), "U1"), minioEntry("AKIANOTVENDED", "GetObject", 200, e.clock.Now(), "U2")})
+	if code, res, b := e.deliver("minio", body, bearer()); code != 200 || res.Unmatched != 2 {
+		t.Fatalf("HTTP %d %s", code, b)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.url+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(m), `jit_activity_unmatched_total{source="minio"} 2`) {
+		t.Fatalf("no unmatched count in /metrics:\n%s", m)
+	}
+}

@@ -16,6 +16,7 @@ type serverMetrics struct {
 	authFailed  *metrics.Counter
 	waiting     *metrics.Gauge
 	activity    *metrics.CounterVec
+	unmatched   *metrics.CounterVec
 }
 
 func newMetrics(now func() time.Time) *serverMetrics {
@@ -28,6 +29,8 @@ func newMetrics(now func() time.Time) *serverMetrics {
 		authFailed: r.NewCounter("jit_auth_failures_total", "Requests refused for a missing or bad token."),
 		waiting:    r.NewGauge("jit_waiting_clients", "Clients long-polling for a decision."),
 		activity:   r.NewCounterVec("jit_activity_events_total", "API calls of grants recorded from activity deliveries, by source.", "source"),
+		unmatched: r.NewCounterVec("jit_activity_unmatched_total",
+			"Activity events that matched no grant jit vended (other keys, jit's own STS calls), by source.", "source"),
 	}
 	r.NewGaugeFunc("go_goroutines", "Number of goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
 	r.NewGaugeFunc("jit_uptime_seconds", "Seconds since the server started.", func() float64 { return now().Sub(started).Seconds() })

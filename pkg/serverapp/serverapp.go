@@ -184,12 +184,9 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time, revokerOverride vend.Revoker) (*server.Server, *live, error) {
 	lv := &live{start: cfg, now: now}
 	creds := lv.awsProvider(cfg)
-	vendor, err := vend.NewSTS(vend.STSConfig{
-		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Credentials: creds,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}, DenyActions: cfg.AWS.SessionDenyActions,
-	})
+	vendor, err := newVendor(cfg, creds)
 	if err != nil {
-		return nil, nil, fmt.Errorf("set up STS: %w", err)
+		return nil, nil, err
 	}
 	revoker, err := newRevoker(ctx, cfg, st, creds, now)
 	if err != nil {
@@ -313,6 +310,29 @@ func newRevoker(_ context.Context, cfg *config.Config, st store.Store, creds aws
 	if !cfg.AWS.RevokeWithInlinePolicy {
 		return nil, nil
 	}
+	iamRevoker, err := newIAMRevoker(cfg, creds, now, st.WithLock)
+	if err != nil {
+		return nil, err
+	}
+	return iamRevoker, nil
+}
+
+// newVendor is the server's STS vendor for cfg.
+func newVendor(cfg *config.Config, creds aws.CredentialsProvider) (*vend.STS, error) {
+	vendor, err := vend.NewSTS(vend.STSConfig{
+		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Credentials: creds,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, DenyActions: cfg.AWS.SessionDenyActions,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up STS: %w", err)
+	}
+	return vendor, nil
+}
+
+// newIAMRevoker is the server's IAM revoker for cfg; lock serialises the
+// writes of one role's policy (nil: within this process).
+func newIAMRevoker(cfg *config.Config, creds aws.CredentialsProvider, now func() time.Time,
+	lock func(ctx context.Context, key string, fn func(ctx context.Context) error) error) (*vend.IAMRevoker, error) {
 	revokers := map[string]vend.RevokerRole{}
 	for account, r := range cfg.AWS.Revokers {
 		revokers[account] = vend.RevokerRole{RoleARN: r.RoleARN, ExternalID: r.ExternalID}
@@ -321,14 +341,14 @@ func newRevoker(_ context.Context, cfg *config.Config, st store.Store, creds aws
 	if stsEndpoint == "" {
 		stsEndpoint = cfg.AWS.STSEndpoint
 	}
-	iamRevoker, err := vend.NewIAMRevoker(vend.IAMConfig{
+	r, err := vend.NewIAMRevoker(vend.IAMConfig{
 		Region: cfg.AWS.Region, Endpoint: cfg.AWS.IAMEndpoint, STSEndpoint: stsEndpoint, Credentials: creds, Now: now,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: st.WithLock,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Revokers: revokers, Lock: lock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set up IAM revocation: %w", err)
 	}
-	return iamRevoker, nil
+	return r, nil
 }
 
 // webRoutes mounts the approver web page (pkg/webapprove), which needs

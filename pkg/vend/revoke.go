@@ -238,6 +238,24 @@ func (r *IAMRevoker) CheckRoles(ctx context.Context, roleARNs map[string]string)
 	return errors.Join(errs...)
 }
 
+// CanRevoke checks, without writing, that a revocation on roleARN could be
+// written: it reaches the role's account (through the account's revoker
+// role, or with the server's credentials in its own account) and reads the
+// role's jit-revocations policy (none is fine). iam:PutRolePolicy itself is
+// not tried: only a real revocation writes.
+func (r *IAMRevoker) CanRevoke(ctx context.Context, roleARN string) error {
+	roleName, account := RoleNameFromARN(roleARN), AccountFromARN(roleARN)
+	if roleName == "" || account == "" {
+		return &Error{Kind: KindInvalidInput, Err: fmt.Errorf("%q is not an IAM role ARN", roleARN)}
+	}
+	c, err := r.client(ctx, account)
+	if err != nil {
+		return err
+	}
+	_, err = r.get(ctx, c, roleName)
+	return err
+}
+
 // client returns the IAM client acting in account.
 func (r *IAMRevoker) client(ctx context.Context, account string) (*iamAccount, error) {
 	r.mu.Lock()

@@ -130,40 +130,41 @@ func conv(args []any) []any {
 
 // unnestInsert inserts rows in one statement from one array per column,
 // whatever their number: one statement text, prepared once.
-func unnestInsert(table string, cols []string, rows [][]any) []sqlstore.Stmt {
-	arrays := make([]any, len(cols))
-	from := make([]string, len(cols))
-	sel := make([]string, len(cols))
+func unnestInsert(table string, cols []string, vals []any) []sqlstore.Stmt {
+	n, w := len(vals)/len(cols), len(cols)
+	arrays := make([]any, w)
+	from := make([]string, w)
+	sel := make([]string, w)
 	for c := range cols {
 		sel[c] = "u." + cols[c]
-		switch rows[0][c].(type) {
+		switch vals[c].(type) {
 		case int64:
-			a := make([]int64, len(rows))
-			for i, r := range rows {
-				a[i] = r[c].(int64)
+			a := make([]int64, n)
+			for i := range a {
+				a[i] = vals[i*w+c].(int64)
 			}
 			arrays[c], from[c] = a, "?::bigint[]"
 		case string:
-			a := make([]string, len(rows))
-			for i, r := range rows {
-				a[i] = r[c].(string)
+			a := make([]string, n)
+			for i := range a {
+				a[i] = vals[i*w+c].(string)
 			}
 			arrays[c], from[c] = a, "?::text[]"
 		case sqlstore.JSON:
-			a := make([]string, len(rows))
-			for i, r := range rows {
-				a[i] = string(r[c].(sqlstore.JSON))
+			a := make([]string, n)
+			for i := range a {
+				a[i] = string(vals[i*w+c].(sqlstore.JSON))
 			}
 			arrays[c], from[c] = a, "?::text[]"
 			sel[c] += "::json"
 		case []byte:
-			a := make([][]byte, len(rows))
-			for i, r := range rows {
-				a[i] = r[c].([]byte)
+			a := make([][]byte, n)
+			for i := range a {
+				a[i] = vals[i*w+c].([]byte)
 			}
 			arrays[c], from[c] = a, "?::bytea[]"
 		default:
-			panic(fmt.Sprintf("unnestInsert: column %s holds %T", cols[c], rows[0][c]))
+			panic(fmt.Sprintf("unnestInsert: column %s holds %T", cols[c], vals[c]))
 		}
 	}
 	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(sel, ", ") +

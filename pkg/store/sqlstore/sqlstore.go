@@ -59,9 +59,10 @@ type Dialect struct {
 	AuditHashColumn bool
 	// LowerASCII lower-cases the ASCII letters of a column, and no others.
 	LowerASCII func(col string) string
-	// BulkInsert returns the statements inserting rows (nil: multi-row
-	// VALUES, which every database takes).
-	BulkInsert func(table string, cols []string, rows [][]any) []Stmt
+	// BulkInsert returns the statements inserting rows, their values one
+	// row after the other in vals (nil: multi-row VALUES, which every
+	// database takes).
+	BulkInsert func(table string, cols []string, vals []any) []Stmt
 	// Migrations: the schema_migrations table, the statement recording a
 	// version (arguments: version, applied at in Unix nanoseconds), and
 	// versions renumbered since (an old database's version → today's).

@@ -334,38 +334,37 @@ func (s *Store) headHash(last []byte) (string, error) {
 	return e.Hash, nil
 }
 
-// bulk returns the statements inserting rows into table.
-func (s *Store) bulk(table string, cols []string, rows [][]any) []Stmt {
-	if len(rows) == 0 {
+// bulk returns the statements inserting into table the rows whose values
+// are in vals, one row after the other.
+func (s *Store) bulk(table string, cols []string, vals []any) []Stmt {
+	if len(vals) == 0 {
 		return nil
 	}
 	if s.d.BulkInsert != nil {
-		return s.d.BulkInsert(table, cols, rows)
+		return s.d.BulkInsert(table, cols, vals)
 	}
-	return valuesInsert(table, cols, rows)
+	return valuesInsert(table, cols, vals)
 }
 
 // valuesInsert inserts rows with multi-row VALUES, a statement per chunk
 // (well under SQLite's bound on parameters).
-func valuesInsert(table string, cols []string, rows [][]any) []Stmt {
+func valuesInsert(table string, cols []string, vals []any) []Stmt {
 	per := max(1, 2000/len(cols))
 	one := "(" + marks(len(cols)) + ")"
 	var out []Stmt
-	for len(rows) > 0 {
-		n := min(len(rows), per)
+	for len(vals) > 0 {
+		n := min(len(vals)/len(cols), per)
 		var q strings.Builder
 		q.Grow(len(table) + 40 + len(cols)*12 + n*(len(one)+1))
 		q.WriteString("INSERT INTO " + table + " (" + join(cols) + ") VALUES ")
-		a := make([]any, 0, n*len(cols))
-		for i, r := range rows[:n] {
+		for i := range n {
 			if i > 0 {
 				q.WriteByte(',')
 			}
 			q.WriteString(one)
-			a = append(a, r...)
 		}
-		out = append(out, Stmt{SQL: q.String(), Args: a})
-		rows = rows[n:]
+		out = append(out, Stmt{SQL: q.String(), Args: vals[: n*len(cols) : n*len(cols)]})
+		vals = vals[n*len(cols):]
 	}
 	return out
 }
@@ -374,22 +373,24 @@ func join(cols []string) string { return strings.Join(cols, ", ") }
 
 // recordRows are the statements storing chained records.
 func (s *Store) recordRows(records []api.AuditEvent, bodies [][]byte) []Stmt {
-	rows := make([][]any, len(records))
+	vals := make([]any, 0, len(records)*len(s.sql.auditCols))
 	for i, e := range records {
-		r := []any{e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID}
+		vals = append(vals, e.Seq, e.Time.UnixNano(), e.Type, e.Actor, e.Subject, e.Role, e.RequestID)
 		if s.d.AuditHashColumn {
-			r = append(r, e.Hash)
+			vals = append(vals, e.Hash)
 		}
-		rows[i] = append(r, JSON(bodies[i]))
+		vals = append(vals, JSON(bodies[i]))
 	}
-	return s.bulk("audit", s.sql.auditCols, rows)
+	return s.bulk("audit", s.sql.auditCols, vals)
 }
 
 // treeRows are the statements storing tree hashes.
 func (s *Store) treeRows(hs []store.StoredHash) []Stmt {
-	rows := make([][]any, len(hs))
-	for i, h := range hs {
-		rows[i] = []any{h.Index, h.Hash[:]}
+	vals := make([]any, 0, 2*len(hs))
+	for i := range hs {
+		vals = append(vals, hs[i].Index, hs[i].Hash[:])
 	}
-	return s.bulk("audit_tree", []string{"idx", "hash"}, rows)
+	return s.bulk("audit_tree", treeCols, vals)
 }
+
+var treeCols = []string{"idx", "hash"}
