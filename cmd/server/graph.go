@@ -37,11 +37,6 @@ policy file.`,
 			if opts.ConfigPath == "" {
 				return cmdutil.FlagErrorf("--config is required: the server config or policy file to draw")
 			}
-			switch opts.Format {
-			case "svg", "mermaid", "dot":
-			default:
-				return cmdutil.FlagErrorf("--format must be svg, mermaid or dot")
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -50,7 +45,7 @@ policy file.`,
 	}
 	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", "", "the server config or policy file")
 	cmd.Flags().StringVar(&opts.Role, "role", "", "draw only this role")
-	cmd.Flags().StringVar(&opts.Format, "format", "svg", "svg, mermaid or dot")
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "format", "", "svg", "mermaid", "dot")
 	return cmd
 }
 

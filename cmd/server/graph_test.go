@@ -20,7 +20,7 @@ func TestNewCmdGraph(t *testing.T) {
 		{"defaults to svg", []string{"-c", "jit.yaml"}, GraphOptions{ConfigPath: "jit.yaml", Format: "svg"}, ""},
 		{"one role as mermaid", []string{"-c", "jit.yaml", "--role", "admin", "--format", "mermaid"}, GraphOptions{ConfigPath: "jit.yaml", Role: "admin", Format: "mermaid"}, ""},
 		{"no config", nil, GraphOptions{}, "--config is required: the server config or policy file to draw"},
-		{"bad format", []string{"-c", "jit.yaml", "--format", "png"}, GraphOptions{}, "--format must be svg, mermaid or dot"},
+		{"bad format", []string{"-c", "jit.yaml", "--format", "png"}, GraphOptions{}, `--format must be svg, mermaid or dot, not "png"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
