@@ -14,7 +14,7 @@ import (
 	"github.com/jit-access/jit/pkg/api"
 )
 
-// Defaults and limits (design.md §4).
+// Defaults and limits (docs/policy.md, roles[]).
 const (
 	DefaultMaxSessionDuration = time.Hour
 	DefaultPendingTimeout     = time.Hour
