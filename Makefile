@@ -9,7 +9,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 
-.PHONY: all deps test build demo bench docs clean
+.PHONY: all deps test lint unit build demo bench docs clean
 
 all: build
 
@@ -20,6 +20,15 @@ deps:
 ## test: gofmt, go vet, staticcheck, goreleaser check and go test -race against real PostgreSQL, keyring, OIDC, MinIO
 test: deps
 	bash scripts/test.sh
+
+## lint: the static checks alone (gofmt, go vet, staticcheck); no test peers, no deps.sh
+lint:
+	bash scripts/lint.sh
+
+## unit: the tests that need no peer (go test -short -race): every test that needs PostgreSQL, MinIO,
+## node, a browser or a built jit binary skips by name (testenv.SkipPeerInShortMode); make test runs all
+unit:
+	DBUS_SESSION_BUS_ADDRESS=disabled: CI= $(GO) test -short -race -count=1 ./...
 
 ## build: a static bin/jit stamped with version, commit and date
 build:

@@ -2,7 +2,8 @@
 # test.sh runs jit's checks against the real peers: it starts a throwaway
 # PostgreSQL 15 on 127.0.0.1:55432 (unless JIT_TEST_POSTGRES_DSN is set), opens
 # a D-Bus session with an unlocked gnome-keyring for the Secret Service tests,
-# then runs the gofmt check, go vet and go test -race. Run scripts/deps.sh first
+# then runs the static checks (scripts/lint.sh: gofmt, go vet, staticcheck) and
+# go test -race. Run scripts/deps.sh first
 # (make test does). Exits non-zero on any failure.
 #
 # Environment: JIT_TOOLS_BIN (default ~/.cache/jit-tools/bin), JIT_PG_BIN
@@ -31,18 +32,7 @@ checks() {
 	echo "jit-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 	export JIT_TEST_SECRET_SERVICE=1
 
-	say "gofmt"
-	local unformatted
-	unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)
-	if [[ -n "${unformatted}" ]]; then
-		printf 'test: gofmt needed on:\n%s\n' "${unformatted}" >&2
-		exit 1
-	fi
-	say "go vet ./..."
-	go vet ./...
-	say "staticcheck ./..."
-	command -v staticcheck >/dev/null 2>&1 || die "staticcheck missing; run: make deps"
-	staticcheck ./...
+	bash scripts/lint.sh
 	say "release config: goreleaser check and a snapshot build"
 	bash scripts/release-check.sh
 	# release-check left a snapshot in dist/: the .deb and image tests must find it.

@@ -1,5 +1,5 @@
 // Package server is `jit server` (run the approval endpoint) with its
-// policy tools `jit server check-policy`, `explain`, `test-policy` and `replay`.
+// policy tools `jit server check-policy`, `explain`, `test-policy`, `replay` and `graph`.
 package server
 
 import (
@@ -68,6 +68,7 @@ GET /v1/audit/key, pin it, and witness the log (docs/security.md).`,
 	cmd.AddCommand(NewCmdCheckAWS(f, nil))
 	cmd.AddCommand(NewCmdTestPolicy(f, nil))
 	cmd.AddCommand(NewCmdReplay(f, nil))
+	cmd.AddCommand(NewCmdGraph(f, nil))
 	return cmd
 }
 

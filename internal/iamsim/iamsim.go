@@ -102,6 +102,7 @@ func find(lookPath func(string) (string, error), dir string) (string, error) {
 // Start runs node/simulate.js and stops it when the test ends.
 func Start(t testing.TB) *Simulator {
 	t.Helper()
+	testenv.SkipPeerInShortMode(t, "node's IAM simulator")
 	dir := Dir()
 	node, err := find(exec.LookPath, dir)
 	if err != nil {

@@ -52,6 +52,7 @@ func JitBinaryAsReleased(t testing.TB) string {
 
 func jitBinary(t testing.TB, released bool) string {
 	t.Helper()
+	SkipPeerInShortMode(t, "the jit binary (a go build)")
 	built.mu.Lock()
 	defer built.mu.Unlock()
 	if !built.inMain {

@@ -197,6 +197,7 @@ func (m *MinIOServer) mc(t testing.TB, args ...string) {
 // peer (see MissingPeer), named with how to install it.
 func findTool(t testing.TB, name, module string) string {
 	t.Helper()
+	SkipPeerInShortMode(t, name)
 	p, err := minioproc.FindTool(os.Getenv, name, module)
 	if err != nil {
 		MissingPeer(t, "testenv: "+err.Error())

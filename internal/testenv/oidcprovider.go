@@ -108,6 +108,7 @@ func findOIDCProvider(lookPath func(string) (string, error), dir string) (string
 // peer (see MissingPeer), named with the install command.
 func OIDCProvider(t testing.TB, o OIDCProviderOptions) *OIDCProviderIdP {
 	t.Helper()
+	SkipPeerInShortMode(t, "node's oidc-provider")
 	dir := OIDCProviderDir()
 	node, err := findOIDCProvider(exec.LookPath, dir)
 	if err != nil {

@@ -22,6 +22,7 @@ const PostgresDSNEnv = "JIT_TEST_POSTGRES_DSN"
 // test fails under CI and is skipped elsewhere, saying how to start PostgreSQL.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	SkipPeerInShortMode(t, "PostgreSQL")
 	admin := os.Getenv(PostgresDSNEnv)
 	if admin == "" {
 		const how = "PostgreSQL tests need " + PostgresDSNEnv + " (an admin DSN such as " +

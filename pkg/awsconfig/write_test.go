@@ -149,6 +149,7 @@ func assertContent(t *testing.T, path, want string) {
 // config: the user's profiles survive, jit's appear, and the
 // credential_process line splits into the argv jit expects.
 func TestBotocoreReadsPlannedConfig(t *testing.T) {
+	testenv.SkipPeerInShortMode(t, "botocore (python3)")
 	python := "/usr/bin/python3"
 	if err := exec.Command(python, "-c", "import botocore.session").Run(); err != nil {
 		testenv.MissingPeer(t, fmt.Sprintf("botocore not available to %s (%v): apt-get install python3-boto3 (scripts/deps.sh)", python, err))

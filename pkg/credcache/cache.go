@@ -1,5 +1,5 @@
 // Package credcache is the CLI's keyring-backed cache of STS credentials and
-// OIDC tokens (design.md §5): one keyring item per (server, role) and one for
+// OIDC tokens (docs/concepts.md, "The local cache"): one keyring item per (server, role) and one for
 // the tokens, read by a known key, wiped when expired, every keyring call
 // time-limited. The cross-process lock that makes a burst of
 // credential_process calls refresh once is pkg/filelock.

@@ -58,9 +58,6 @@ func heavyIn(deps []string) []string {
 // graph of what `jit configure aws` writes as credential_process: every
 // package there runs its init on each call an AWS SDK makes.
 func TestCredentialPathStaysSlim(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list; skipped with -short")
-	}
 	for _, pkg := range []string{"github.com/jit-access/jit/cmd/jit-credential-process", "github.com/jit-access/jit/pkg/credpath"} {
 		deps := golist.Deps(t, pkg)
 		if bad := heavyIn(deps); len(bad) > 0 {
@@ -72,9 +69,6 @@ func TestCredentialPathStaysSlim(t *testing.T) {
 // TestHeavyPackageCheckCatchesTheFatBinary proves the check bites: jit itself
 // links the server, SQLite, pgx and the IdP sandbox, and each must be named.
 func TestHeavyPackageCheckCatchesTheFatBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list; skipped with -short")
-	}
 	bad := strings.Join(heavyIn(golist.Deps(t, "github.com/jit-access/jit")), " ")
 	for _, want := range []string{"modernc.org/sqlite", "github.com/jackc/pgx/v5", "github.com/zitadel/oidc/v3/pkg/op", "github.com/jit-access/jit/pkg/devidp", "github.com/aws/aws-sdk-go-v2/service/sts"} {
 		if !strings.Contains(bad, want) {

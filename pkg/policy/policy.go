@@ -15,7 +15,7 @@ import (
 	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
-// Defaults and limits (design.md §4).
+// Defaults and limits (docs/policy.md, roles[]).
 const (
 	DefaultMaxSessionDuration = time.Hour
 	DefaultPendingTimeout     = time.Hour

@@ -17,6 +17,7 @@ import (
 // test fails under CI and is skipped elsewhere (testenv.MissingPeer).
 func chromium(t *testing.T) string {
 	t.Helper()
+	testenv.SkipPeerInShortMode(t, "chromium")
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
