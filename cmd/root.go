@@ -16,6 +16,7 @@ import (
 	"github.com/jit-access/jit/cmd/dev"
 	"github.com/jit-access/jit/cmd/doctor"
 	"github.com/jit-access/jit/cmd/login"
+	"github.com/jit-access/jit/cmd/mcp"
 	"github.com/jit-access/jit/cmd/pick"
 	"github.com/jit-access/jit/cmd/report"
 	"github.com/jit-access/jit/cmd/request"
@@ -104,6 +105,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		audit.NewCmdAudit(f, auditStoreReader(f)),
 		doctor.NewCmdDoctor(f, nil),
 		pick.NewCmdPick(f, nil),
+		mcp.NewCmdMCP(f, nil),
 		version.NewCmdVersion(f, nil),
 	}
 	return append(cmds, decide.NewCmds(f, nil)...)

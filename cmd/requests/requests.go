@@ -354,6 +354,9 @@ func ShowRun(ctx context.Context, opts *Options) error {
 		if r.BreakGlass {
 			row("break-glass", "yes (flagged for review)")
 		}
+		if r.Agent != "" {
+			row("agent", r.Agent+" (an AI agent asked on the requester's behalf)")
+		}
 		if x := r.PendingExtension; x != nil && r.State.Granted() {
 			row("extension", fmt.Sprintf("%s more, waiting for approval (%d of %d): %s", dur(x.DurationSeconds), len(x.Approvals), x.ApprovalsNeeded, x.Why))
 			row("  decide", fmt.Sprintf("jit approve %s, or jit deny %s --reason ...", r.ID, r.ID))

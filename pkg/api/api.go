@@ -129,15 +129,18 @@ type Decision struct {
 
 // Request is an access request and, once approved, its grant.
 type Request struct {
-	ID              string     `json:"id"`
-	Requester       string     `json:"requester"` // as shown to people (User.ID)
-	Role            string     `json:"role"`
-	Reason          string     `json:"reason,omitempty"`
-	Ticket          string     `json:"ticket,omitempty"`
-	DurationSeconds int64      `json:"duration_seconds"`
-	State           State      `json:"state"`
-	BreakGlass      bool       `json:"break_glass,omitempty"`
-	AutoApproved    bool       `json:"auto_approved,omitempty"`
+	ID              string `json:"id"`
+	Requester       string `json:"requester"` // as shown to people (User.ID)
+	Role            string `json:"role"`
+	Reason          string `json:"reason,omitempty"`
+	Ticket          string `json:"ticket,omitempty"`
+	DurationSeconds int64  `json:"duration_seconds"`
+	State           State  `json:"state"`
+	BreakGlass      bool   `json:"break_glass,omitempty"`
+	AutoApproved    bool   `json:"auto_approved,omitempty"`
+	// Agent names the AI agent that made the request on the requester's
+	// behalf (through jit mcp); empty for a request the requester made.
+	Agent           string     `json:"agent,omitempty"`
 	Approvals       []Decision `json:"approvals,omitempty"`
 	ApprovalsNeeded int        `json:"approvals_needed"`
 	Denial          *Decision  `json:"denial,omitempty"`
@@ -222,6 +225,11 @@ type Role struct {
 	// AutoApproved says whether a request by this caller would be approved at once.
 	AutoApproved bool `json:"auto_approved"`
 	BreakGlass   bool `json:"break_glass,omitempty"`
+	// AgentsForbidden: AI agents (jit mcp) may not request the role for
+	// the caller. AgentNeedsApproval: an agent's request waits for
+	// approvers even where the caller's own would be auto-approved.
+	AgentsForbidden    bool `json:"agents_forbidden,omitempty"`
+	AgentNeedsApproval bool `json:"agent_needs_approval,omitempty"`
 }
 
 // RolesResponse lists the roles the caller may request.
@@ -246,6 +254,11 @@ type CreateRequest struct {
 	Ticket          string `json:"ticket,omitempty"`
 	DurationSeconds int64  `json:"duration_seconds,omitempty"` // 0: the role's default
 	BreakGlass      bool   `json:"break_glass,omitempty"`
+	// Agent, when set, says an AI agent makes the request on the
+	// requester's behalf (jit mcp sets it to the agent's name): the
+	// server records it, shows it to approvers and audits it, and the
+	// role's agents: rule applies.
+	Agent string `json:"agent,omitempty"`
 }
 
 // DecisionBody carries an approver's comment (approve) or reason (deny), or

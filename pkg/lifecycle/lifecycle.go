@@ -49,6 +49,10 @@ type NewInput struct {
 	RequesterUser api.User
 }
 
+// DetailAgent is the request.created detail naming the AI agent that made
+// the request on the requester's behalf (empty: the requester did).
+const DetailAgent = "agent"
+
 // New makes a request. An auto-approved or break-glass request is approved at
 // once: its grant starts now.
 func New(in NewInput, now time.Time) (*api.Request, []audit.Event) {
@@ -62,6 +66,7 @@ func New(in NewInput, now time.Time) (*api.Request, []audit.Event) {
 		State:           api.StatePending,
 		BreakGlass:      in.BreakGlass,
 		AutoApproved:    in.AutoApproved,
+		Agent:           in.Create.Agent,
 		ApprovalsNeeded: in.ApprovalsNeeded,
 		CreatedAt:       now,
 		UpdatedAt:       now,
@@ -74,6 +79,7 @@ func New(in NewInput, now time.Time) (*api.Request, []audit.Event) {
 		"ticket":                r.Ticket,
 		DetailRequesterUsername: in.RequesterUser.Username,
 		DetailRequesterGroups:   GroupsDetail(in.RequesterUser.Groups),
+		DetailAgent:             in.Create.Agent,
 	})}
 	switch {
 	case in.BreakGlass:

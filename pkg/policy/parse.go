@@ -65,6 +65,9 @@ type RoleSpec struct {
 	AutoApprove *AutoApproveSpec `yaml:"auto_approve"`
 	// BreakGlass allows self-activation in an emergency.
 	BreakGlass *BreakGlassSpec `yaml:"break_glass"`
+	// Agents says whether AI agents (jit mcp) may request the role for a
+	// user, and whether their requests always wait for a person.
+	Agents *AgentsSpec `yaml:"agents"`
 	// PendingTimeout times out unanswered requests [1h].
 	PendingTimeout yamldoc.Duration `yaml:"pending_timeout"`
 	// MaxExtensions is how often a grant may be extended [0].
@@ -243,6 +246,7 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		SlackChannel:       s.SlackChannel,
 		IdleTimeout:        s.IdleTimeout.D(),
 		ReviewRequired:     s.Review == "required",
+		Agents:             agentRule(s.Agents),
 	}
 	switch {
 	case s.Name == "":

@@ -173,6 +173,8 @@ type Role struct {
 	IdleTimeout time.Duration
 	// ReviewRequired asks for a post-hoc review of every grant of the role.
 	ReviewRequired bool
+	// Agents is what AI agents may do with the role (agent.go).
+	Agents AgentRule
 }
 
 // TargetKind is the role's kind, KindAWSRole when unset.
@@ -250,17 +252,19 @@ func (r *Role) mayBreakGlass(u api.User) bool {
 // for the default duration would be approved at once.
 func (p *Policy) APIRole(r *Role, u api.User) api.Role {
 	out := api.Role{
-		Name:              r.Name,
-		Description:       r.Description,
-		Account:           r.Account,
-		ARN:               r.ARN,
-		Region:            r.Region,
-		DefaultDuration:   int64(r.DefaultDuration / time.Second),
-		MaxDuration:       int64(r.MaxDuration / time.Second),
-		ReasonRequired:    r.ReasonRequired,
-		ApprovalsRequired: r.ApprovalsRequired,
-		AutoApproved:      r.Eligible.Match(u) && r.autoApproves(u, r.DefaultDuration),
-		BreakGlass:        r.mayBreakGlass(u),
+		Name:               r.Name,
+		Description:        r.Description,
+		Account:            r.Account,
+		ARN:                r.ARN,
+		Region:             r.Region,
+		DefaultDuration:    int64(r.DefaultDuration / time.Second),
+		MaxDuration:        int64(r.MaxDuration / time.Second),
+		ReasonRequired:     r.ReasonRequired,
+		ApprovalsRequired:  r.ApprovalsRequired,
+		AutoApproved:       r.Eligible.Match(u) && r.autoApproves(u, r.DefaultDuration),
+		BreakGlass:         r.mayBreakGlass(u),
+		AgentsForbidden:    !r.Agents.Allowed,
+		AgentNeedsApproval: r.Agents.HumanApproval,
 	}
 	if r.TicketPattern != nil {
 		out.TicketRequired = true

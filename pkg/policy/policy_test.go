@@ -362,7 +362,7 @@ roles:
 	r, _ := p.Role("fast")
 	got := p.APIRole(r, sre)
 	want := api.Role{Name: "fast", Account: "123456789012", ARN: "arn:aws:iam::123456789012:role/fast", DefaultDuration: 900, MaxDuration: 7200,
-		TicketRequired: true, TicketPattern: `^T-\d+$`, ApprovalsRequired: 1, AutoApproved: true, BreakGlass: true}
+		TicketRequired: true, TicketPattern: `^T-\d+$`, ApprovalsRequired: 1, AutoApproved: true, BreakGlass: true, AgentNeedsApproval: true}
 	if got != want {
 		t.Errorf("APIRole(sre) =\n %+v, want\n %+v", got, want)
 	}

@@ -63,6 +63,9 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 			Hint: "give the ticket's id, not its text", Rule: "ticket"}
 	}
 
+	if err := r.checkAgent(in); err != nil {
+		return Outcome{}, 0, err
+	}
 	if in.BreakGlass {
 		return r.checkBreakGlass(u, in, d, reason)
 	}
@@ -86,12 +89,14 @@ func (p *Policy) CheckRequest(u api.User, in api.CreateRequest) (Outcome, time.D
 			return Outcome{}, 0, ticketMismatch(r, in.Ticket)
 		}
 	}
-	if r.autoApproves(u, d) {
+	if r.autoApproves(u, d) && !r.agentNeedsAPerson(in) {
 		return Outcome{AutoApproved: true, Rule: r.rule("auto_approve"),
 			Why: fmt.Sprintf("auto-approved: %s is in auto_approve and %s ≤ %s", u.ID(), api.FormatDuration(d), api.FormatDuration(r.AutoApprove.MaxDuration))}, d, nil
 	}
 	why := fmt.Sprintf("needs %d approval(s) from %s", r.ApprovalsRequired, r.Approvers)
-	if r.AutoApprove != nil && r.AutoApprove.Match(u) {
+	if r.agentNeedsAPerson(in) && r.autoApproves(u, d) {
+		why += fmt.Sprintf(" (made by agent %q: an agent's request always waits for a person, roles[%s].agents.human_approval)", in.Agent, r.Name)
+	} else if r.AutoApprove != nil && r.AutoApprove.Match(u) {
 		why += fmt.Sprintf(" (%s is over the auto-approve max of %s)", api.FormatDuration(d), api.FormatDuration(r.AutoApprove.MaxDuration))
 	}
 	return Outcome{ApprovalsNeeded: r.ApprovalsRequired, Why: why, Rule: r.rule("approvers")}, d, nil

@@ -118,3 +118,42 @@ func TestWorkloadsInPolicyWithoutWorkloadIssuersAreRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestAgentRequestsWaitForAPersonUnlessTheRoleSaysOtherwise(t *testing.T) {
+	p := mustParse(t, `
+roles:
+  - name: auto
+    arn: arn:aws:iam::123456789012:role/auto
+    eligible: {groups: [developers]}
+    auto_approve: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    break_glass: {allowed: true}
+  - name: trusted-agents
+    arn: arn:aws:iam::123456789012:role/trusted
+    eligible: {groups: [developers]}
+    auto_approve: {groups: [developers]}
+    agents: {human_approval: false}
+  - name: people-only
+    arn: arn:aws:iam::123456789012:role/people
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+    agents: {allowed: false}
+`)
+	dev := api.User{Subject: "d", Username: "dev@example.com", Groups: []string{"developers"}}
+	if out, _, err := p.CheckRequest(dev, api.CreateRequest{Role: "auto", Reason: "x"}); err != nil || !out.AutoApproved {
+		t.Fatalf("the person's own request: %+v %v", out, err)
+	}
+	out, _, err := p.CheckRequest(dev, api.CreateRequest{Role: "auto", Reason: "x", Agent: "claude-code"})
+	if err != nil || out.AutoApproved || out.ApprovalsNeeded != 1 || !strings.Contains(out.Why, "always waits for a person") {
+		t.Fatalf("the agent's request on an auto-approved role: %+v %v", out, err)
+	}
+	if _, _, err := p.CheckRequest(dev, api.CreateRequest{Role: "auto", Reason: "x", Agent: "claude-code", BreakGlass: true}); err == nil || !strings.Contains(err.Error(), "never breaks glass") {
+		t.Fatalf("an agent breaking glass: %v", err)
+	}
+	if out, _, err := p.CheckRequest(dev, api.CreateRequest{Role: "trusted-agents", Reason: "x", Agent: "claude-code"}); err != nil || !out.AutoApproved {
+		t.Fatalf("human_approval: false: %+v %v", out, err)
+	}
+	if _, _, err := p.CheckRequest(dev, api.CreateRequest{Role: "people-only", Reason: "x", Agent: "claude-code"}); err == nil || !strings.Contains(err.Error(), "agents may not request people-only") {
+		t.Fatalf("allowed: false: %v", err)
+	}
+}

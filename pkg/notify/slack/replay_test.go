@@ -155,3 +155,13 @@ func TestInteractivityReplayAfterAnotherReplicaPrunedItsKeyRefused(t *testing.T)
 		t.Fatalf("replay to a replica two minutes behind after the key was pruned: HTTP %d, want 401", resp.StatusCode)
 	}
 }
+
+func TestSlackMessageSaysAnAgentMadeTheRequest(t *testing.T) {
+	r := &api.Request{ID: "req_02", Requester: "alice@example.com", Role: "readonly", State: api.StatePending, Agent: "claude-code"}
+	got := marshal(slackapi.Blocks{BlockSet: slack.Blocks(r, "")})
+	for _, want := range []string{"by an AI agent", "asked by agent claude-code on their behalf"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("message lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -290,8 +290,15 @@ func Blocks(r *api.Request, publicURL string) []slackapi.Block {
 	if reason == "" {
 		reason = "(none)"
 	}
+	requester := escape(r.Requester)
+	if r.Agent != "" {
+		// Made through jit mcp: say so, so nobody approves an agent's
+		// request thinking the person asked.
+		title = ":robot_face: " + title + " by an AI agent"
+		requester += " (asked by agent " + escape(r.Agent) + " on their behalf)"
+	}
 	fields := []*slackapi.TextBlockObject{
-		text("*Requester*\n" + escape(r.Requester)),
+		text("*Requester*\n" + requester),
 		text("*Role*\n" + escape(r.Role)),
 		text("*Duration*\n" + r.Duration().String()),
 		text("*Request expires*\n" + slackDate(r.PendingUntil)),
