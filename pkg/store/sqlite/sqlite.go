@@ -141,9 +141,14 @@ func (d *database) Ping(ctx context.Context) error { return d.read.PingContext(c
 
 func (d *database) Close() error {
 	d.closed()
-	for _, st := range d.stmts {
+	// A batch still committing may prepare a statement meanwhile: close
+	// them under the same lock, and leave none for it to reuse.
+	d.smu.Lock()
+	for q, st := range d.stmts {
 		st.Close()
+		delete(d.stmts, q)
 	}
+	d.smu.Unlock()
 	return errors.Join(d.write.Close(), d.read.Close())
 }
 
