@@ -58,4 +58,7 @@ const (
 const (
 	TypeAccessGranted = "grant.access_granted" // Detail: kind, id of what was created
 	TypeAccessFailed  = "grant.access_failed"  // the target refused; Reason says why
+	// TypeAccessReconciled: a reconcile ended at the target what no live
+	// grant owns (a crash, or an end the target missed).
+	TypeAccessReconciled = "grant.access_reconciled"
 )

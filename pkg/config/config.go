@@ -72,6 +72,8 @@ type Config struct {
 	// Activity receives what grants did (MinIO's audit webhook, CloudTrail
 	// events through EventBridge); see docs/concepts.md "Activity".
 	Activity Activity `yaml:"activity" json:"activity"`
+	// LDAP is the directory the ldap_group roles' groups are in.
+	LDAP LDAP `yaml:"ldap" json:"ldap"`
 	// Admins may view, cancel and revoke any request; here or in
 	// policy_file, not both.
 	Admins *policy.Subjects `yaml:"admins" json:"admins,omitempty"`
@@ -189,6 +191,31 @@ type AWS struct {
 	// and the revoker roles [sts_endpoint] (tests: a fake, while MinIO
 	// serves the vends).
 	RevokerSTSEndpoint string `yaml:"revoker_sts_endpoint" json:"revoker_sts_endpoint,omitempty"`
+}
+
+// LDAP is the connection to the directory of the ldap_group roles
+// (pkg/target/ldapgroup): where it is, how jit's bind account logs in.
+type LDAP struct {
+	// URL is ldaps://host[:636] or ldap://host[:389] (ldap:// only with
+	// start_tls or on localhost).
+	URL string `yaml:"url" json:"url,omitempty"`
+	// StartTLS upgrades an ldap:// connection with StartTLS [false].
+	StartTLS bool `yaml:"start_tls" json:"start_tls,omitempty"`
+	// CAFile is a PEM bundle of the CAs that sign the directory's
+	// certificate [the system's].
+	CAFile string `yaml:"ca_file" json:"ca_file,omitempty"`
+	// BindDN is jit's bind account; it needs write on the groups' member
+	// attribute and marker_attribute only (docs/security.md).
+	BindDN string `yaml:"bind_dn" json:"bind_dn,omitempty"`
+	// BindPasswordFile holds the bind account's password (never inline).
+	BindPasswordFile string `yaml:"bind_password_file" json:"bind_password_file,omitempty"`
+	// BindPassword is read from BindPasswordFile.
+	BindPassword Secret `yaml:"-" json:"-"`
+	// MarkerAttribute is the group attribute where jit records which
+	// members it added, one value per grant [description].
+	MarkerAttribute string `yaml:"marker_attribute" json:"marker_attribute,omitempty"`
+	// Timeout bounds each directory operation [10s].
+	Timeout yamldoc.Duration `yaml:"timeout" json:"timeout"`
 }
 
 // Revoker is the role assumed in one account to write revocations.
@@ -360,6 +387,7 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 			v.errs = append(v.errs, err)
 		}
 	}
+	c.validateLDAPRoles(v)
 	if len(v.errs) > 0 {
 		return nil, yamldoc.SortErrors(errors.Join(v.errs...))
 	}

@@ -29,6 +29,7 @@ func (c *Config) readSecretFiles(v *validator, dir string) {
 	secretFile(v, dir, "notify.slack.signing_secret", c.Notify.Slack.SigningSecretFile, &c.Notify.Slack.SigningSecret)
 	secretFile(v, dir, "activity.secret", c.Activity.SecretFile, &c.Activity.Secret)
 	secretFile(v, dir, "audit.anchor.secret_access_key", c.Audit.Anchor.SecretAccessKeyFile, &c.Audit.Anchor.SecretAccessKey)
+	secretFile(v, dir, "ldap.bind_password", c.LDAP.BindPasswordFile, &c.LDAP.BindPassword)
 
 	secretFile(v, dir, "store.dsn", c.Store.DSNFile, &c.Store.DSN)
 	if c.Store.PasswordFile != "" {

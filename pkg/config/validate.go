@@ -70,6 +70,7 @@ func (c *Config) validate(v *validator) {
 	c.validateLimits(v)
 	c.validateNotify(v)
 	c.validateActivity(v)
+	c.validateLDAP(v)
 }
 
 // validateListen checks where the server listens: listen, public_url and tls.

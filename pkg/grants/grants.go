@@ -103,9 +103,12 @@ type Options struct {
 	// principal [30, 10].
 	RequestsPerMinute float64
 	RequestBurst      int
-	Now               func() time.Time
-	NewID             func() string // [ULIDs prefixed "req_"]
-	Logger            *slog.Logger
+	// ReconcileEvery is how often the sweep reconciles targets that
+	// create something (Reconcile) [DefaultReconcileEvery].
+	ReconcileEvery time.Duration
+	Now            func() time.Time
+	NewID          func() string // [ULIDs prefixed "req_"]
+	Logger         *slog.Logger
 }
 
 // Service owns every state change of requests and grants.
@@ -116,7 +119,9 @@ type Service struct {
 	limiter *limiter
 	metrics *serviceMetrics
 	log     *slog.Logger
-	now     func() time.Time
+	// lastReconcile is when the sweep last reconciled (nil: never).
+	lastReconcile atomic.Pointer[time.Time]
+	now           func() time.Time
 }
 
 // New checks the options and builds the service.
@@ -138,6 +143,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.RequestBurst <= 0 {
 		o.RequestBurst = 10
+	}
+	if o.ReconcileEvery <= 0 {
+		o.ReconcileEvery = DefaultReconcileEvery
 	}
 	if o.ActivityWindow <= 0 {
 		o.ActivityWindow = 15 * time.Minute

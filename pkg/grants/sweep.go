@@ -24,6 +24,7 @@ func (s *Service) SweepOnce(ctx context.Context) (int, error) {
 		now := s.now()
 		var ended []string
 		defer func() { s.flushActivity(ctx, ended...) }()
+		defer s.reconcileDue(ctx, now)
 		idle, err := s.sweepIdle(ctx, now)
 		n += len(idle)
 		ended = append(ended, idle...)

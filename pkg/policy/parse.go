@@ -35,8 +35,11 @@ type RoleSpec struct {
 	Description string `yaml:"description"`
 	// Kind is the kind of access the role grants [aws_role]: aws_role is
 	// an IAM role assumed with STS (arn, account, region, session
-	// settings below).
+	// settings below); ldap_group is membership of a directory group
+	// (ldap below, and the server's ldap: connection).
 	Kind string `yaml:"kind"`
+	// LDAP is an ldap_group role's group and member lookup.
+	LDAP *LDAPGroupSpec `yaml:"ldap"`
 	// Account is the 12-digit AWS account id; quote it. Optional: taken
 	// from the ARN when empty, must match it when set.
 	Account string `yaml:"account"`
@@ -82,6 +85,24 @@ type RoleSpec struct {
 	// Review: required asks an approver to review every grant afterwards
 	// (break-glass grants are always reviewed).
 	Review string `yaml:"review"`
+}
+
+// LDAPGroupSpec is an ldap_group role's ldap block.
+type LDAPGroupSpec struct {
+	// Group is the group's DN: cn=prod-admins,ou=groups,dc=example,dc=org.
+	Group string `yaml:"group"`
+	// MemberDN is the requester's DN, {user} standing for their verified
+	// name: uid={user},ou=people,dc=example,dc=org.
+	MemberDN string `yaml:"member_dn"`
+	// MemberSearch finds the requester's entry instead of member_dn.
+	MemberSearch *LDAPSearchSpec `yaml:"member_search"`
+}
+
+// LDAPSearchSpec finds one entry: a subtree search of Base with Filter,
+// {user} standing for the requester's verified name.
+type LDAPSearchSpec struct {
+	Base   string `yaml:"base"`
+	Filter string `yaml:"filter"`
 }
 
 // AutoApproveSpec is a role's auto_approve block.
@@ -260,6 +281,8 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 		v.roleTarget(at, s, r)
 	case KindAWSRole:
 		v.roleTarget(at, s, r)
+	case KindLDAPGroup:
+		v.roleLDAP(at, s, r)
 	default:
 		v.errorf(at("kind"), "%q is not a kind of access jit knows; known kinds: %s", s.Kind, strings.Join(Kinds(), ", "))
 	}
@@ -275,6 +298,9 @@ func (v *validator) role(path string, s *RoleSpec) *Role {
 
 // roleTarget checks a role's AWS target: ARN, account, region, session length and session policy.
 func (v *validator) roleTarget(at func(string) string, s *RoleSpec, r *Role) {
+	if s.LDAP != nil {
+		v.errorf(at("ldap"), "ldap: is for kind: ldap_group; this role is an aws_role (set kind: ldap_group, or remove ldap:)")
+	}
 	switch m := compiled().roleARN.FindStringSubmatch(s.ARN); {
 	case s.ARN == "":
 		v.errorf(at("arn"), "arn is required (arn:aws:iam::123456789012:role/name)")

@@ -135,10 +135,26 @@ const (
 	// KindAWSRole is an AWS IAM role assumed with STS (pkg/target/awsrole),
 	// the kind of a role that names none.
 	KindAWSRole = "aws_role"
+	// KindLDAPGroup is membership of an LDAP / Active Directory group for
+	// the grant (pkg/target/ldapgroup).
+	KindLDAPGroup = "ldap_group"
 )
 
 // Kinds are the kinds a policy accepts, in the order errors list them.
-func Kinds() []string { return []string{KindAWSRole} }
+func Kinds() []string { return []string{KindAWSRole, KindLDAPGroup} }
+
+// LDAPGroup is an ldap_group role's target: the group, and how the
+// requester's entry is found from their verified name (api.User.ID).
+type LDAPGroup struct {
+	// Group is the group's DN (a groupOfNames or an AD group).
+	Group string
+	// MemberDN is a DN template: {user} is replaced by the requester's
+	// name, DN-escaped. Exactly one of MemberDN and SearchFilter is set.
+	MemberDN string
+	// SearchBase and SearchFilter find the requester's entry (subtree
+	// search; {user} is replaced, filter-escaped; exactly one entry).
+	SearchBase, SearchFilter string
+}
 
 // Role is one requestable role with its rules, validated.
 type Role struct {
@@ -175,6 +191,8 @@ type Role struct {
 	ReviewRequired bool
 	// Agents is what AI agents may do with the role (agent.go).
 	Agents AgentRule
+	// LDAP is an ldap_group role's group and member lookup (nil otherwise).
+	LDAP *LDAPGroup
 }
 
 // TargetKind is the role's kind, KindAWSRole when unset.

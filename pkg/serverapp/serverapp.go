@@ -273,8 +273,15 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 // written in its own account).
 func newGrants(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time,
 	vendor vend.Vendor, revoker vend.Revoker, events func(audit.Event)) (*grants.Service, error) {
-	targets, err := target.NewRegistry(awsrole.New(awsrole.Options{Vendor: vendor, Revoker: revoker,
-		SessionCap: sessionCap(cfg), Audit: st}))
+	ts := []target.Target{awsrole.New(awsrole.Options{Vendor: vendor, Revoker: revoker, SessionCap: sessionCap(cfg), Audit: st})}
+	if cfg.LDAP.URL != "" {
+		lt, err := newLDAPTarget(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, lt)
+	}
+	targets, err := target.NewRegistry(ts...)
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +298,13 @@ func newGrants(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	}
 	if err := svc.CheckPolicy(ctx, cfg.Policy); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
+	}
+	// What a target created but no live grant owns (a crash, an end missed
+	// while the target was down) ends now; the sweep repeats this.
+	if n, err := svc.Reconcile(ctx); err != nil {
+		log.Warn("reconcile targets at start", "err", err)
+	} else if n.Removed+n.Started > 0 {
+		log.Info("reconciled targets at start", "removed", n.Removed, "started", n.Started)
 	}
 	return svc, nil
 }

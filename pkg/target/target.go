@@ -92,16 +92,25 @@ type Issuer interface {
 
 // Reconciler is a Target that can list what jit created at it, so that a
 // start finds a grant created at the target but not recorded (or ended in
-// the store but not at the target) after a crash.
+// the store but not at the target) after a crash. The service
+// (grants.Service.Reconcile) removes what no live grant owns and starts
+// again the live grants a target does not list.
 type Reconciler interface {
 	Target
+	// Created lists what jit created at the target for the roles of the
+	// last Check.
 	Created(ctx context.Context) ([]Created, error)
+	// Remove ends c, which no live grant owns.
+	Remove(ctx context.Context, c Created, now time.Time) (Ended, error)
 }
 
 // Created is one thing jit created at a target.
 type Created struct {
 	RequestID string
-	ID        string
+	// ID names what was created (as Issued.ID: a member's DN, a login).
+	ID string
+	// At is where it is (a group's DN), when the kind needs it to Remove.
+	At string
 }
 
 // Credentials are what an Issuer handed out. Exactly one of the kind
@@ -159,6 +168,15 @@ func (r *Registry) Kinds() []string {
 		out = append(out, k)
 	}
 	slices.Sort(out)
+	return out
+}
+
+// All lists the registered targets, by kind.
+func (r *Registry) All() []Target {
+	var out []Target
+	for _, k := range r.Kinds() {
+		out = append(out, r.byKind[k])
+	}
 	return out
 }
 
