@@ -5,7 +5,8 @@
 #   scripts/deps.sh [test]   everything `make test` uses: the apt packages of the
 #                            real test peers (AWS CLI, boto3, keyrings, tmux,
 #                            hyperfine, chromium, podman for the image, PostgreSQL
-#                            15) and, into a tools cache, MinIO, its admin client
+#                            15, slapd and ldap-utils for the directory target)
+#                            and, into a tools cache, MinIO, its admin client
 #                            mc, staticcheck, goreleaser and cyclonedx-gomod (the
 #                            SBOMs), and with npm ci the Node test peers
 #                            (oidc-provider, @cloud-copilot/iam-simulate)
@@ -23,7 +24,7 @@ STATICCHECK_VERSION="v0.8.2"
 CYCLONEDX_GOMOD_VERSION="v1.10.0"
 MODE="${1:-test}"
 case "${MODE}" in
-test) APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium podman ca-certificates) ;;
+test) APT_PACKAGES=(awscli python3-boto3 gnome-keyring dbus libsecret-tools keyutils tmux hyperfine chromium podman ca-certificates slapd ldap-utils) ;;
 demo) APT_PACKAGES=(awscli ca-certificates) ;;
 *) printf 'deps: error: unknown mode %s (want test or demo)\n' "${MODE}" >&2; exit 2 ;;
 esac
@@ -58,6 +59,11 @@ if ((${#missing[@]} == 0)); then
 else
 	say "apt-get update"
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	if [[ " ${missing[*]} " == *" slapd "* ]]; then
+		# The tests start their own slapd (internal/testenv.LDAP): no system
+		# directory, database or service.
+		echo 'slapd slapd/no_configuration boolean true' | "${SUDO[@]}" debconf-set-selections
+	fi
 	say "apt-get install ${missing[*]}"
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -134,6 +134,7 @@ func CheckPolicyRun(_ context.Context, opts *CheckPolicyOptions) error {
 		}
 		fmt.Fprintf(opts.IO.Out, "  %-20s eligible: %s; approvers: %s (%d needed)%s%s; max %s\n",
 			r.Name, r.Eligible, r.Approvers, r.ApprovalsRequired, auto, bg, r.MaxDuration)
+		fmt.Fprintf(opts.IO.Out, "  %-20s grants %s\n", "", r.Target())
 	}
 	return nil
 }

@@ -312,3 +312,35 @@ func TestExplainRun(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckPolicyAndExplainShowWhatARoleGrants(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bind.pw"), []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, "jit.yaml", strings.Replace(goodConfig, "%s",
+		`ldap: {url: "ldaps://ldap.example.org", bind_dn: "cn=jit,dc=example,dc=org", bind_password_file: `+filepath.Join(dir, "bind.pw")+`}`, 1)+
+		`  - name: ops
+    kind: ldap_group
+    ldap: {group: "cn=ops,ou=groups,dc=example,dc=org", member_dn: "uid={user},ou=people,dc=example,dc=org"}
+    eligible: {groups: [developers]}
+    approvers: {groups: [approvers]}
+`)
+	io, _, stdout, _ := iostreams.Test()
+	if err := CheckPolicyRun(t.Context(), &CheckPolicyOptions{IO: io, Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"grants aws_role: arn:aws:iam::123456789012:role/readonly",
+		"grants ldap_group: membership of cn=ops,ou=groups,dc=example,dc=org (member uid={user},ou=people,dc=example,dc=org)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("check-policy lacks %q:\n%s", want, stdout)
+		}
+	}
+	io, _, stdout, _ = iostreams.Test()
+	if err := ExplainRun(t.Context(), &ExplainOptions{IO: io, ConfigPath: path, User: "alice", Groups: []string{"developers"}, Role: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "grants:    ldap_group: membership of cn=ops,ou=groups,dc=example,dc=org"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("explain lacks %q:\n%s", want, stdout)
+	}
+}

@@ -14,6 +14,8 @@ type Explanation struct {
 	User  api.User
 	Role  string
 	Found bool // the role exists
+	// Target is what the role grants: its kind and where (Role.Target).
+	Target string
 	// Eligible: the user may request the role.
 	Eligible bool
 	// AutoApproved: a request for the default duration is approved at once;
@@ -48,6 +50,7 @@ func (p *Policy) Explain(u api.User, role string) Explanation {
 		return e
 	}
 	e.Found = true
+	e.Target = r.Target()
 	e.Eligible = r.Eligible.Match(u)
 	if e.Eligible && r.AutoApprove != nil && r.AutoApprove.Match(u) {
 		e.AutoApproveMax = r.AutoApprove.MaxDuration
@@ -87,6 +90,7 @@ func (e Explanation) String() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "role:      %s\n", e.Role)
+	fmt.Fprintf(&b, "grants:    %s\n", e.Target)
 	yes := func(ok bool) string {
 		if ok {
 			return "yes"

@@ -60,3 +60,15 @@ func (v *validator) roleLDAP(at func(string) string, s *RoleSpec, r *Role) {
 	}
 	r.LDAP = g
 }
+
+// Target says what a role grants, for people (check-policy, explain): its
+// kind and where.
+func (r *Role) Target() string {
+	switch l := r.LDAP; {
+	case r.TargetKind() == KindLDAPGroup && l != nil && l.MemberDN != "":
+		return KindLDAPGroup + ": membership of " + l.Group + " (member " + l.MemberDN + ")"
+	case r.TargetKind() == KindLDAPGroup && l != nil:
+		return KindLDAPGroup + ": membership of " + l.Group + " (member found under " + l.SearchBase + " by " + l.SearchFilter + ")"
+	}
+	return r.TargetKind() + ": " + r.ARN
+}
