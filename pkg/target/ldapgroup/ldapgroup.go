@@ -233,7 +233,15 @@ func (t *Target) readGroup(s *session, dn string) (*group, error) {
 // search (exactly one entry).
 func (t *Target) memberDN(s *session, l *policy.LDAPGroup, user string) (string, error) {
 	if l.MemberDN != "" {
-		return strings.ReplaceAll(l.MemberDN, policy.UserPlaceholder, ldap.EscapeDN(user)), nil
+		dn := strings.ReplaceAll(l.MemberDN, policy.UserPlaceholder, ldap.EscapeDN(user))
+		// The entry must exist: a group never gets a member nobody is.
+		_, err := s.c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, int(t.o.Timeout.Seconds()), false,
+			"(objectClass=*)", []string{"1.1"}, nil))
+		if err != nil {
+			return "", &Error{Op: "find " + user, Err: fmt.Errorf("read %s: %w", dn, err),
+				Hint: "the requester has no directory entry at the role's member_dn"}
+		}
+		return dn, nil
 	}
 	filter := strings.ReplaceAll(l.SearchFilter, policy.UserPlaceholder, ldap.EscapeFilter(user))
 	res, err := s.c.Search(ldap.NewSearchRequest(l.SearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, int(t.o.Timeout.Seconds()), false,

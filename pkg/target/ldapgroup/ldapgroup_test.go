@@ -203,3 +203,26 @@ func TestStartIsRefusedWholeWhenTheBindAccountMayNotWriteTheMarker(t *testing.T)
 		t.Fatalf("description after a grant: %v, want the human's value only", d)
 	}
 }
+
+func TestCraftedRequesterNamesCannotWidenTheMemberLookup(t *testing.T) {
+	srv := testenv.LDAP(t, []string{"bob"}, []string{"ops"})
+	ctx := context.Background()
+	p := roles(t, "")
+	tg := newTarget(t, srv, srv.BindPassword())
+	if err := tg.Check(ctx, p.Roles); err != nil {
+		t.Fatal(err)
+	}
+	// Unescaped, "(mail=*)" would find bob, the only person: a name of "*"
+	// must find nobody. A DN template with a name that is no entry
+	// (or smuggles RDNs) adds nothing either.
+	for _, tc := range []struct{ role, name string }{
+		{"ops-search", "*"}, {"ops-search", "*)(uid=*"}, {"ops", "bob,ou=people"}, {"ops", "nobody"},
+	} {
+		if _, err := tg.Start(ctx, grant(p, tc.role, "req_x", tc.name), time.Now()); err == nil {
+			t.Errorf("%s with requester %q: started, want no entry found", tc.role, tc.name)
+		}
+	}
+	if m := srv.Attr(t, testenv.LDAPGroupDN("ops"), "member"); slices.Contains(m, testenv.LDAPPersonDN("bob")) || len(m) != 1 {
+		t.Fatalf("members after crafted names: %v, want the admin only", m)
+	}
+}
