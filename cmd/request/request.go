@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/apiclient"
 	"github.com/jit-access/jit/pkg/cmdutil"
 	"github.com/jit-access/jit/pkg/iostreams"
 	"github.com/jit-access/jit/pkg/session"
@@ -142,6 +143,13 @@ func Run(ctx context.Context, opts *Options) error {
 	switch req.State {
 	case api.StateApproved, api.StateActive:
 		creds, err := s.Credentials(ctx, req.Role)
+		if apiclient.IsCode(err, api.CodeNoCredentials) {
+			// A kind whose access is given at the grant's start (a
+			// directory group): nothing to fetch or cache.
+			fmt.Fprintf(w, "✓ %s granted until %s (%s): its access was given at the server (a directory group, say), with nothing to fetch.\n", req.Role,
+				req.EndsAt.Local().Format("15:04 MST"), approvedBy(req))
+			return finish(opts, req, nil, nil)
+		}
 		if err != nil {
 			return fmt.Errorf("approved, but fetching credentials failed: %w", err)
 		}

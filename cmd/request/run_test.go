@@ -121,3 +121,26 @@ func TestRequestRun(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestOfARoleWhoseAccessIsNotCredentialsSucceedsWithoutCaching(t *testing.T) {
+	now := time.Now()
+	granted := api.Request{ID: "req_1", Role: "ops", Requester: "alice@example.com", State: api.StateActive, AutoApproved: true,
+		ApprovalsNeeded: 1, Version: 1, DurationSeconds: 3600, StartsAt: now, EndsAt: now.Add(time.Hour)}
+	s := cmdtest.Session(t, cmdtest.Server(t, cmdtest.Routes{
+		"POST /v1/requests": granted,
+		"GET /v1/requests":  api.RequestList{Requests: []api.Request{granted}},
+		"POST /v1/requests/req_1/credentials": cmdtest.Fail(http.StatusConflict, api.CodeNoCredentials,
+			"role ops (ldap_group) has no credentials to hand out"),
+	}), "alice@example.com", time.Now)
+	ios, _, stdout, stderr := iostreams.Test()
+	opts := &Options{Role: "ops", Output: "text", IO: ios, Now: time.Now, Session: func() (*session.Session, error) { return s, nil }}
+	if err := Run(t.Context(), opts); err != nil {
+		t.Fatalf("a granted ldap_group request: %v, want success", err)
+	}
+	if stdout.String() != "req_1\n" || !strings.Contains(stderr.String(), "✓ ops granted until") || !strings.Contains(stderr.String(), "nothing to fetch") {
+		t.Fatalf("stdout %q stderr %q", stdout, stderr)
+	}
+	if _, ok, _ := s.Cache.GetCredentials(t.Context(), s.Server, "ops"); ok {
+		t.Fatal("credentials cached for a role that has none")
+	}
+}

@@ -347,6 +347,10 @@ const (
 	CodeVendFailed      = "vend_failed" // 502: STS refused
 	CodeUnavailable     = "unavailable" // 503: shutting down, retry
 	CodeInternal        = "internal"
+
+	// CodeNoCredentials (409): the role's access is not credentials (a
+	// directory group, given when the grant started); the grant stands.
+	CodeNoCredentials = "no_credentials"
 )
 
 // HTTPStatus is the HTTP status the API answers an error code with.
@@ -360,7 +364,7 @@ func HTTPStatus(code string) int {
 		return http.StatusNotFound
 	case CodeInvalid:
 		return http.StatusBadRequest
-	case CodeConflict:
+	case CodeConflict, CodeNoCredentials:
 		return http.StatusConflict
 	case CodeRateLimited:
 		return http.StatusTooManyRequests

@@ -46,8 +46,8 @@ func (s *Service) Credentials(ctx context.Context, a Actor, id string) (Vend, er
 	}
 	issuer, ok := t.(target.Issuer)
 	if !ok {
-		return Vend{}, &policy.ConflictError{Reason: "role " + req.Role + " (" + t.Kind() + ") has no credentials to hand out",
-			Hint: "its access was granted when the request was approved"}
+		return Vend{}, &api.Error{Code: api.CodeNoCredentials, Message: "role " + req.Role + " (" + t.Kind() + ") has no credentials to hand out",
+			Hint: "its access was given when the grant started (a directory group membership, say); there is nothing to fetch"}
 	}
 	creds, err := issuer.Credentials(ctx, g, now)
 	if err != nil {

@@ -2,6 +2,8 @@ package grants_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -226,5 +228,16 @@ func TestLDAPGroupReconcileEndsStrayMembershipsAndStartsLiveGrantsTheDirectoryLa
 	}
 	if !slices.Contains(r.types("req_ghost"), audit.TypeAccessReconciled) {
 		t.Fatalf("the stray membership's removal is not audited: %v", r.types("req_ghost"))
+	}
+}
+
+func TestLDAPGroupGrantHasNoCredentialsToFetch(t *testing.T) {
+	p := verifiedPeople(t)
+	r := newLDAPRig(t)
+	req := r.grant(p.alice, p.bob)
+	_, err := r.svc.Credentials(context.Background(), api_(p.alice), req.ID)
+	var apiErr *api.Error
+	if !errors.As(err, &apiErr) || apiErr.Code != api.CodeNoCredentials || api.HTTPStatus(apiErr.Code) != http.StatusConflict {
+		t.Fatalf("credentials of an ldap_group grant: %v, want %s (409)", err, api.CodeNoCredentials)
 	}
 }
