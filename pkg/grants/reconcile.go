@@ -108,7 +108,7 @@ func (s *Service) reconcile(ctx context.Context, rc target.Reconciler, out *Reco
 		}
 		for i := range reqs {
 			if r := &reqs[i]; !owned[r.ID] && now.Before(r.EndsAt) {
-				s.started(ctx, r, "server")
+				s.started(ctx, r, api.User{})
 				out.Started++
 			}
 		}
