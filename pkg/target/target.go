@@ -1,7 +1,8 @@
 // Package target is what the grants service (pkg/grants) asks of each kind
-// of access a policy role can grant: an assumed AWS IAM role today
-// (pkg/target/awsrole), an Identity Center permission set, a database login
-// or a directory group next. Each kind is one implementation of Target; the
+// of access a policy role can grant: an assumed AWS IAM role
+// (pkg/target/awsrole) and a directory group's membership
+// (pkg/target/ldapgroup); an Identity Center permission set or a database
+// login next. Each kind is one implementation of Target; the
 // service picks it from a Registry by the role's kind (policy roles[].kind),
 // so a new kind is a new implementation, never a new branch in the service
 // or the doors.
