@@ -157,6 +157,10 @@ var mappings = map[string]mapping{
 	audit.TypeExpired:         {ClassUserAccess, 2, "Revoke Privileges", false, SeverityInformational, ""},
 	audit.TypeRevokeEnforced:  {ClassUserAccess, 2, "Revoke Privileges", false, SeverityLow, ""},
 	audit.TypeRevokeFailed:    {ClassUserAccess, 2, "Revoke Privileges", true, SeverityHigh, ""},
+	// A target's own side of a grant (a directory group's membership).
+	audit.TypeAccessGranted:    {ClassUserAccess, 1, "Assign Privileges", false, SeverityLow, ""},
+	audit.TypeAccessFailed:     {ClassUserAccess, 1, "Assign Privileges", true, SeverityHigh, ""},
+	audit.TypeAccessReconciled: {ClassUserAccess, 2, "Revoke Privileges", false, SeverityMedium, ""},
 
 	// An STS session of the role for the requester: OCSF's "Account
 	// Switch" (a user switched to another account).
