@@ -214,6 +214,9 @@ func TestStaleLoginRePromptsAndDecidesNothing(t *testing.T) {
 	b := newBrowser(t)
 	p := b.signIn(e.url+"/approve/"+req.ID, "bob")
 	csrf := csrfOf(t, p)
+	// The IdP's auth_time is on the real clock, which ran on while signing
+	// in (seconds on a loaded machine): age the login from now.
+	e.clock.Set(time.Now())
 	e.clock.Add(webapprove.DefaultMaxLoginAge + time.Second)
 
 	p = b.post(e.url+"/approve/"+req.ID, url.Values{"csrf": {csrf}, "action": {"approve"}})
