@@ -3,6 +3,7 @@ package grants_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/policy"
@@ -26,17 +28,30 @@ import (
 // verified by the server's verifier.
 type people struct{ alice, bob, carol api.User }
 
+// idp is the package's OIDC provider (TestMain), and the people it signed
+// in, once.
 var (
+	idp        *devidp.Provider
 	peopleOnce sync.Once
 	peopleSeen people
 )
+
+func TestMain(m *testing.M) {
+	p, err := devidp.Start(context.Background(), devidp.Options{})
+	if err != nil {
+		panic("start the OIDC provider: " + err.Error())
+	}
+	idp = p
+	code := m.Run()
+	_ = p.Close()
+	os.Exit(code)
+}
 
 // verifiedPeople logs alice, bob and carol in once per test binary (a
 // device flow each) and verifies their tokens.
 func verifiedPeople(t *testing.T) people {
 	t.Helper()
 	peopleOnce.Do(func() {
-		idp := testenv.OIDC(t)
 		toks := testenv.IDTokens(t, idp, "alice", "bob", "carol")
 		v := server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClockSkew: 30 * time.Second})
 		users := map[string]api.User{}
