@@ -20,6 +20,7 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		ID: id, Requester: "ä.lice+jit@example.com", Role: "prod-admin/eu",
 		Reason:          "fix \"prod\" \\ ✓ 漢字\n\tline\x00after-nul <&>",
 		Ticket:          "OPS-" + id,
+		Agent:           "claude-code",
 		DurationSeconds: 5400 + int64(shift/time.Second),
 		State:           api.StateActive,
 		BreakGlass:      true,
