@@ -43,6 +43,7 @@ func newActivityEnv(t *testing.T) *env {
 	return newEnvWith(t, func(o *server.Options) {
 		o.Policy = pol
 		o.Activity = server.ActivityOptions{Secret: activitySecret, Window: 15 * time.Minute}
+		o.SweepInterval = time.Hour // the tests sweep themselves (SweepOnce): no background sweep racing them
 	})
 }
 
