@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/lifecycle"
 	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/policy"
+	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/sqlite"
 	"github.com/jit-access/jit/pkg/target"
 	"github.com/jit-access/jit/pkg/target/awsrole"
@@ -64,6 +66,15 @@ roles:
 	}
 	if err := decide(context.Background(), slackUser("bob@example.com"), "no-email", true, "via Slack"); err == nil || !strings.Contains(err.Error(), "no verified email") {
 		t.Fatalf("a request without the requester's email was decided from Slack: %v", err)
+	}
+	// The refusal is audited as the API's is (authz.denied), not only told
+	// to the presser.
+	denied, err := st.Audit(context.Background(), store.AuditFilter{Type: audit.TypeForbidden})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(denied) == 0 || denied[0].Actor != slackUser("bob@example.com").ID() || !strings.Contains(denied[0].Reason, "never approves their own") {
+		t.Fatalf("bob's refused self-approval from Slack was not audited as %s: %+v", audit.TypeForbidden, denied)
 	}
 	if err := decide(context.Background(), slackUser("carol@example.com"), "with-email", true, "via Slack"); err != nil {
 		t.Fatalf("carol approving from Slack: %v", err)

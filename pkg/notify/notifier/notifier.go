@@ -100,10 +100,12 @@ func New(o Options) (*Notifier, error) {
 	return n, nil
 }
 
-// Decisions is what Slack's buttons do: grants.Service's approve and deny.
+// Decisions is what Slack's buttons do: grants.Service's approve and deny,
+// and its audit of a refusal (as the API and the approver page write it).
 type Decisions interface {
 	Approve(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
 	Deny(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
+	Refused(ctx context.Context, a grants.Actor, err error, where string)
 }
 
 // Decider approves or denies for a Slack user through the grants service:
@@ -116,10 +118,15 @@ func Decider(g Decisions) func(ctx context.Context, u api.User, id string, appro
 	return func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
 		a := grants.Actor{User: u, Via: grants.ViaSlack}
 		var err error
+		action := "approve"
 		if approve {
 			_, err = g.Approve(ctx, a, id, comment)
 		} else {
+			action = "deny"
 			_, err = g.Deny(ctx, a, id, comment)
+		}
+		if err != nil {
+			g.Refused(ctx, a, err, "slack:"+action+" "+id)
 		}
 		return err
 	}
