@@ -4,7 +4,6 @@ package api
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -353,27 +352,29 @@ const (
 	CodeNoCredentials = "no_credentials"
 )
 
-// HTTPStatus is the HTTP status the API answers an error code with.
+// HTTPStatus is the HTTP status the API answers an error code with. The
+// numbers are written out: pkg/api is linked into the slim credential path,
+// which must not link net/http (pkg/credpath's TestCredentialPathStaysSlim).
 func HTTPStatus(code string) int {
 	switch code {
 	case CodeUnauthenticated:
-		return http.StatusUnauthorized
+		return 401 // Unauthorized
 	case CodeForbidden:
-		return http.StatusForbidden
+		return 403 // Forbidden
 	case CodeNotFound:
-		return http.StatusNotFound
+		return 404 // Not Found
 	case CodeInvalid:
-		return http.StatusBadRequest
+		return 400 // Bad Request
 	case CodeConflict, CodeNoCredentials:
-		return http.StatusConflict
+		return 409 // Conflict
 	case CodeRateLimited:
-		return http.StatusTooManyRequests
+		return 429 // Too Many Requests
 	case CodeVendFailed:
-		return http.StatusBadGateway
+		return 502 // Bad Gateway
 	case CodeUnavailable:
-		return http.StatusServiceUnavailable
+		return 503 // Service Unavailable
 	}
-	return http.StatusInternalServerError
+	return 500 // Internal Server Error
 }
 
 // FormatDuration writes a duration the way people write one — 45s, 30m, 1h,

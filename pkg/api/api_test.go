@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -12,6 +13,20 @@ func TestFormatDurationReadsLikeAPerson(t *testing.T) {
 	} {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// The written-out numbers of HTTPStatus are net/http's statuses.
+func TestHTTPStatusOfEachErrorCode(t *testing.T) {
+	for code, want := range map[string]int{
+		CodeUnauthenticated: http.StatusUnauthorized, CodeForbidden: http.StatusForbidden, CodeNotFound: http.StatusNotFound,
+		CodeInvalid: http.StatusBadRequest, CodeConflict: http.StatusConflict, CodeNoCredentials: http.StatusConflict,
+		CodeRateLimited: http.StatusTooManyRequests, CodeVendFailed: http.StatusBadGateway,
+		CodeUnavailable: http.StatusServiceUnavailable, "something_else": http.StatusInternalServerError,
+	} {
+		if got := HTTPStatus(code); got != want {
+			t.Errorf("HTTPStatus(%q) = %d, want %d", code, got, want)
 		}
 	}
 }
