@@ -3,6 +3,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -180,6 +181,21 @@ type Request struct {
 	// email so that one person never approves their own request from
 	// another account or channel (Slack).
 	RequesterEmail string `json:"requester_email,omitempty"`
+
+	// Target is where the grant's access was given, recorded in the write
+	// that made the request a grant: its end, its credentials and
+	// reconcile act there, even after a reload moved or removed the role.
+	// Nil before the grant starts (and on grants stored before it existed,
+	// which act on the role as the policy says it is).
+	Target *GrantTarget `json:"target,omitempty"`
+}
+
+// GrantTarget is where a grant's access was given: its kind and the
+// role's target settings when it started (policy.TargetSpec, as JSON;
+// clients need not read it).
+type GrantTarget struct {
+	Kind string          `json:"kind"`
+	Spec json.RawMessage `json:"spec,omitempty"`
 }
 
 // Extension is an extension of a live grant that needs approvers, like a

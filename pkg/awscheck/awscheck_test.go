@@ -44,10 +44,10 @@ func TestCheckReportsWhichRolesTheServerCanAssumeAndRevokeOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	roles := []*policy.Role{
-		{Name: "dev", ARN: arn(serverAccount, "jit-dev")},
-		{Name: "prod", ARN: arn(otherAccount, "jit-prod")},
-		{Name: "untrusting", ARN: arn(otherAccount, "jit-untrusting")},
-		{Name: "third", ARN: arn(thirdAccount, "jit-third")},
+		{Name: "dev", TargetSpec: policy.TargetSpec{ARN: arn(serverAccount, "jit-dev")}},
+		{Name: "prod", TargetSpec: policy.TargetSpec{ARN: arn(otherAccount, "jit-prod")}},
+		{Name: "untrusting", TargetSpec: policy.TargetSpec{ARN: arn(otherAccount, "jit-untrusting")}},
+		{Name: "third", TargetSpec: policy.TargetSpec{ARN: arn(thirdAccount, "jit-third")}},
 	}
 	got := awscheck.Run(t.Context(), roles, vendor, revoker, time.Now())
 	if len(got) != 4 {

@@ -34,6 +34,9 @@ func (s *Service) Create(ctx context.Context, a Actor, in api.CreateRequest) (*a
 	}, now)
 	events = stamp(events, a)
 	req.ReviewRequired = p.NeedsReview(req.Role, req.BreakGlass)
+	if err := recordTarget(p, req); err != nil {
+		return nil, err
+	}
 	if err := s.st.Create(ctx, req, events); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,12 @@ func (s *Service) Credentials(ctx context.Context, a Actor, id string) (Vend, er
 		return Vend{}, &api.Error{Code: api.CodeConflict, Message: "request " + id + " is " + string(st) + ", not an active grant",
 			Hint: "ask again: jit request " + req.Role + " --reason ..."}
 	}
+	// A grant's credentials come from where it started (its recorded
+	// target), but only while the policy still has its role.
+	if _, ok := s.Policy().Role(req.Role); !ok {
+		return Vend{}, &policy.ConflictError{Reason: "role " + req.Role + " is no longer in the policy",
+			Hint: "ask an admin whether it was renamed: jit roles"}
+	}
 	g, t, err := s.grantOf(req, u)
 	if err != nil {
 		return Vend{}, err

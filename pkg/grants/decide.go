@@ -61,7 +61,9 @@ func ExtensionWaiting(req *api.Request) bool {
 func (s *Service) Approve(ctx context.Context, a Actor, id, comment string) (*api.Request, error) {
 	u := a.User
 	wasPending := false
+	var checked *policy.Policy // the policy the approval was checked with
 	req, err := s.decide(ctx, a, id, func(p *policy.Policy, req *api.Request) error {
+		checked = p
 		if ExtensionWaiting(req) {
 			if err := p.CanDecideExtension(u, req); err != nil {
 				return err
@@ -74,7 +76,11 @@ func (s *Service) Approve(ctx context.Context, a Actor, id, comment string) (*ap
 		if ExtensionWaiting(req) {
 			return lifecycle.ApproveExtension(req, u, comment, now)
 		}
-		return lifecycle.Approve(req, u, comment, now)
+		events, err := lifecycle.Approve(req, u, comment, now)
+		if err == nil {
+			err = recordTarget(checked, req)
+		}
+		return events, err
 	})
 	if err == nil && wasPending {
 		s.started(ctx, req, u)

@@ -160,14 +160,61 @@ func New(o Options) (*Service, error) {
 func (s *Service) Policy() *policy.Policy { return s.policy.Load() }
 
 // SetPolicy puts p in force (a reload) and audits it; the caller checked
-// it (CheckPolicy).
+// it (CheckPolicy). Live grants whose role p moves to another target (or
+// drops) keep acting where they started (api.Request.Target): the reload
+// is not refused, but the policy.loaded record and the log name them,
+// so that an admin revokes them if the move was meant to end them.
 func (s *Service) SetPolicy(ctx context.Context, p *policy.Policy, source string, detail map[string]string) error {
+	moved, err := s.movedGrants(ctx, p)
+	if err != nil {
+		s.log.Warn("reload: could not list the live grants it moves", "err", err)
+	}
 	s.policy.Store(p)
 	d := map[string]string{"source": source}
 	for k, v := range detail {
 		d[k] = v
 	}
+	if len(moved) > 0 {
+		d["moved_grants"] = strings.Join(moved, ",")
+		s.log.Warn("reload moves or drops the target of roles with live grants: those grants keep their access where it started until they end; revoke them to end it now (jit revoke ID)",
+			"grants", moved)
+	}
 	return s.Append(ctx, audit.Event{Time: s.now(), Type: audit.TypePolicyLoaded, Actor: "server", Detail: d})
+}
+
+// movedGrants lists the live grants whose recorded target p's role of
+// theirs no longer names (or whose role p drops), as "id (role)".
+func (s *Service) movedGrants(ctx context.Context, p *policy.Policy) ([]string, error) {
+	var moved []string
+	err := s.liveGrants(ctx, nil, func(r *api.Request) {
+		role, _ := p.Role(r.Role)
+		if policy.Moved(r.Target, role) {
+			moved = append(moved, r.ID+" ("+r.Role+")")
+		}
+	})
+	return moved, err
+}
+
+// liveGrants calls fn with each live grant of roles (nil: every role).
+func (s *Service) liveGrants(ctx context.Context, roles []string, fn func(r *api.Request)) error {
+	now := s.now()
+	f := store.Filter{Roles: roles, States: []api.State{api.StateApproved, api.StateActive}, EndsAtOrAfter: now, Limit: 500}
+	for page := 0; page < 20; page++ {
+		reqs, next, err := s.st.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		for i := range reqs {
+			if now.Before(reqs[i].EndsAt) {
+				fn(&reqs[i])
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		f.Cursor = next
+	}
+	return nil
 }
 
 // CheckPolicy asks each target to check p's roles of its kind (start and
@@ -235,12 +282,15 @@ func stamp(events []audit.Event, a Actor) []audit.Event {
 	return events
 }
 
-// grantOf is the grant req is, with its role and target.
+// grantOf is the grant req is, with its role and target: the role's
+// target as the grant recorded it when it started (api.Request.Target), so
+// that a reload that moved or dropped the role changes nowhere the grant
+// acts.
 func (s *Service) grantOf(req *api.Request, by api.User) (target.Grant, target.Target, error) {
-	role, ok := s.Policy().Role(req.Role)
-	if !ok {
-		return target.Grant{}, nil, &policy.ConflictError{Reason: "role " + req.Role + " is no longer in the policy",
-			Hint: "ask an admin whether it was renamed: jit roles"}
+	current, _ := s.Policy().Role(req.Role)
+	role, err := policy.StartedRole(current, req.Role, req.Target)
+	if err != nil {
+		return target.Grant{}, nil, err
 	}
 	t, err := s.o.Targets.For(role)
 	if err != nil {
@@ -251,6 +301,21 @@ func (s *Service) grantOf(req *api.Request, by api.User) (target.Grant, target.T
 		name = "server"
 	}
 	return target.Grant{Request: req, Role: role, By: name, User: by}, t, nil
+}
+
+// recordTarget records on req, in the write that makes it a grant, where
+// its access is given: the role's target in p.
+func recordTarget(p *policy.Policy, req *api.Request) error {
+	if !req.State.Granted() || req.Target != nil {
+		return nil
+	}
+	role, ok := p.Role(req.Role)
+	if !ok {
+		return &policy.ConflictError{Reason: "role " + req.Role + " is no longer in the policy",
+			Hint: "ask an admin whether it was renamed: jit roles"}
+	}
+	req.Target = role.Recorded()
+	return nil
 }
 
 // started tells the target that req's grant began, when it did.
@@ -285,11 +350,16 @@ func (s *Service) started(ctx context.Context, req *api.Request, by api.User) {
 // is audited and logged, and the grant still ends at the target's
 // AccessUntil.
 func (s *Service) ended(ctx context.Context, req *api.Request, early bool) {
+	now := req.UpdatedAt
 	g, t, err := s.grantOf(req, api.User{})
 	if err != nil {
+		// Nowhere to end it: say so, as a failed end, so that nobody
+		// reads the revoke as enforced.
+		s.log.Error("revocation not enforced: no target to end the grant at", "id", req.ID, "role", req.Role, "err", err)
+		_ = s.Append(ctx, audit.Event{Time: now, Type: audit.TypeRevokeFailed, Actor: "server", Subject: req.Requester, Role: req.Role,
+			RequestID: req.ID, Reason: err.Error()})
 		return
 	}
-	now := req.UpdatedAt
 	res, err := t.End(ctx, g, early, now)
 	if err == nil && !res.Done {
 		return

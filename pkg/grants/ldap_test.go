@@ -47,11 +47,17 @@ roles:
 
 func newLDAPRig(t *testing.T) *ldapRig {
 	t.Helper()
+	return newLDAPRigWith(t, "ops")
+}
+
+// newLDAPRigWith is newLDAPRig with these groups in the directory.
+func newLDAPRigWith(t *testing.T, groups ...string) *ldapRig {
+	t.Helper()
 	pol, err := policy.Parse("ldap.yaml", []byte(ldapPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &ldapRig{t: t, dir: testenv.LDAP(t, []string{"alice", "bob"}, []string{"ops"}),
+	r := &ldapRig{t: t, dir: testenv.LDAP(t, []string{"alice", "bob"}, groups),
 		dbPath: filepath.Join(t.TempDir(), "jit.db"), clock: testenv.NewClock(time.Now()), pol: pol}
 	r.start(r.dir.BindPassword())
 	return r

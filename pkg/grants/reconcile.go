@@ -90,32 +90,20 @@ func (s *Service) reconcile(ctx context.Context, rc target.Reconciler, out *Reco
 			errs = append(errs, err)
 		}
 	}
-	// Live grants of this kind the target does not list.
-	var roles []string
-	for _, r := range s.Policy().Roles {
-		if r.TargetKind() == rc.Kind() {
-			roles = append(roles, r.Name)
+	// Live grants started at this kind (as they recorded it, whatever the
+	// policy says now) that the target does not list.
+	err = s.liveGrants(ctx, nil, func(r *api.Request) {
+		if owned[r.ID] {
+			return
 		}
-	}
-	if len(roles) == 0 {
-		return errors.Join(errs...)
-	}
-	f := store.Filter{Roles: roles, States: []api.State{api.StateApproved, api.StateActive}, Limit: 500}
-	for page := 0; page < 20; page++ {
-		reqs, next, err := s.st.List(ctx, f)
-		if err != nil {
-			return errors.Join(append(errs, err)...)
+		if _, t, err := s.grantOf(r, api.User{}); err != nil || t.Kind() != rc.Kind() {
+			return
 		}
-		for i := range reqs {
-			if r := &reqs[i]; !owned[r.ID] && now.Before(r.EndsAt) {
-				s.started(ctx, r, api.User{})
-				out.Started++
-			}
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
+		s.started(ctx, r, api.User{})
+		out.Started++
+	})
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

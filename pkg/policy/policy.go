@@ -147,29 +147,43 @@ func Kinds() []string { return []string{KindAWSRole, KindLDAPGroup} }
 // requester's entry is found from their verified name (api.User.ID).
 type LDAPGroup struct {
 	// Group is the group's DN (a groupOfNames or an AD group).
-	Group string
+	Group string `json:"group"`
 	// MemberDN is a DN template: {user} is replaced by the requester's
 	// name, DN-escaped. Exactly one of MemberDN and SearchFilter is set.
-	MemberDN string
+	MemberDN string `json:"member_dn,omitempty"`
 	// SearchBase and SearchFilter find the requester's entry (subtree
 	// search; {user} is replaced, filter-escaped; exactly one entry).
-	SearchBase, SearchFilter string
+	SearchBase   string `json:"search_base,omitempty"`
+	SearchFilter string `json:"search_filter,omitempty"`
+}
+
+// TargetSpec is the part of a role that says where its access is given:
+// its kind and that kind's settings. A grant records it when it starts
+// (api.Request.Target, StartedRole), so that the grant's end, its
+// credentials and reconcile act where it began even after a reload moved
+// or removed the role. Every setting that says where access is belongs
+// here, not in Role (TestRoleSettingsThatSayWhereAreInTheTargetSpec).
+type TargetSpec struct {
+	// Kind is the kind of access the role grants [KindAWSRole].
+	Kind    string `json:"kind,omitempty"`
+	Account string `json:"account,omitempty"`
+	ARN     string `json:"arn,omitempty"`
+	Region  string `json:"region,omitempty"`
+	// MaxSessionDuration is the IAM role's MaxSessionDuration (1–12 h).
+	MaxSessionDuration time.Duration `json:"max_session_duration,omitempty"`
+	// SessionPolicy is an optional JSON policy that scopes sessions down.
+	SessionPolicy string `json:"session_policy,omitempty"`
+	// LDAP is an ldap_group role's group and member lookup (nil otherwise).
+	LDAP *LDAPGroup `json:"ldap,omitempty"`
 }
 
 // Role is one requestable role with its rules, validated.
 type Role struct {
 	Name        string
 	Description string
-	// Kind is the kind of access the role grants [KindAWSRole].
-	Kind    string
-	Account string
-	ARN     string
-	Region  string
-	// MaxSessionDuration is the IAM role's MaxSessionDuration (1–12 h).
-	MaxSessionDuration time.Duration
-	// SessionPolicy is an optional JSON policy that scopes sessions down.
-	SessionPolicy string
-	Eligible      Subjects
+	// TargetSpec is where the role's access is given.
+	TargetSpec
+	Eligible Subjects
 	// DefaultDuration is used when a request names no duration.
 	DefaultDuration time.Duration
 	MaxDuration     time.Duration
@@ -191,8 +205,6 @@ type Role struct {
 	ReviewRequired bool
 	// Agents is what AI agents may do with the role (agent.go).
 	Agents AgentRule
-	// LDAP is an ldap_group role's group and member lookup (nil otherwise).
-	LDAP *LDAPGroup
 }
 
 // TargetKind is the role's kind, KindAWSRole when unset.

@@ -48,6 +48,7 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		RequesterIssuer:  "https://idp.example.com",
 		RequesterSubject: "u-älice",
 		RequesterEmail:   "ä.lice+jit@example.com",
+		Target:           &api.GrantTarget{Kind: "ldap_group", Spec: []byte(`{"kind":"ldap_group","ldap":{"group":"cn=ops,dc=example,dc=org"}}`)},
 		ReviewRequired:   true,
 		Review:           &api.Review{By: "frank@example.com", Verdict: api.VerdictConcern, Note: "no ticket ✓", At: at(4*time.Hour + 3)},
 		// The server keeps activity apart and fills it in responses; a

@@ -34,7 +34,7 @@ var now = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 func grant(vends int) target.Grant {
 	return target.Grant{
 		Request: &api.Request{ID: "req_1", Requester: "alice@example.com", Role: "ro", VendCount: vends, EndsAt: now.Add(time.Hour)},
-		Role:    &policy.Role{Name: "ro", ARN: "arn:aws:iam::123456789012:role/ro", MaxSessionDuration: 2 * time.Hour},
+		Role:    &policy.Role{Name: "ro", TargetSpec: policy.TargetSpec{ARN: "arn:aws:iam::123456789012:role/ro", MaxSessionDuration: 2 * time.Hour}},
 		By:      "bob@example.com",
 	}
 }

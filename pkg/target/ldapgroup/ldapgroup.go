@@ -425,20 +425,30 @@ func (t *Target) removeOnce(s *session, groupDN, request string, now time.Time) 
 // with End; consumers that cached it are outside what jit can end.
 func (t *Target) AccessUntil(_ target.Grant, endedAt time.Time) time.Time { return endedAt }
 
-// Created implements target.Reconciler: the markers in the groups of the
-// last Check.
+// Created implements target.Reconciler: the markers in every group that
+// carries one — found by a search for the marker under each of the
+// directory's naming contexts, so that a group no role names any more (a
+// reload moved the role, or dropped it) is still reconciled — and in the
+// groups of the last Check (in case the marker attribute cannot be
+// searched by substring).
 func (t *Target) Created(ctx context.Context) ([]target.Created, error) {
 	t.mu.Lock()
 	groups := slices.Clone(t.groups)
 	t.mu.Unlock()
-	if len(groups) == 0 {
-		return nil, nil
-	}
 	s, err := t.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
+	found, err := t.markedGroups(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, dn := range found {
+		if !slices.ContainsFunc(groups, func(g string) bool { return sameDN(g, dn) }) {
+			groups = append(groups, dn)
+		}
+	}
 	var out []target.Created
 	for _, dn := range groups {
 		grp, err := t.readGroup(s, dn)
@@ -447,6 +457,36 @@ func (t *Target) Created(ctx context.Context) ([]target.Created, error) {
 		}
 		for _, m := range grp.markers {
 			out = append(out, target.Created{RequestID: m.request, ID: m.member, At: dn})
+		}
+	}
+	return out, nil
+}
+
+// markedGroups lists the DNs of the entries whose marker attribute holds a
+// value jit wrote, under each naming context of the directory's root DSE.
+func (t *Target) markedGroups(s *session) ([]string, error) {
+	root, err := s.c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, int(t.o.Timeout.Seconds()), false,
+		"(objectClass=*)", []string{"namingContexts"}, nil))
+	if err != nil {
+		return nil, &Error{Op: "read the root DSE", Err: err, Hint: "let the bind account read the root DSE's namingContexts"}
+	}
+	var bases []string
+	if len(root.Entries) == 1 {
+		bases = root.Entries[0].GetAttributeValues("namingContexts")
+	}
+	filter := "(" + ldap.EscapeFilter(t.o.Marker) + "=" + ldap.EscapeFilter(markerPrefix) + "*)"
+	var out []string
+	for _, base := range bases {
+		res, err := s.c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, int(t.o.Timeout.Seconds()), false,
+			filter, []string{"1.1"}, nil), 500)
+		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return nil, &Error{Op: "search " + base + " for " + filter, Err: err, Hint: "let the bind account search the directory for the marker attribute"}
+		}
+		if res == nil {
+			continue
+		}
+		for _, e := range res.Entries {
+			out = append(out, e.DN)
 		}
 	}
 	return out, nil
