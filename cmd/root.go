@@ -15,6 +15,7 @@ import (
 	"github.com/jit-access/jit/cmd/decide"
 	"github.com/jit-access/jit/cmd/dev"
 	"github.com/jit-access/jit/cmd/doctor"
+	"github.com/jit-access/jit/cmd/link"
 	"github.com/jit-access/jit/cmd/login"
 	"github.com/jit-access/jit/cmd/mcp"
 	"github.com/jit-access/jit/cmd/pick"
@@ -94,6 +95,7 @@ func commands(f *cmdutil.Factory) []*cobra.Command {
 		requests.NewCmdRequests(f, nil),
 		requests.NewCmdShow(f, nil),
 		review.NewCmdReview(f, nil),
+		link.NewCmdLink(f, nil),
 		report.NewCmdReport(f, nil),
 		credentialprocess.NewCmdCredentialProcess(f, nil),
 		use.NewCmdExec(f, nil),

@@ -456,3 +456,28 @@ func LowerASCII(s string) string {
 	}
 	return string(b)
 }
+
+// SlackLinkBody is POST /v1/links/slack: the one-time code `/jit link`
+// showed in Slack.
+type SlackLinkBody struct {
+	Code string `json:"code"`
+}
+
+// SlackLink is a Slack account linked to the caller's principal: requests
+// made from it in Slack are the caller's.
+type SlackLink struct {
+	TeamID string `json:"team_id"`
+	UserID string `json:"user_id"`
+	// Principal is who the Slack account requests as (User.ID).
+	Principal string    `json:"principal"`
+	LinkedAt  time.Time `json:"linked_at"`
+	// ExpiresAt is when the link must be renewed (notify.slack.link_max_age).
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SlackLinks answers GET and DELETE /v1/links/slack.
+type SlackLinks struct {
+	Links []SlackLink `json:"links"`
+	// Removed counts the links a DELETE removed.
+	Removed int `json:"removed,omitempty"`
+}

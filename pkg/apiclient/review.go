@@ -32,3 +32,22 @@ func (c *Client) Report(ctx context.Context, since, until time.Time) (*api.Repor
 	var out api.Report
 	return &out, c.do(ctx, http.MethodGet, "/v1/report", q, nil, &out, true)
 }
+
+// LinkSlack redeems the one-time code `/jit link` showed in Slack, linking
+// that Slack account to the caller's principal.
+func (c *Client) LinkSlack(ctx context.Context, code string) (*api.SlackLinks, error) {
+	var out api.SlackLinks
+	return &out, c.do(ctx, http.MethodPost, "/v1/links/slack", nil, api.SlackLinkBody{Code: code}, &out, true)
+}
+
+// SlackLinks lists the Slack accounts linked to the caller's principal.
+func (c *Client) SlackLinks(ctx context.Context) (*api.SlackLinks, error) {
+	var out api.SlackLinks
+	return &out, c.do(ctx, http.MethodGet, "/v1/links/slack", nil, nil, &out, true)
+}
+
+// UnlinkSlack removes every Slack account linked to the caller's principal.
+func (c *Client) UnlinkSlack(ctx context.Context) (*api.SlackLinks, error) {
+	var out api.SlackLinks
+	return &out, c.do(ctx, http.MethodDelete, "/v1/links/slack", nil, nil, &out, true)
+}

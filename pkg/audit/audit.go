@@ -36,6 +36,13 @@ const (
 	TypeCheckpoint = "audit.checkpoint"
 )
 
+// Event types of Slack account links (pkg/slacklink): a Slack account may
+// request only once a sign-in linked it to a principal.
+const (
+	TypeSlackLinked   = "slack.linked"   // Detail: team_id, slack_user, issuer, subject
+	TypeSlackUnlinked = "slack.unlinked" // Detail: team_id, slack_user, issuer, subject
+)
+
 // An extension past the limit that let a grant skip approvers (break-glass,
 // auto-approve) waits for approvers like a request.
 const (

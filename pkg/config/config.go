@@ -313,7 +313,16 @@ type Slack struct {
 	// IdP session or MFA (docs/webhooks.md explains the risk) [false: a
 	// button press answers with a link to the approver page].
 	ApproveInSlackByEmail bool `yaml:"approve_in_slack_by_email" json:"approve_in_slack_by_email"`
+	// LinkMaxAge is how long a Slack account's link to a jit login lasts
+	// before the person links again (a link carries the groups of the
+	// sign-in that made it) [720h] (1h..8760h). Requests from Slack need a
+	// link: the /jit slash command serves them when signing_secret and
+	// team_id are set (docs/slack.md).
+	LinkMaxAge yamldoc.Duration `yaml:"link_max_age" json:"link_max_age"`
 }
+
+// DefaultSlackLinkMaxAge is notify.slack.link_max_age's default.
+const DefaultSlackLinkMaxAge = 30 * 24 * time.Hour
 
 // slackTeamID is the shape of a Slack workspace id (T…, or E… for an
 // Enterprise Grid organisation).

@@ -232,6 +232,11 @@ func (c *Config) validateNotify(v *validator) {
 	} else if id := c.Notify.Slack.TeamID; id != "" && !slackTeamID.MatchString(id) {
 		v.errorf("notify.slack.team_id", "%q is not a Slack team id (like T0123ABCD)", id)
 	}
+	// link_max_age's default is applied where it is used: setting it here
+	// would make an unset notify.slack look configured.
+	if d := c.Notify.Slack.LinkMaxAge.D(); d != 0 && (d < time.Hour || d > 8760*time.Hour) {
+		v.errorf("notify.slack.link_max_age", "%s is outside 1h to 8760h (a year)", d)
+	}
 	if c.Notify.RemindBefore == 0 {
 		c.Notify.RemindBefore = yamldoc.Duration(DefaultRemindBefore)
 	} else if d := c.Notify.RemindBefore.D(); d < time.Minute || d > 24*time.Hour {

@@ -148,6 +148,8 @@ var mappings = map[string]mapping{
 	audit.TypeNotifyDelivered:    {ClassEntityManagment, 99, "Deliver Notification", false, SeverityInformational, "Notification"},
 	audit.TypeNotifyFailed:       {ClassEntityManagment, 99, "Deliver Notification", true, SeverityLow, "Notification"},
 	audit.TypeCheckpoint:         {ClassEntityManagment, 1, "Sign Checkpoint", false, SeverityInformational, "Audit Checkpoint"},
+	audit.TypeSlackLinked:        {ClassEntityManagment, 1, "Create", false, SeverityLow, "Slack Account Link"},
+	audit.TypeSlackUnlinked:      {ClassEntityManagment, 4, "Delete", false, SeverityLow, "Slack Account Link"},
 
 	audit.TypeRequestApproved: {ClassUserAccess, 1, "Assign Privileges", false, SeverityLow, ""},
 	audit.TypeAutoApproved:    {ClassUserAccess, 1, "Assign Privileges", false, SeverityLow, ""},

@@ -53,6 +53,9 @@ type Options struct {
 	// Routes, when set, adds handlers of other packages (the approver web
 	// page, Slack's interactivity endpoint) to the server's mux.
 	Routes func(mux *http.ServeMux)
+	// SlackLinks, when set, serves /v1/links/slack: `jit link slack`
+	// redeems the one-time code `/jit link` showed in Slack.
+	SlackLinks SlackLinks
 	// Metrics are other packages' registries served with the server's own
 	// at /metrics (notification deliveries).
 	Metrics []*metrics.Registry
@@ -253,6 +256,9 @@ func (s *Server) Handler() http.Handler {
 	authed("GET /v1/requests/{id}/timeline", s.handleTimeline)
 	authed("POST /v1/requests/{id}/review", s.handleReview)
 	authed("GET /v1/report", s.handleReport)
+	authed("GET /v1/links/slack", s.handleSlackLinks)
+	authed("POST /v1/links/slack", s.handleSlackLink)
+	authed("DELETE /v1/links/slack", s.handleSlackUnlink)
 	if s.opts.Routes != nil {
 		s.opts.Routes(mux)
 	}

@@ -29,7 +29,9 @@ import (
 	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/metrics"
 	"github.com/jit-access/jit/pkg/notify/notifier"
+	"github.com/jit-access/jit/pkg/notify/slack"
 	"github.com/jit-access/jit/pkg/server"
+	"github.com/jit-access/jit/pkg/slacklink"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
 	"github.com/jit-access/jit/pkg/target"
@@ -222,8 +224,17 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	}
 	// Notifications (pkg/notify): webhooks, Slack, reminders; they run
 	// until ctx ends, delivering from the audit log.
+	links, err := slackLinks(cfg, st, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var notifyLinks slack.Links
+	var serverLinks server.SlackLinks
+	if links != nil {
+		notifyLinks, serverLinks = links, links
+	}
 	notes, err = notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
-		Policy: currentPolicy, Grants: svc, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+		Policy: currentPolicy, Grants: svc, Links: notifyLinks, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}
@@ -238,11 +249,12 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		return nil, nil, err
 	}
 	srv, err := server.New(server.Options{
-		Grants:   svc,
-		Metrics:  []*metrics.Registry{notes.Metrics()},
-		Routes:   routes,
-		Store:    st,
-		Verifier: lv.issuers,
+		Grants:     svc,
+		Metrics:    []*metrics.Registry{notes.Metrics()},
+		Routes:     routes,
+		SlackLinks: serverLinks,
+		Store:      st,
+		Verifier:   lv.issuers,
 		Discovery: api.Discovery{
 			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, Scopes: cfg.OIDC.Scopes, ServerVersion: build.Version,
 		},
@@ -363,6 +375,20 @@ func newIAMRevoker(cfg *config.Config, creds aws.CredentialsProvider, now func()
 		return nil, fmt.Errorf("set up IAM revocation: %w", err)
 	}
 	return r, nil
+}
+
+// slackLinks is the Slack account links when Slack can take calls (a
+// signing secret and the workspace's id); nil otherwise.
+func slackLinks(cfg *config.Config, st store.Store, now func() time.Time) (*slacklink.Service, error) {
+	sc := cfg.Notify.Slack
+	if !sc.Enabled() || sc.SigningSecret == "" || sc.TeamID == "" {
+		return nil, nil
+	}
+	maxAge := sc.LinkMaxAge.D()
+	if maxAge == 0 {
+		maxAge = config.DefaultSlackLinkMaxAge
+	}
+	return slacklink.New(slacklink.Options{Store: st, TeamID: sc.TeamID, MaxAge: maxAge, Now: now})
 }
 
 // webRoutes mounts the approver web page (pkg/webapprove), which needs

@@ -142,6 +142,51 @@ type ReplayKeys interface {
 	FirstUse(ctx context.Context, key string, expires, now time.Time) (bool, error)
 }
 
+// SlackLink binds a Slack account (workspace and user id) to the IdP
+// principal that signed in to link it (`jit link slack CODE`). Requests
+// made from that Slack account are that principal's.
+type SlackLink struct {
+	TeamID string
+	UserID string
+	// User is the principal and its attributes (username, verified email,
+	// groups) as the sign-in that linked it verified them.
+	User     api.User
+	LinkedAt time.Time
+}
+
+// SlackLinkCode is a one-time code `/jit link` gave a Slack user; only its
+// hash is kept.
+type SlackLinkCode struct {
+	Hash   string
+	TeamID string
+	UserID string
+	// SlackEmail is the Slack account's confirmed email when Slack told it
+	// ("" otherwise): the code is refused to a principal with another
+	// verified email.
+	SlackEmail string
+	Expires    time.Time
+}
+
+// SlackLinks keeps the Slack account links and their one-time codes.
+type SlackLinks interface {
+	// AddSlackLinkCode stores a code, pruning codes expired at now.
+	AddSlackLinkCode(ctx context.Context, c SlackLinkCode, now time.Time) error
+	// RedeemSlackLinkCode takes the code with hash (ErrNotFound when it is
+	// unknown or already used) and, in one transaction, stores the link
+	// bind returns (replacing the Slack account's earlier link) with bind's
+	// audit events and deletes the code. When bind fails nothing changes.
+	RedeemSlackLinkCode(ctx context.Context, hash string,
+		bind func(c SlackLinkCode) (SlackLink, []audit.Event, error)) error
+	// SlackLink returns a Slack account's link, or ErrNotFound.
+	SlackLink(ctx context.Context, teamID, userID string) (SlackLink, error)
+	// SlackLinksOf returns the Slack accounts linked to a principal.
+	SlackLinksOf(ctx context.Context, issuer, subject string) ([]SlackLink, error)
+	// DeleteSlackLink removes a Slack account's link with the audit events
+	// events returns for it, in one transaction; ErrNotFound when there is
+	// none.
+	DeleteSlackLink(ctx context.Context, teamID, userID string, events func(l SlackLink) []audit.Event) error
+}
+
 // Store is everything jit keeps: every implementation has every part
 // (storetest runs the suite of each part on each implementation).
 type Store interface {
@@ -152,6 +197,7 @@ type Store interface {
 	Coordination
 	DeliveryCursors
 	SlackMessages
+	SlackLinks
 	ReplayKeys
 	// ActivityStore keeps what grants did with their credentials (activity.go).
 	ActivityStore

@@ -34,6 +34,9 @@ type Options struct {
 	// Grants decides Slack's button presses (approve_in_slack_by_email)
 	// through the same service as every other door.
 	Grants Decisions
+	// Links, when set, serves the /jit slash command (Slack account links
+	// and requests from linked accounts).
+	Links  slack.Links
 	Client *http.Client
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -75,7 +78,7 @@ func New(o Options) (*Notifier, error) {
 				return ""
 			},
 			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now, Logger: o.Logger,
-			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: Decider(o.Grants),
+			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: Decider(o.Grants), Links: o.Links,
 		})
 		if err != nil {
 			return nil, err

@@ -54,13 +54,13 @@ func waitingExtension(t *testing.T) (svc *grants.Service, st store.Store, jitURL
 		o.ApproveByEmail = true
 		o.Decide = notifier.Decider(svc)
 	})
-	f.mu.Lock()
+	f.Mu.Lock()
 	for _, name := range []string{"bob", "carol", "dave"} {
 		u := slackapi.User{ID: "U-" + strings.ToUpper(name), RealName: name, IsEmailConfirmed: true}
 		u.Profile.Email = name + "@example.com"
-		f.users[u.ID] = u
+		f.Users[u.ID] = u
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	bob := api.User{Issuer: "https://idp.example.com", Subject: "u-bob", Email: "bob@example.com", Username: "bob@example.com", Groups: []string{"developers"}}
 	ctx := context.Background()
 	a := grants.Actor{User: bob, Via: grants.ViaAPI}

@@ -34,6 +34,9 @@ func (s *Sink) Register(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("POST "+InteractivityPath, s.handleInteractivity)
+	if s.o.Links != nil {
+		mux.HandleFunc("POST "+CommandsPath, s.handleCommand)
+	}
 }
 
 var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,9 @@ type Options struct {
 	// ResponseURLPrefix is where response_url may point
 	// ["https://hooks.slack.com/"].
 	ResponseURLPrefix string
+	// Links, when set, serves the /jit slash command: linking Slack
+	// accounts to jit logins and requests from linked accounts.
+	Links Links
 }
 
 // Sink is the Slack notification sink.
@@ -71,6 +75,9 @@ type Sink struct {
 	// rotated holds the bot token's client and the signing secret once
 	// SetSecrets rotated them (SIGHUP reload); nil until then.
 	rotated atomic.Pointer[rotatedSecrets]
+	// work counts what slash commands and modal submissions do after
+	// their acknowledgement.
+	work sync.WaitGroup
 }
 
 type rotatedSecrets struct {

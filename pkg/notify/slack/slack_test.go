@@ -14,12 +14,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/jit-access/jit/internal/fakeslack"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/notify"
@@ -34,104 +34,12 @@ const (
 	signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 )
 
-// fakeSlack is a local stand-in for Slack's Web API: it checks the bot
-// token, decodes chat.postMessage/chat.update the way Slack does (blocks
-// must parse into slack-go's Block Kit types), answers users.info, and
-// records what was posted. It also takes response_url posts.
-type fakeSlack struct {
-	t  *testing.T
-	mu sync.Mutex
-	// messages by ts; thread replies by parent ts
-	messages  map[string]posted
-	replies   map[string][]string
-	updates   int
-	responses []slack.Answer
-	next      int
-	users     map[string]slackapi.User
-	url       string
+// newFakeSlack starts the local Slack fake (internal/fakeslack).
+func newFakeSlack(t *testing.T) (*fakeslack.Slack, *httptest.Server) {
+	return fakeslack.New(t, botToken)
 }
 
-type posted struct {
-	Channel string
-	Text    string
-	Blocks  slackapi.Blocks
-}
-
-func newFakeSlack(t *testing.T) (*fakeSlack, *httptest.Server) {
-	f := &fakeSlack{t: t, messages: map[string]posted{}, replies: map[string][]string{}, users: map[string]slackapi.User{}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
-	return f, srv
-}
-
-func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if r.URL.Path == "/response" {
-		var a slack.Answer
-		json.NewDecoder(r.Body).Decode(&a) //nolint:errcheck
-		f.mu.Lock()
-		f.responses = append(f.responses, a)
-		f.mu.Unlock()
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), 400)
-		return
-	}
-	token := r.PostForm.Get("token")
-	if h := r.Header.Get("Authorization"); h != "" {
-		token = strings.TrimPrefix(h, "Bearer ")
-	}
-	if token != botToken {
-		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch r.URL.Path {
-	case "/chat.postMessage", "/chat.update":
-		p := posted{Channel: r.PostForm.Get("channel"), Text: r.PostForm.Get("text")}
-		if b := r.PostForm.Get("blocks"); b != "" {
-			if err := json.Unmarshal([]byte(b), &p.Blocks); err != nil {
-				f.t.Errorf("%s: blocks do not parse as Block Kit: %v", r.URL.Path, err)
-			}
-		}
-		if p.Channel == "" {
-			fmt.Fprint(w, `{"ok":false,"error":"channel_not_found"}`)
-			return
-		}
-		ts := r.PostForm.Get("ts")
-		switch {
-		case r.URL.Path == "/chat.update":
-			if _, ok := f.messages[ts]; !ok {
-				fmt.Fprint(w, `{"ok":false,"error":"message_not_found"}`)
-				return
-			}
-			f.updates++
-			f.messages[ts] = p
-		case r.PostForm.Get("thread_ts") != "":
-			parent := r.PostForm.Get("thread_ts")
-			f.replies[parent] = append(f.replies[parent], p.Text)
-		default:
-			f.next++
-			ts = fmt.Sprintf("1700000000.%06d", f.next)
-			f.messages[ts] = p
-		}
-		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, p.Channel, ts)
-	case "/users.info":
-		u, ok := f.users[r.PostForm.Get("user")]
-		if !ok {
-			fmt.Fprint(w, `{"ok":false,"error":"user_not_found"}`)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": u}) //nolint:errcheck
-	default:
-		fmt.Fprint(w, `{"ok":false,"error":"unknown_method"}`)
-	}
-}
-
-func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeSlack, store.Store, *httptest.Server) {
+func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.Slack, store.Store, *httptest.Server) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jit.db"))
 	if err != nil {
@@ -145,7 +53,7 @@ func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeSlack, 
 const teamID = "T0JIT"
 
 // setupOn is setup on a given store (a second replica shares one).
-func setupOn(t *testing.T, st store.Store, mutate func(*slack.Options)) (*slack.Sink, *fakeSlack, store.Store, *httptest.Server) {
+func setupOn(t *testing.T, st store.Store, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.Slack, store.Store, *httptest.Server) {
 	t.Helper()
 	f, srv := newFakeSlack(t)
 	o := slack.Options{
@@ -248,13 +156,13 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 	}
 	deliverAll(t, d, st)
 
-	f.mu.Lock()
-	if len(f.messages) != 2 {
-		t.Fatalf("%d messages, want one per request", len(f.messages))
+	f.Mu.Lock()
+	if len(f.Messages) != 2 {
+		t.Fatalf("%d messages, want one per request", len(f.Messages))
 	}
-	m := f.messages["1700000000.000001"]
-	if m.Channel != "#prod-access" || f.messages["1700000000.000002"].Channel != "#jit-requests" {
-		t.Fatalf("channels %q, %q: want the role's channel, else the default", m.Channel, f.messages["1700000000.000002"].Channel)
+	m := f.Messages["1700000000.000001"]
+	if m.Channel != "#prod-access" || f.Messages["1700000000.000002"].Channel != "#jit-requests" {
+		t.Fatalf("channels %q, %q: want the role's channel, else the default", m.Channel, f.Messages["1700000000.000002"].Channel)
 	}
 	if b := buttons(m.Blocks); b[slack.ActionApprove] != "req_01" || b[slack.ActionDeny] != "req_01" {
 		t.Fatalf("buttons %v", b)
@@ -265,7 +173,7 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 			t.Errorf("message lacks %q: %s", want, raw)
 		}
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 
 	if _, err := st.Update(ctx, "req_01", storetest.Approve("boss@example.com", t0.Add(time.Minute))); err != nil {
 		t.Fatal(err)
@@ -274,11 +182,11 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliverAll(t, d, st)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	m = f.messages["1700000000.000001"]
-	if f.updates != 1 || len(f.messages) != 2 {
-		t.Fatalf("updates %d, messages %d: want the approval to update the message in place", f.updates, len(f.messages))
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	m = f.Messages["1700000000.000001"]
+	if f.Updates != 1 || len(f.Messages) != 2 {
+		t.Fatalf("updates %d, messages %d: want the approval to update the message in place", f.Updates, len(f.Messages))
 	}
 	if b := buttons(m.Blocks); len(b) != 0 {
 		t.Errorf("a decided request still shows buttons %v", b)
@@ -287,7 +195,7 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 	if !strings.Contains(raw, "approved by boss@example.com") {
 		t.Errorf("updated message lacks the decision: %s", raw)
 	}
-	reps := f.replies["1700000000.000001"]
+	reps := f.Replies["1700000000.000001"]
 	if len(reps) != 1 || !strings.Contains(reps[0], "jit extend req_01 --for") || !strings.Contains(reps[0], "dev@example.com") {
 		t.Errorf("reminder thread replies %q", reps)
 	}
@@ -354,9 +262,9 @@ func TestInteractivityRefusesForgedStaleAndReplayedCalls(t *testing.T) {
 	if resp, _ := call(t, jit.URL, signingSecret, now, payload, ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("replayed: %d", resp.StatusCode)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.messages) != 0 {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	if len(f.Messages) != 0 {
 		t.Error("a button press posted a message")
 	}
 }
@@ -366,7 +274,7 @@ func TestButtonPressAnswersWithTheApproverLinkAndDecidesNothing(t *testing.T) {
 	_, f, _, jit := setup(t, func(o *slack.Options) {
 		o.Decide = func(context.Context, api.User, string, bool, string) error { decided = true; return nil }
 	})
-	respURL := f.url + "/response" // the allowed response_url prefix, in tests the fake
+	respURL := f.URL + "/response" // the allowed response_url prefix, in tests the fake
 	resp, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, respURL, slack.ActionApprove, "req_01", "U1"), "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -379,10 +287,10 @@ func TestButtonPressAnswersWithTheApproverLinkAndDecidesNothing(t *testing.T) {
 	if decided {
 		t.Fatal("a button press decided without the opt-in")
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.responses) != 1 || f.responses[0].Text != a.Text {
-		t.Fatalf("response_url got %+v", f.responses)
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	if len(f.Responses) != 1 || f.Responses[0].Text != a.Text {
+		t.Fatalf("response_url got %+v", f.Responses)
 	}
 }
 
@@ -400,13 +308,13 @@ func TestApproveInSlackByEmailMapsConfirmedEmailsOnly(t *testing.T) {
 			return nil
 		}
 	})
-	f.mu.Lock()
+	f.Mu.Lock()
 	ok := slackapi.User{ID: "U1", RealName: "Boss", IsEmailConfirmed: true}
 	ok.Profile.Email = "Boss@Example.com"
 	unconfirmed := slackapi.User{ID: "U2"}
 	unconfirmed.Profile.Email = "boss@example.com"
-	f.users["U1"], f.users["U2"] = ok, unconfirmed
-	f.mu.Unlock()
+	f.Users["U1"], f.Users["U2"] = ok, unconfirmed
+	f.Mu.Unlock()
 
 	_, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U1"), "")
 	if len(got) != 1 || got[0].user.ID() != "boss@example.com" || got[0].id != "req_01" || !got[0].approve || len(got[0].user.Groups) != 0 {
@@ -457,11 +365,11 @@ func TestApproveInSlackByKelvinSignEmailNotLoweredIntoAnotherName(t *testing.T) 
 			return nil
 		}
 	})
-	f.mu.Lock()
+	f.Mu.Lock()
 	lookalike := slackapi.User{ID: "U9", RealName: "Not Kate", IsEmailConfirmed: true}
 	lookalike.Profile.Email = "\u212Aate@Example.com"
-	f.users["U9"] = lookalike
-	f.mu.Unlock()
+	f.Users["U9"] = lookalike
+	f.Mu.Unlock()
 	_, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U9"), "")
 	if len(got) != 1 || got[0].ID() != "\u212Aate@example.com" || api.SameName(got[0].ID(), "kate@example.com") {
 		t.Fatalf("decisions %+v (answer %s)", got, body)
