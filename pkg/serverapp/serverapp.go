@@ -234,7 +234,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		notifyLinks, serverLinks = links, links
 	}
 	notes, err = notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
-		Policy: currentPolicy, Grants: svc, Links: notifyLinks, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+		Policy: currentPolicy, Grants: svc, Links: notifyLinks, Requests: svc, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}

@@ -36,10 +36,13 @@ type Options struct {
 	Grants Decisions
 	// Links, when set, serves the /jit slash command (Slack account links
 	// and requests from linked accounts).
-	Links  slack.Links
-	Client *http.Client
-	Now    func() time.Time
-	Logger *slog.Logger
+	Links slack.Links
+	// Requests makes requests from the /jit form and extends grants from
+	// the reminder's button (the grants service).
+	Requests slack.Requests
+	Client   *http.Client
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Notifier runs every sink's dispatcher and the reminders.
@@ -79,6 +82,7 @@ func New(o Options) (*Notifier, error) {
 			},
 			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now, Logger: o.Logger,
 			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: Decider(o.Grants), Links: o.Links,
+			Requests: o.Requests,
 		})
 		if err != nil {
 			return nil, err

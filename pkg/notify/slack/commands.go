@@ -226,13 +226,3 @@ func (s *Sink) confirmedEmail(ctx context.Context, slackUser string) string {
 	}
 	return info.Profile.Email
 }
-
-// openRequest opens the request form for a linked account (the modal
-// comes in modal.go); an unlinked one is told how to link.
-func (s *Sink) openRequest(ctx context.Context, c command) string {
-	_, why := s.linked(ctx, c)
-	if why != "" {
-		return why
-	}
-	return "Requests from Slack are not open yet; use `jit request` in a terminal."
-}

@@ -18,6 +18,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/jit-access/jit/pkg/api"
+	"github.com/jit-access/jit/pkg/grants"
 	"github.com/jit-access/jit/pkg/notify"
 )
 
@@ -90,8 +91,21 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "wrong workspace", http.StatusForbidden)
 		return
 	}
+	if cb.Type == slackapi.InteractionTypeViewSubmission {
+		s.handleSubmission(w, r, &cb)
+		return
+	}
 	var act *slackapi.BlockAction
 	for _, a := range cb.ActionCallback.BlockActions {
+		if a.ActionID == ActionExtend && requestID.MatchString(a.Value) {
+			msg := s.extend(r.Context(), &cb, a.Value)
+			if cb.ResponseURL != "" && strings.HasPrefix(cb.ResponseURL, s.o.ResponseURLPrefix) {
+				s.respond(context.WithoutCancel(r.Context()), cb.ResponseURL, msg)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(msg)
+			return
+		}
 		if a.ActionID == ActionApprove || a.ActionID == ActionDeny {
 			act = a
 			break
@@ -170,14 +184,12 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 		comment = "denied via Slack"
 	}
 	if err := s.o.Decide(ctx, u, id, approve, comment); err != nil {
-		var ae *api.Error
-		why := "refused"
-		if errors.As(err, &ae) {
-			why = ae.Message
-		} else if msg := err.Error(); len(msg) < 200 {
-			why = msg
+		// The person sees what grants.APIError says of it; an internal
+		// error's detail (a database's message, a path) stays in the log.
+		if grants.APIError(err) == nil {
+			s.o.Logger.Error("slack: decision failed", "slack_user", cb.User.ID, "id", id, "err", err)
 		}
-		ans.Text = "jit " + why + ". " + open
+		ans.Text = "jit could not record your decision: " + escape(userMessage(err)) + ". " + open
 		return ans
 	}
 	verb := "approved"

@@ -1,8 +1,11 @@
 // Package slack posts one message per access request to the role's Slack
 // channel (else the default channel), updates it in place as the request is
 // decided and ends, replies in its thread with reminders, and serves Slack's
-// interactivity endpoint for the message's Approve/Deny buttons. It never
-// sends direct messages.
+// interactivity endpoint for the message's Approve/Deny buttons. A
+// requester whose Slack account is linked (pkg/slacklink) also gets direct
+// messages: the outcome of their request and, before the grant ends, a
+// reminder with an Extend button; and the /jit slash command opens the
+// request form for linked accounts.
 package slack
 
 import (
@@ -66,6 +69,9 @@ type Options struct {
 	// Links, when set, serves the /jit slash command: linking Slack
 	// accounts to jit logins and requests from linked accounts.
 	Links Links
+	// Requests makes requests from the form and extends grants from the
+	// reminder's button (the grants service).
+	Requests Requests
 }
 
 // Sink is the Slack notification sink.
@@ -209,7 +215,7 @@ func (s *Sink) Deliver(ctx context.Context, e *api.AuditEvent, _ string) error {
 			return classify(err)
 		}
 	}
-	return nil
+	return s.tellRequester(ctx, e, r)
 }
 
 // classify maps Slack's errors onto the dispatcher's: rate limits wait as

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -373,5 +374,26 @@ func TestApproveInSlackByKelvinSignEmailNotLoweredIntoAnotherName(t *testing.T) 
 	_, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U9"), "")
 	if len(got) != 1 || got[0].ID() != "\u212Aate@example.com" || api.SameName(got[0].ID(), "kate@example.com") {
 		t.Fatalf("decisions %+v (answer %s)", got, body)
+	}
+}
+
+// TestButtonPressShowsNoInternalErrorDetail: a decision that fails inside
+// the server (a database error naming a host and user) is told to the
+// presser as an internal error; the detail stays in the server's log.
+func TestButtonPressShowsNoInternalErrorDetail(t *testing.T) {
+	_, f, _, jit := setup(t, func(o *slack.Options) {
+		o.ApproveByEmail = true
+		o.Decide = func(context.Context, api.User, string, bool, string) error {
+			return errors.New("pq: password authentication failed for user \"jit\" at 10.0.0.5:5432")
+		}
+	})
+	f.Mu.Lock()
+	u := slackapi.User{ID: "U1", RealName: "Boss", IsEmailConfirmed: true}
+	u.Profile.Email = "boss@example.com"
+	f.Users["U1"] = u
+	f.Mu.Unlock()
+	_, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, "", slack.ActionApprove, "req_01", "U1"), "")
+	if strings.Contains(body, "pq:") || strings.Contains(body, "10.0.0.5") || !strings.Contains(body, "internal error") {
+		t.Fatalf("answer %s: want the internal error without its detail", body)
 	}
 }
