@@ -185,7 +185,9 @@ func (s *Sink) handleSubmission(w http.ResponseWriter, r *http.Request, cb *slac
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
 	}
-	fieldErr := func(block, msg string) { answer(ViewResponse{ResponseAction: "errors", Errors: map[string]string{block: cut(msg, 150)}}) }
+	fieldErr := func(block, msg string) {
+		answer(ViewResponse{ResponseAction: "errors", Errors: map[string]string{block: cut(msg, 150)}})
+	}
 	c := command{TeamID: cb.Team.ID, UserID: cb.User.ID, Command: "/jit"}
 	l, why := s.linked(r.Context(), c)
 	if why != "" {
