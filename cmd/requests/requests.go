@@ -276,11 +276,31 @@ func StatusRun(ctx context.Context, opts *Options) error {
 			fmt.Fprintln(opts.IO.ErrOut, "No live grants and no pending requests. Ask with: jit request ROLE --reason TEXT")
 			return nil
 		}
-		if err := table(w, shown, now); err != nil || !opts.Watch {
+		if err := table(w, shown, now); err != nil {
 			return err
+		}
+		endingSoon(opts.IO.ErrOut, shown, now)
+		if !opts.Watch {
+			return nil
 		}
 		return watchGrants(ctx, opts, s, shown)
 	})
+}
+
+// RemindBefore is how long before a grant's end `jit status` offers to
+// extend it: the server's default notify.remind_before, when its reminder
+// (grant.ending_soon) reaches a Slack-linked requester by direct message.
+const RemindBefore = 10 * time.Minute
+
+// endingSoon is the reminder for people at a terminal: each live grant
+// that ends within RemindBefore, with the command that extends it.
+func endingSoon(w io.Writer, reqs []api.Request, now time.Time) {
+	for _, r := range reqs {
+		if d := r.Remaining(now); d > 0 && d <= RemindBefore && r.PendingExtension == nil {
+			fmt.Fprintf(w, "%s (%s) ends in %s: extend? jit extend %s --for 30m --reason \"…\"\n", r.ID, r.Role,
+				api.FormatDuration((d + time.Minute - 1).Truncate(time.Minute)), r.ID)
+		}
+	}
 }
 
 // dur renders a duration in seconds for people.

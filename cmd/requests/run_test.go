@@ -184,6 +184,7 @@ func TestStatusRun(t *testing.T) {
 	now := time.Now()
 	live := api.Request{ID: "req_1", Role: "prod", Requester: "alice@example.com", State: api.StateActive, StartsAt: now, EndsAt: now.Add(time.Hour), DurationSeconds: 3600}
 	revoked := api.Request{ID: "req_2", Role: "staging", Requester: "alice@example.com", State: api.StateRevoked, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(-time.Minute), DurationSeconds: 3600}
+	ending := api.Request{ID: "req_3", Role: "readonly", Requester: "alice@example.com", State: api.StateActive, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(4 * time.Minute), DurationSeconds: 3900}
 	creds := func(id, role string) api.Credentials {
 		return api.Credentials{AccessKeyID: "ASIA" + id, SecretAccessKey: "s", SessionToken: "t", RequestID: id, Role: role,
 			Expiration: now.Add(time.Hour), STSExpiration: now.Add(time.Hour), GrantEndsAt: now.Add(time.Hour)}
@@ -198,6 +199,8 @@ func TestStatusRun(t *testing.T) {
 	}{
 		{"a live grant, a revoked one's credentials wiped", []api.Request{live, revoked}, []string{"req_1", "prod"},
 			"Wiped 1 cached credential item(s) whose grant ended.\n", map[string]bool{"prod": true, "staging": false}},
+		{"a grant ending within the reminder's lead offers the extension", []api.Request{live, ending}, []string{"req_1", "req_3"},
+			"req_3 (readonly) ends in 4m: extend? jit extend req_3 --for 30m --reason \"…\"\n", map[string]bool{"prod": true, "staging": true}},
 		{"nothing live", []api.Request{revoked}, nil,
 			"Wiped 1 cached credential item(s) whose grant ended.\nNo live grants and no pending requests. Ask with: jit request ROLE --reason TEXT\n",
 			map[string]bool{"prod": true, "staging": false}},
