@@ -325,3 +325,30 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// A witness that first saw a server's empty log (a fresh server: size 0)
+// asked it for a consistency proof from size 0 on every later look, which
+// no server can send, and called the honest server's log unproven ever
+// after. Every log extends the empty one.
+func TestWitnessOfAnEmptyLogFollowsItsGrowth(t *testing.T) {
+	wd := newWorld(t)
+	c, _ := wd.serve(t, key(t), nil)
+	res, err := wd.w.Observe(t.Context(), name, c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Current.Size != 0 {
+		t.Fatalf("a fresh server's log has %d records; this test needs it empty", res.Current.Size)
+	}
+	create(t, c, 2)
+	res, err = wd.w.Observe(t.Context(), name, c, "")
+	if err != nil {
+		t.Fatalf("the witness refused an honest log that grew from empty: %v", err)
+	}
+	if res.Current.Size == 0 || res.Previous.Size != 0 {
+		t.Fatalf("witnessed %d after %d, want growth from 0", res.Current.Size, res.Previous.Size)
+	}
+	if warn := wd.background(t, c); warn != "" {
+		t.Fatalf("an honest server drew a warning: %s", warn)
+	}
+}

@@ -268,7 +268,9 @@ func (w *Witness) Observe(ctx context.Context, server string, c Client, pinned s
 			return nil, &UnprovenError{Server: server, Previous: prev,
 				Err: fmt.Errorf("it sent a consistency proof from size %d, not from %d", got.From, prev.Size)}
 		}
-		if cur.Size > prev.Size && len(got.Consistency) == 0 {
+		// Every log extends the empty one: from size 0 there is nothing
+		// to prove (and no proof to send).
+		if cur.Size > prev.Size && prev.Size > 0 && len(got.Consistency) == 0 {
 			return nil, &UnprovenError{Server: server, Previous: prev, Err: errors.New("it sent no consistency proof")}
 		}
 		if err := audit.CheckConsistency(prev, cur, got.Consistency); err != nil {
