@@ -19,13 +19,14 @@ import (
 // an error it does not know (an internal one).
 func APIError(err error) *api.Error {
 	var (
-		apiErr     *api.Error
-		denied     *policy.DeniedError
-		invalid    *policy.InvalidError
-		conflict   *policy.ConflictError
-		transition *lifecycle.TransitionError
-		noTarget   *target.NoTargetError
-		vendErr    *vend.Error
+		apiErr      *api.Error
+		denied      *policy.DeniedError
+		invalid     *policy.InvalidError
+		conflict    *policy.ConflictError
+		transition  *lifecycle.TransitionError
+		noTarget    *target.NoTargetError
+		vendErr     *vend.Error
+		unavailable *store.UnavailableError
 	)
 	switch {
 	case errors.As(err, &apiErr):
@@ -40,6 +41,9 @@ func APIError(err error) *api.Error {
 		return &api.Error{Code: api.CodeConflict, Message: transition.Error(), Hint: "see: jit status"}
 	case errors.As(err, &noTarget):
 		return &api.Error{Code: api.CodeConflict, Message: noTarget.Error(), Hint: "ask the server's operator; the policy names a kind this server was not set up for"}
+	case errors.As(err, &unavailable):
+		return &api.Error{Code: api.CodeUnavailable, Message: "the server's store is unavailable: " + unavailable.Reason,
+			Hint: "try again in a few seconds; if a change was being made, check it first (jit status) — it may have been saved"}
 	case errors.Is(err, store.ErrNotFound):
 		return &api.Error{Code: api.CodeNotFound, Message: "no such request", Hint: "list yours with: jit requests"}
 	case errors.As(err, &vendErr):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/grants"
+	"github.com/jit-access/jit/pkg/store"
 )
 
 // maxBody caps every request body; the API's bodies are small.
@@ -99,6 +100,10 @@ func writeError(w http.ResponseWriter, e *api.Error, code int) { writeJSON(w, co
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, u api.User, err error) {
 	var maxBytes *http.MaxBytesError
 	if e := grants.APIError(err); e != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			// The client is told the store is away; the operator gets why.
+			s.log.Warn("store unavailable", "path", r.URL.Path, "user", u.ID(), "err", err)
+		}
 		s.grants.Refused(r.Context(), actor(u), err, r.URL.Path)
 		writeError(w, e, statusFor(e.Code))
 		return

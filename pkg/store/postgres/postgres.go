@@ -110,6 +110,7 @@ func dialect(db database, c *coordinator) sqlstore.Dialect {
 			}
 			return out
 		},
+		Unavailable: unavailable,
 		Coordinator: c,
 	}
 }

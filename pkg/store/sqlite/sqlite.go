@@ -81,6 +81,7 @@ func dialect(db sqlstore.DB, l *local) sqlstore.Dialect {
 		// are 0003 now (0002 is PostgreSQL's json bodies, nothing here).
 		Renumbered:  map[int]int{2: 3},
 		Committed:   l.notify,
+		Unavailable: unavailable,
 		Coordinator: l,
 	}
 }

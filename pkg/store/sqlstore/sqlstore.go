@@ -75,6 +75,12 @@ type Dialect struct {
 	// after the commit with the same ids (nil for nothing).
 	Announce  func(ids []string) []Stmt
 	Committed func(ids []string)
+	// Unavailable says why err is the database's failure rather than the
+	// operation's (a restart, a lost connection, a full disk), in words for
+	// the caller, or "" when it is not; the store returns such errors as
+	// store.UnavailableError and retries a batch that failed so before its
+	// COMMIT (nil: no error is).
+	Unavailable func(err error) string
 	// Coordinator is Listen, TryLead and WithLock.
 	Coordinator
 }
@@ -134,6 +140,9 @@ func Open(ctx context.Context, d Dialect, o Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: dialect %q is incomplete", d.Name)
 	}
 	s := &Store{d: d, db: d.DB, now: o.Now, sql: newStatements(d), group: store.GroupCommit[*op]{Max: o.MaxBatch}}
+	if d.Unavailable != nil {
+		s.db = guardDB{db: d.DB, classify: d.Unavailable}
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

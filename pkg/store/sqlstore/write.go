@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,10 @@ import (
 // batchTimeout bounds one batch's transaction; an operation's own context
 // only matters until its batch starts.
 const batchTimeout = 30 * time.Second
+
+// unavailableRetry bounds how long a batch that failed for the database's
+// sake (store.ErrUnavailable) before its COMMIT is tried again.
+const unavailableRetry = 5 * time.Second
 
 type opKind int
 
@@ -89,12 +95,38 @@ func (s *Store) runBatch(ops []*op) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	start := time.Now()
 	committed, err := s.tryBatch(ctx, live)
+	// The database failed before COMMIT (it restarted, a connection was
+	// lost): nothing was written, so the batch is tried again, on a fresh
+	// connection, for a few seconds; a short restart then costs callers a
+	// wait, not an error.
+	for wait := 50 * time.Millisecond; err != nil && !committed && errors.Is(err, store.ErrUnavailable) &&
+		time.Since(start)+wait < unavailableRetry; wait = min(2*wait, time.Second) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		live = slices.DeleteFunc(live, func(o *op) bool {
+			if err := o.ctx.Err(); err != nil {
+				o.err, o.done = err, true
+				return true
+			}
+			o.err = nil
+			return false
+		})
+		if len(live) == 0 {
+			return
+		}
+		committed, err = s.tryBatch(ctx, live)
+	}
 	switch {
 	case err == nil:
-	case committed || len(live) == 1:
+	case committed || len(live) == 1 || errors.Is(err, store.ErrUnavailable):
 		// A failed COMMIT has an unknown outcome: retrying could apply an
 		// operation twice, so every operation of the batch reports it.
+		// When the database itself failed, each operation alone would
+		// only wait for it again, one after the other.
 		for _, o := range live {
 			if !o.done {
 				o.err, o.done = err, true
