@@ -128,6 +128,8 @@ type serverOpts struct {
 	revoker  vend.Revoker
 	sweep    time.Duration
 	activity bool // accept activity with benchActivitySecret
+	// tweak, when set, has the last word on the server's options.
+	tweak func(*server.Options)
 }
 
 // startServer runs a jit server with real token verification on 127.0.0.1.
@@ -140,13 +142,17 @@ func (r *rig) startServer(t *testing.T, o serverOpts) string {
 	if o.sweep == 0 {
 		o.sweep = time.Hour
 	}
-	srv, err := server.New(server.Options{
+	opts := server.Options{
 		Store: o.store, Policy: pol, Vendor: o.vendor, Revoker: o.revoker,
 		Verifier:  server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID(), ClockSkew: 30 * time.Second}),
 		Discovery: api.Discovery{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID()},
 		Logger:    slog.New(slog.DiscardHandler), RequestsPerMinute: 1e9, RequestBurst: 1 << 30, SweepInterval: o.sweep,
 		Activity: activityOptions(o.activity),
-	})
+	}
+	if o.tweak != nil {
+		o.tweak(&opts)
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +213,7 @@ func (r *rig) call(ctx context.Context, base, user, method, path string, body, o
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("%s %s as %s: HTTP %d: %s", method, path, user, resp.StatusCode, bytes.TrimSpace(data))
+		return resp.StatusCode, &httpError{what: fmt.Sprintf("%s %s as %s", method, path, user), status: resp.StatusCode, body: bytes.TrimSpace(data)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -216,6 +222,15 @@ func (r *rig) call(ctx context.Context, base, user, method, path string, body, o
 	}
 	return resp.StatusCode, nil
 }
+
+// httpError is a non-2xx answer: its status and body.
+type httpError struct {
+	what   string
+	status int
+	body   []byte
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%s: HTTP %d: %s", e.what, e.status, e.body) }
 
 // staggered runs fn(0), …, fn(n-1) each on its own goroutine, the i-th
 // starting i×gap after the first, and returns when all have returned.

@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jit-access/jit/internal/testenv"
+	"github.com/jit-access/jit/pkg/audit"
+	"github.com/jit-access/jit/pkg/devidp"
+	"github.com/jit-access/jit/pkg/server"
+	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/store/storeopen"
+)
+
+// faultRow is one line of docs/benchmarks.md's fault table.
+type faultRow struct {
+	fault, load, errors, recovery, result string
+}
+
+// faultPlan sizes a fault run: the short one runs in `make test`, the long
+// one in `make bench` (JIT_BENCH=1).
+type faultPlan struct {
+	clients             int
+	before, down, after time.Duration
+}
+
+func planFor() (faultPlan, bool) {
+	if os.Getenv("JIT_BENCH") == "1" && os.Getenv("JIT_BENCH_QUICK") != "1" {
+		return faultPlan{clients: 16, before: 5 * time.Second, down: 5 * time.Second, after: 5 * time.Second}, true
+	}
+	return faultPlan{clients: 6, before: 1500 * time.Millisecond, down: time.Second, after: 1500 * time.Millisecond}, false
+}
+
+func (p faultPlan) load() string {
+	return fmt.Sprintf("%d clients, closed loop (create → approve → credentials → revoke), %s before the fault, %s after",
+		p.clients, p.before, p.after)
+}
+
+// newFaultRig is the rig without MinIO: the OIDC provider and logged-in
+// users (each fault case starts the peers it breaks).
+func newFaultRig(t *testing.T, users []devidp.User) *rig {
+	t.Helper()
+	r := &rig{idp: testenv.OIDC(t, users...)}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	r.hc = &http.Client{Transport: tr, Timeout: 90 * time.Second}
+	var names []string
+	for _, u := range users {
+		names = append(names, u.Username)
+	}
+	r.tokens = testenv.IDTokens(t, r.idp, names...)
+	return r
+}
+
+func checkpointKey(t *testing.T) *audit.Key {
+	t.Helper()
+	skey, _, err := audit.GenerateKey("jit-faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := audit.ParseKey(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func openDSN(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	st, err := storeopen.Open(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("open %s: %v", dsn, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestFaultsUnderLoad breaks one peer at a time while clients cycle grants,
+// then checks from the store and the audit log that no grant was lost, no
+// credentials were vended twice or handed out unaudited, every client got
+// an answer or a documented error, and that `jit audit verify` and a
+// witness pass. Short runs here (make test); JIT_BENCH=1 runs them longer
+// and writes the table into docs/benchmarks.md.
+func TestFaultsUnderLoad(t *testing.T) {
+	plan, long := planFor()
+	r := newFaultRig(t, benchUsers(8, 3))
+	var rows []faultRow
+
+	for _, mode := range []string{"fast", "immediate"} {
+		t.Run("postgres-restart-"+mode, func(t *testing.T) {
+			rows = append(rows, r.postgresRestart(t, plan, mode))
+		})
+	}
+
+	if long {
+		writeFaultSection(t, plan, rows)
+	}
+}
+
+// postgresRestart: a PostgreSQL of the test's own is stopped (fast or
+// immediate shutdown) mid-burst and started again after plan.down.
+func (r *rig) postgresRestart(t *testing.T, plan faultPlan, mode string) faultRow {
+	pg := testenv.StartPostgres(t)
+	dsn := pg.CreateDatabase(t, "jit")
+	st := openDSN(t, dsn)
+	v := newCountingVendor(&uniqueVendor{})
+	key := checkpointKey(t)
+	base := r.startServer(t, serverOpts{store: st, vendor: v, tweak: func(o *server.Options) { o.CheckpointKey = key }})
+	w := newFaultWitness(t, r, base)
+	w.observe(t)
+
+	l := newFaultLoad(r, func(int) string { return base })
+	stop := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { l.run(plan.clients, stop); close(ran) }()
+	time.Sleep(plan.before)
+	if err := pg.Stop(mode); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(plan.down)
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	healed := time.Now()
+	rec, ok := l.waitOK(healed, 60*time.Second)
+	time.Sleep(plan.after)
+	close(stop)
+	<-ran
+
+	out := checkOutcome(t, st, l)
+	out.assert(t, l)
+	if !ok {
+		t.Errorf("no call succeeded within 60s of PostgreSQL's restart")
+	}
+	verifyAudit(t, dsn)
+	w.observe(t)
+	t.Logf("%d cycles (%d finished), errors: %s; first success %s after the restart; orphaned pending requests: %d",
+		out.cycles, out.finished, l.errorSummary(), rec.Round(time.Millisecond), out.orphans)
+	return faultRow{fault: fmt.Sprintf("PostgreSQL stopped (%s shutdown) for %s, then started", mode, plan.down),
+		load: plan.load(), errors: l.errorSummary(),
+		recovery: fmt.Sprintf("%s after it was up again", rec.Round(10*time.Millisecond)),
+		result:   out.result(t)}
+}
+
+// result is the table's last column: what held (or, when t failed, that
+// it did not).
+func (o faultOutcome) result(t *testing.T) string {
+	verdict := "pass"
+	if t.Failed() {
+		verdict = "**FAIL**"
+	}
+	s := fmt.Sprintf("%s: %d cycles, %d lost grants, %d double vends, %d unaudited keys, audit verify and witness ok", verdict,
+		o.cycles, len(o.lostGrants), len(o.doubleVends), len(o.unaudited))
+	if o.orphans > 0 {
+		s += fmt.Sprintf("; %d pending requests whose create answer was lost", o.orphans)
+	}
+	return s
+}
+
+// writeFaultSection splices the table into docs/benchmarks.md.
+func writeFaultSection(t *testing.T, plan faultPlan, rows []faultRow) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Faults under load (measured %s UTC)\n\n", time.Now().UTC().Format("2006-01-02 15:04"))
+	cpu, kernel, load := machine()
+	fmt.Fprintf(&b, "Machine: %s, %s; load average at the end: %s.\n\n", cpu, kernel, load)
+	b.WriteString("Each case runs the cycle of section 2 plus the requester's revoke (create prod-admin → approve → credentials → revoke), " +
+		"closed loop, while one peer is broken; each client retries a failed step until it succeeds, as the CLI and a person would. " +
+		"Afterwards the store and the audit log are held against what each client was told: every grant a client saw approved is " +
+		"in the store and ended revoked, no grant is left live, no grant has more vends audited than credentials calls made, every " +
+		"key handed out is audited exactly once, every failed call got a documented error (503 unavailable, 502 vend_failed, a refused " +
+		"or reset connection) within 45 s, `jit audit verify --store` passes and a witness's checkpoint after the fault extends the one before. " +
+		"Recovery is from the fault's end to the first successful call.\n\n")
+	b.WriteString("| fault | load | errors seen by clients | recovery | result |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.fault, r.load, r.errors, r.recovery, r.result)
+	}
+	b.WriteString("\nReproduce: `make bench` (section \"faults\"), or the short versions: `go test -run TestFaultsUnderLoad ./internal/bench` (part of `make test`).\n\n")
+	out := os.Getenv("JIT_BENCH_OUT")
+	if out == "" {
+		out = "../../docs"
+	}
+	path := filepath.Join(out, "benchmarks.md")
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(spliceSection(string(old), "## Faults under load", b.String())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
