@@ -58,8 +58,9 @@ type faultLoad struct {
 
 	mu        sync.Mutex
 	cycles    []*faultCycle
-	errs      map[string]int // error class → count
-	unclear   []string       // up to 10 unclear errors, verbatim
+	errs      map[string]int    // error class → count
+	sample    map[string]string // error class → the first such error, verbatim
+	unclear   []string          // up to 10 unclear errors, verbatim
 	hangs     int
 	stuck     []string // steps that gave up
 	firstErr  time.Time
@@ -71,11 +72,12 @@ type faultLoad struct {
 
 func newFaultLoad(r *rig, base func(int) string) *faultLoad {
 	return &faultLoad{r: r, base: base, stepTimeout: 45 * time.Second, giveUp: 90 * time.Second,
-		documented: documentedFaultError, errs: map[string]int{}}
+		documented: documentedFaultError, errs: map[string]int{}, sample: map[string]string{}}
 }
 
 // documentedFaultError: 503 unavailable (the store or the server is away;
-// retry), 502 vend_failed (STS refused), 429 rate_limited, and a refused
+// retry), 502 vend_failed (STS refused), 429 rate_limited, 409 conflict
+// (a retried decision that had landed), and a refused
 // or reset connection (the replica is down: a load balancer or the client
 // moves on). A 500 "internal" is not a clear error.
 func documentedFaultError(err error) bool {
@@ -89,6 +91,10 @@ func documentedFaultError(err error) bool {
 		case he.status == http.StatusBadGateway && e.Code == api.CodeVendFailed && e.Message != "":
 			return true
 		case he.status == http.StatusTooManyRequests && e.Code == api.CodeRateLimited:
+			return true
+		case he.status == http.StatusConflict && e.Code == api.CodeConflict && e.Message != "":
+			// A retried decision after an answer was lost (a 503 on a
+			// COMMIT that landed): the client reads the state back.
 			return true
 		}
 		return false
@@ -133,6 +139,9 @@ func (l *faultLoad) failed(err error) {
 	l.lastErr = now
 	c := errClass(err)
 	l.errs[c]++
+	if _, ok := l.sample[c]; !ok {
+		l.sample[c] = err.Error()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		l.hangs++
 	}

@@ -2,16 +2,22 @@ package bench
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jit-access/jit/internal/testenv"
+	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
 	"github.com/jit-access/jit/pkg/devidp"
 	"github.com/jit-access/jit/pkg/server"
@@ -98,6 +104,15 @@ func TestFaultsUnderLoad(t *testing.T) {
 			rows = append(rows, r.postgresRestart(t, plan, mode))
 		})
 	}
+
+	for _, mode := range []string{"killed", "blackholed"} {
+		t.Run("network-"+mode, func(t *testing.T) {
+			rows = append(rows, r.networkCut(t, plan, mode))
+		})
+	}
+	t.Run("sqlite-disk-full", func(t *testing.T) {
+		rows = append(rows, r.sqliteDiskFull(t, plan))
+	})
 
 	if long {
 		writeFaultSection(t, plan, rows)
@@ -195,4 +210,204 @@ func writeFaultSection(t *testing.T, plan faultPlan, rows []faultRow) {
 	if err := os.WriteFile(path, []byte(spliceSection(string(old), "## Faults under load", b.String())), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// smallDisk mounts a tmpfs of size bytes for the test (root only) and
+// unmounts it when the test ends. Without root the test is skipped, saying
+// why; under CI (which runs as root) it must run, so it fails instead.
+func smallDisk(t *testing.T, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		const why = "mounting a small filesystem (tmpfs, size=) needs root; CI runs as root"
+		if testenv.InCI(os.Getenv) {
+			t.Fatalf("%s, and CI must run this test", why)
+		}
+		t.Skip(why)
+	}
+	dir, err := os.MkdirTemp("", "jit-disk-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a %d-byte tmpfs on %s: %v\n%s", size, dir, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", dir, err, out)
+		}
+		os.Remove(dir)
+	})
+	return dir
+}
+
+// fillDisk writes a ballast file in dir until the filesystem is full and
+// returns its path.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "ballast")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				break
+			}
+			t.Fatal(err)
+		}
+	}
+	// Down to the last byte: a short write fills what a 64 KiB one did not.
+	for {
+		if _, err := f.Write(buf[:512]); err != nil {
+			break
+		}
+	}
+	return path
+}
+
+// sqliteDiskFull: the SQLite file's filesystem fills up mid-burst, then
+// space returns. Writes must fail with a clear error, reads go on, and
+// afterwards the file passes integrity_check and the audit log verifies.
+func (r *rig) sqliteDiskFull(t *testing.T, plan faultPlan) faultRow {
+	dir := smallDisk(t, 256<<20)
+	path := filepath.Join(dir, "jit.db")
+	st := openDSN(t, "sqlite://"+path)
+	v := newCountingVendor(&uniqueVendor{})
+	key := checkpointKey(t)
+	base := r.startServer(t, serverOpts{store: st, vendor: v, tweak: func(o *server.Options) { o.CheckpointKey = key }})
+	w := newFaultWitness(t, r, base)
+	w.observe(t)
+
+	l := newFaultLoad(r, func(int) string { return base })
+	stop := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { l.run(plan.clients, stop); close(ran) }()
+	time.Sleep(plan.before)
+	ballast := fillDisk(t, dir)
+	full := time.Now()
+	// Reads while the disk is full: an admin's list and one request.
+	var reads, readErrs int
+	var readErr error
+	for time.Since(full) < plan.down+5*time.Second {
+		var page api.RequestList
+		_, err := r.call(t.Context(), base, "admin", "GET", "/v1/requests?scope=all&limit=5", nil, &page)
+		if err == nil && len(page.Requests) > 0 {
+			_, err = r.call(t.Context(), base, "admin", "GET", "/v1/requests/"+page.Requests[0].ID, nil, nil)
+		}
+		reads++
+		if err != nil {
+			readErrs++
+			readErr = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	l.mu.Lock()
+	fullErrs, fullMsg := l.errs["503 unavailable"], l.sample["503 unavailable"]
+	l.mu.Unlock()
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	rec, ok := l.waitOK(freed, 60*time.Second)
+	time.Sleep(plan.after)
+	close(stop)
+	<-ran
+
+	if readErrs > 0 {
+		t.Errorf("%d of %d reads failed while the disk was full: %v", readErrs, reads, readErr)
+	}
+	if fullErrs == 0 {
+		t.Errorf("no write failed with 503 unavailable while the disk was full: the fault did not bite")
+	} else if !strings.Contains(fullMsg, "disk is full") {
+		t.Errorf("a write refused while the disk was full says %q, not that the disk is full", fullMsg)
+	}
+	out := checkOutcome(t, st, l)
+	out.assert(t, l)
+	if !ok {
+		t.Errorf("no call succeeded within 60s of space returning")
+	}
+	integrity := sqliteIntegrity(t, path)
+	verifyAudit(t, path)
+	w.observe(t)
+	t.Logf("%d cycles (%d finished), errors: %s; %d reads while full, all answered; first success %s after space returned; integrity_check: %s",
+		out.cycles, out.finished, l.errorSummary(), reads, rec.Round(time.Millisecond), integrity)
+	return faultRow{fault: fmt.Sprintf("SQLite's filesystem full (a 256 MiB tmpfs filled by a ballast file) for %s, then freed", plan.down+5*time.Second),
+		load: plan.load() + fmt.Sprintf("; an admin reading every 100 ms while full (%d reads)", reads), errors: l.errorSummary(),
+		recovery: fmt.Sprintf("%s after space returned", rec.Round(10*time.Millisecond)),
+		result:   out.result(t) + fmt.Sprintf("; every read answered while full; integrity_check %s", integrity)}
+}
+
+// sqliteIntegrity runs SQLite's integrity_check on the file (as a second
+// connection, the way an operator would) and fails t unless it says ok.
+func sqliteIntegrity(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var res string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&res); err != nil {
+		t.Fatalf("integrity_check: %v", err)
+	}
+	if res != "ok" {
+		t.Errorf("integrity_check after the disk filled: %s", res)
+	}
+	return res
+}
+
+// networkCut: the connections between the server and PostgreSQL go
+// through a TCP proxy the test breaks, by killing it (every connection
+// reset, new ones refused) or by blackholing it (every byte held: a
+// partition), and then heals.
+func (r *rig) networkCut(t *testing.T, plan faultPlan, mode string) faultRow {
+	dsn := testenv.Postgres(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startNetFault(t, u.Host)
+	u.Host = proxy.Addr()
+	st := openDSN(t, u.String())
+	v := newCountingVendor(&uniqueVendor{})
+	key := checkpointKey(t)
+	base := r.startServer(t, serverOpts{store: st, vendor: v, tweak: func(o *server.Options) { o.CheckpointKey = key }})
+	w := newFaultWitness(t, r, base)
+	w.observe(t)
+
+	l := newFaultLoad(r, func(int) string { return base })
+	stop := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { l.run(plan.clients, stop); close(ran) }()
+	time.Sleep(plan.before)
+	switch mode {
+	case "killed":
+		proxy.Kill()
+	case "blackholed":
+		proxy.Blackhole()
+	}
+	time.Sleep(plan.down)
+	proxy.Heal()
+	healed := time.Now()
+	rec, ok := l.waitOK(healed, 60*time.Second)
+	time.Sleep(plan.after)
+	close(stop)
+	<-ran
+
+	out := checkOutcome(t, st, l)
+	out.assert(t, l)
+	if !ok {
+		t.Errorf("no call succeeded within 60s of the network healing")
+	}
+	verifyAudit(t, dsn)
+	w.observe(t)
+	t.Logf("%d cycles (%d finished), errors: %s; first success %s after the network healed", out.cycles, out.finished,
+		l.errorSummary(), rec.Round(time.Millisecond))
+	what := map[string]string{"killed": "the TCP proxy between the server and PostgreSQL killed (connections reset, new ones refused)",
+		"blackholed": "the network between the server and PostgreSQL blackholed (a TCP proxy holding every byte, connections open)"}[mode]
+	return faultRow{fault: fmt.Sprintf("%s for %s, then healed", what, plan.down), load: plan.load(), errors: l.errorSummary(),
+		recovery: fmt.Sprintf("%s after it healed", rec.Round(10*time.Millisecond)), result: out.result(t)}
 }
