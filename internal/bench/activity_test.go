@@ -332,6 +332,14 @@ func TestBenchActivity(t *testing.T) {
 	}
 	r := newRig(t, benchUsers(8, 1))
 	sec := r.runActivity(t, stores, os.Getenv("JIT_BENCH_QUICK") == "1")
+	spliceIntoBenchmarks(t, "## 8. ", sec.markdown())
+}
+
+// spliceIntoBenchmarks writes section into docs/benchmarks.md (or
+// $JIT_BENCH_OUT/benchmarks.md) in place of the one starting with heading,
+// leaving the other sections as the last full run wrote them.
+func spliceIntoBenchmarks(t *testing.T, heading, section string) {
+	t.Helper()
 	out := os.Getenv("JIT_BENCH_OUT")
 	if out == "" {
 		out = "../../docs"
@@ -341,7 +349,7 @@ func TestBenchActivity(t *testing.T) {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(spliceSection(string(old), "## 8. ", sec.markdown())), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(spliceSection(string(old), heading, section)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

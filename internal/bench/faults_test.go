@@ -99,11 +99,14 @@ func TestFaultsUnderLoad(t *testing.T) {
 	r := newFaultRig(t, benchUsers(8, 3))
 	var rows []faultRow
 
-	for _, mode := range []string{"fast", "immediate"} {
-		t.Run("postgres-restart-"+mode, func(t *testing.T) {
-			rows = append(rows, r.postgresRestart(t, plan, mode))
-		})
-	}
+	t.Run("postgres-restart", func(t *testing.T) {
+		pg := testenv.StartPostgres(t)
+		for _, mode := range []string{"fast", "immediate"} {
+			t.Run(mode, func(t *testing.T) {
+				rows = append(rows, r.postgresRestart(t, plan, pg, mode))
+			})
+		}
+	})
 
 	for _, mode := range []string{"killed", "blackholed"} {
 		t.Run("network-"+mode, func(t *testing.T) {
@@ -119,49 +122,110 @@ func TestFaultsUnderLoad(t *testing.T) {
 	}
 }
 
-// postgresRestart: a PostgreSQL of the test's own is stopped (fast or
-// immediate shutdown) mid-burst and started again after plan.down.
-func (r *rig) postgresRestart(t *testing.T, plan faultPlan, mode string) faultRow {
-	pg := testenv.StartPostgres(t)
-	dsn := pg.CreateDatabase(t, "jit")
-	st := openDSN(t, dsn)
-	v := newCountingVendor(&uniqueVendor{})
-	key := checkpointKey(t)
-	base := r.startServer(t, serverOpts{store: st, vendor: v, tweak: func(o *server.Options) { o.CheckpointKey = key }})
-	w := newFaultWitness(t, r, base)
-	w.observe(t)
+// faultCase is one fault run: a server with a checkpoint key, a witness
+// of its log, the load, and what the store and audit log say afterwards.
+type faultCase struct {
+	plan   faultPlan
+	st     store.Store
+	dsn    string // what jit audit verify --store reads
+	base   string
+	vendor *countingVendor // nil when the server runs in another process
+	w      *faultWitness
+	l      *faultLoad
+}
 
-	l := newFaultLoad(r, func(int) string { return base })
+// serveFaultCase starts a jit server on st (o's vendor, uniqueVendor by
+// default, counted) that signs checkpoints, and a witness of it.
+func (r *rig) serveFaultCase(t *testing.T, plan faultPlan, st store.Store, dsn string, o serverOpts) *faultCase {
+	t.Helper()
+	if o.vendor == nil {
+		o.vendor = &uniqueVendor{}
+	}
+	cv := newCountingVendor(o.vendor)
+	key := checkpointKey(t)
+	tweak := o.tweak
+	o.store, o.vendor = st, cv
+	o.tweak = func(so *server.Options) {
+		so.CheckpointKey = key
+		if tweak != nil {
+			tweak(so)
+		}
+	}
+	c := r.faultCaseAt(t, plan, st, dsn, r.startServer(t, o))
+	c.vendor = cv
+	return c
+}
+
+// faultCaseAt is a fault run against the server at base.
+func (r *rig) faultCaseAt(t *testing.T, plan faultPlan, st store.Store, dsn, base string) *faultCase {
+	t.Helper()
+	c := &faultCase{plan: plan, st: st, dsn: dsn, base: base, w: newFaultWitness(t, r, base)}
+	c.w.observe(t)
+	c.l = newFaultLoad(r, func(int) string { return base })
+	return c
+}
+
+// run drives the load; after plan.before it breaks the peer, holds it
+// broken (hold, or plan.down when nil), heals it and drives plan.after
+// more. It returns the recovery time: from the heal to the first
+// successful call.
+func (c *faultCase) run(t *testing.T, breakIt, hold, heal func()) time.Duration {
+	t.Helper()
 	stop := make(chan struct{})
 	ran := make(chan struct{})
-	go func() { l.run(plan.clients, stop); close(ran) }()
-	time.Sleep(plan.before)
-	if err := pg.Stop(mode); err != nil {
-		t.Fatal(err)
+	go func() { c.l.run(c.plan.clients, stop); close(ran) }()
+	time.Sleep(c.plan.before)
+	breakIt()
+	if hold == nil {
+		hold = func() { time.Sleep(c.plan.down) }
 	}
-	time.Sleep(plan.down)
-	if err := pg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	healed := time.Now()
-	rec, ok := l.waitOK(healed, 60*time.Second)
-	time.Sleep(plan.after)
+	hold()
+	heal()
+	rec, ok := c.l.waitOK(time.Now(), 60*time.Second)
+	time.Sleep(c.plan.after)
 	close(stop)
 	<-ran
-
-	out := checkOutcome(t, st, l)
-	out.assert(t, l)
 	if !ok {
-		t.Errorf("no call succeeded within 60s of PostgreSQL's restart")
+		t.Errorf("no call succeeded within 60s of the fault's end")
 	}
-	verifyAudit(t, dsn)
-	w.observe(t)
-	t.Logf("%d cycles (%d finished), errors: %s; first success %s after the restart; orphaned pending requests: %d",
-		out.cycles, out.finished, l.errorSummary(), rec.Round(time.Millisecond), out.orphans)
-	return faultRow{fault: fmt.Sprintf("PostgreSQL stopped (%s shutdown) for %s, then started", mode, plan.down),
-		load: plan.load(), errors: l.errorSummary(),
-		recovery: fmt.Sprintf("%s after it was up again", rec.Round(10*time.Millisecond)),
-		result:   out.result(t)}
+	return rec
+}
+
+// check holds the store and the audit log against what the clients were
+// told, runs jit audit verify --store and the witness, and logs the run.
+func (c *faultCase) check(t *testing.T, rec time.Duration) faultOutcome {
+	t.Helper()
+	out := checkOutcome(t, c.st, c.l)
+	out.assert(t, c.l)
+	verifyAudit(t, c.dsn)
+	c.w.observe(t)
+	t.Logf("%d cycles (%d finished), errors: %s; first success %s after the fault ended; orphaned pending requests: %d",
+		out.cycles, out.finished, c.l.errorSummary(), rec.Round(time.Millisecond), out.orphans)
+	return out
+}
+
+// row is the case's line of the table.
+func (c *faultCase) row(t *testing.T, fault string, rec time.Duration, out faultOutcome) faultRow {
+	return faultRow{fault: fault, load: c.plan.load(), errors: c.l.errorSummary(),
+		recovery: rec.Round(10 * time.Millisecond).String(), result: out.result(t)}
+}
+
+// postgresRestart: a PostgreSQL of the test's own is stopped (fast or
+// immediate shutdown) mid-burst and started again after plan.down.
+func (r *rig) postgresRestart(t *testing.T, plan faultPlan, pg *testenv.PostgresServer, mode string) faultRow {
+	dsn := pg.CreateDatabase(t, "jit_"+mode)
+	c := r.serveFaultCase(t, plan, openDSN(t, dsn), dsn, serverOpts{})
+	rec := c.run(t, func() {
+		if err := pg.Stop(mode); err != nil {
+			t.Fatal(err)
+		}
+	}, nil, func() {
+		if err := pg.Start(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	out := c.check(t, rec)
+	return c.row(t, fmt.Sprintf("PostgreSQL stopped (%s shutdown) for %s, then started", mode, plan.down), rec, out)
 }
 
 // result is the table's last column: what held (or, when t failed, that
@@ -198,18 +262,7 @@ func writeFaultSection(t *testing.T, plan faultPlan, rows []faultRow) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.fault, r.load, r.errors, r.recovery, r.result)
 	}
 	b.WriteString("\nReproduce: `make bench` (section \"faults\"), or the short versions: `go test -run TestFaultsUnderLoad ./internal/bench` (part of `make test`).\n\n")
-	out := os.Getenv("JIT_BENCH_OUT")
-	if out == "" {
-		out = "../../docs"
-	}
-	path := filepath.Join(out, "benchmarks.md")
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(spliceSection(string(old), "## Faults under load", b.String())), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	spliceIntoBenchmarks(t, "## Faults under load", b.String())
 }
 
 // smallDisk mounts a tmpfs of size bytes for the test (root only) and
@@ -274,70 +327,48 @@ func fillDisk(t *testing.T, dir string) string {
 func (r *rig) sqliteDiskFull(t *testing.T, plan faultPlan) faultRow {
 	dir := smallDisk(t, 256<<20)
 	path := filepath.Join(dir, "jit.db")
-	st := openDSN(t, "sqlite://"+path)
-	v := newCountingVendor(&uniqueVendor{})
-	key := checkpointKey(t)
-	base := r.startServer(t, serverOpts{store: st, vendor: v, tweak: func(o *server.Options) { o.CheckpointKey = key }})
-	w := newFaultWitness(t, r, base)
-	w.observe(t)
-
-	l := newFaultLoad(r, func(int) string { return base })
-	stop := make(chan struct{})
-	ran := make(chan struct{})
-	go func() { l.run(plan.clients, stop); close(ran) }()
-	time.Sleep(plan.before)
-	ballast := fillDisk(t, dir)
-	full := time.Now()
-	// Reads while the disk is full: an admin's list and one request.
+	c := r.serveFaultCase(t, plan, openDSN(t, "sqlite://"+path), path, serverOpts{})
+	var ballast string
 	var reads, readErrs int
 	var readErr error
-	for time.Since(full) < plan.down+5*time.Second {
-		var page api.RequestList
-		_, err := r.call(t.Context(), base, "admin", "GET", "/v1/requests?scope=all&limit=5", nil, &page)
-		if err == nil && len(page.Requests) > 0 {
-			_, err = r.call(t.Context(), base, "admin", "GET", "/v1/requests/"+page.Requests[0].ID, nil, nil)
+	hold := func() {
+		// Reads while the disk is full: an admin's list and one request.
+		for full := time.Now(); time.Since(full) < plan.down+5*time.Second; {
+			var page api.RequestList
+			_, err := r.call(t.Context(), c.base, "admin", "GET", "/v1/requests?scope=all&limit=5", nil, &page)
+			if err == nil && len(page.Requests) > 0 {
+				_, err = r.call(t.Context(), c.base, "admin", "GET", "/v1/requests/"+page.Requests[0].ID, nil, nil)
+			}
+			reads++
+			if err != nil {
+				readErrs++
+				readErr = err
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		reads++
-		if err != nil {
-			readErrs++
-			readErr = err
+	}
+	rec := c.run(t, func() { ballast = fillDisk(t, dir) }, hold, func() {
+		if err := os.Remove(ballast); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	l.mu.Lock()
-	fullErrs, fullMsg := l.errs["503 unavailable"], l.sample["503 unavailable"]
-	l.mu.Unlock()
-	if err := os.Remove(ballast); err != nil {
-		t.Fatal(err)
-	}
-	freed := time.Now()
-	rec, ok := l.waitOK(freed, 60*time.Second)
-	time.Sleep(plan.after)
-	close(stop)
-	<-ran
-
+	})
 	if readErrs > 0 {
 		t.Errorf("%d of %d reads failed while the disk was full: %v", readErrs, reads, readErr)
 	}
+	c.l.mu.Lock()
+	fullErrs, fullMsg := c.l.errs["503 unavailable"], c.l.sample["503 unavailable"]
+	c.l.mu.Unlock()
 	if fullErrs == 0 {
 		t.Errorf("no write failed with 503 unavailable while the disk was full: the fault did not bite")
 	} else if !strings.Contains(fullMsg, "disk is full") {
 		t.Errorf("a write refused while the disk was full says %q, not that the disk is full", fullMsg)
 	}
-	out := checkOutcome(t, st, l)
-	out.assert(t, l)
-	if !ok {
-		t.Errorf("no call succeeded within 60s of space returning")
-	}
 	integrity := sqliteIntegrity(t, path)
-	verifyAudit(t, path)
-	w.observe(t)
-	t.Logf("%d cycles (%d finished), errors: %s; %d reads while full, all answered; first success %s after space returned; integrity_check: %s",
-		out.cycles, out.finished, l.errorSummary(), reads, rec.Round(time.Millisecond), integrity)
-	return faultRow{fault: fmt.Sprintf("SQLite's filesystem full (a 256 MiB tmpfs filled by a ballast file) for %s, then freed", plan.down+5*time.Second),
-		load: plan.load() + fmt.Sprintf("; an admin reading every 100 ms while full (%d reads)", reads), errors: l.errorSummary(),
-		recovery: fmt.Sprintf("%s after space returned", rec.Round(10*time.Millisecond)),
-		result:   out.result(t) + fmt.Sprintf("; every read answered while full; integrity_check %s", integrity)}
+	out := c.check(t, rec)
+	row := c.row(t, fmt.Sprintf("SQLite's filesystem full (a 256 MiB tmpfs filled by a ballast file) for %s, then freed", plan.down+5*time.Second), rec, out)
+	row.load += fmt.Sprintf("; an admin reading every 100 ms while full (%d reads)", reads)
+	row.result += fmt.Sprintf("; every read answered while full; integrity_check %s", integrity)
+	return row
 }
 
 // sqliteIntegrity runs SQLite's integrity_check on the file (as a second
@@ -371,43 +402,11 @@ func (r *rig) networkCut(t *testing.T, plan faultPlan, mode string) faultRow {
 	}
 	proxy := startNetFault(t, u.Host)
 	u.Host = proxy.Addr()
-	st := openDSN(t, u.String())
-	v := newCountingVendor(&uniqueVendor{})
-	key := checkpointKey(t)
-	base := r.startServer(t, serverOpts{store: st, vendor: v, tweak: func(o *server.Options) { o.CheckpointKey = key }})
-	w := newFaultWitness(t, r, base)
-	w.observe(t)
-
-	l := newFaultLoad(r, func(int) string { return base })
-	stop := make(chan struct{})
-	ran := make(chan struct{})
-	go func() { l.run(plan.clients, stop); close(ran) }()
-	time.Sleep(plan.before)
-	switch mode {
-	case "killed":
-		proxy.Kill()
-	case "blackholed":
-		proxy.Blackhole()
-	}
-	time.Sleep(plan.down)
-	proxy.Heal()
-	healed := time.Now()
-	rec, ok := l.waitOK(healed, 60*time.Second)
-	time.Sleep(plan.after)
-	close(stop)
-	<-ran
-
-	out := checkOutcome(t, st, l)
-	out.assert(t, l)
-	if !ok {
-		t.Errorf("no call succeeded within 60s of the network healing")
-	}
-	verifyAudit(t, dsn)
-	w.observe(t)
-	t.Logf("%d cycles (%d finished), errors: %s; first success %s after the network healed", out.cycles, out.finished,
-		l.errorSummary(), rec.Round(time.Millisecond))
+	c := r.serveFaultCase(t, plan, openDSN(t, u.String()), dsn, serverOpts{})
+	breakIt := map[string]func(){"killed": proxy.Kill, "blackholed": proxy.Blackhole}[mode]
+	rec := c.run(t, breakIt, nil, proxy.Heal)
+	out := c.check(t, rec)
 	what := map[string]string{"killed": "the TCP proxy between the server and PostgreSQL killed (connections reset, new ones refused)",
 		"blackholed": "the network between the server and PostgreSQL blackholed (a TCP proxy holding every byte, connections open)"}[mode]
-	return faultRow{fault: fmt.Sprintf("%s for %s, then healed", what, plan.down), load: plan.load(), errors: l.errorSummary(),
-		recovery: fmt.Sprintf("%s after it healed", rec.Round(10*time.Millisecond)), result: out.result(t)}
+	return c.row(t, fmt.Sprintf("%s for %s, then healed", what, plan.down), rec, out)
 }
