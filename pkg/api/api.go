@@ -216,6 +216,12 @@ func (e *Extension) Duration() time.Duration { return time.Duration(e.DurationSe
 // Duration is the requested grant length.
 func (r *Request) Duration() time.Duration { return time.Duration(r.DurationSeconds) * time.Second }
 
+// AwaitsReview reports whether r is a grant that started, needs a post-hoc
+// review and has none yet (the review queue; the store indexes it).
+func (r *Request) AwaitsReview() bool {
+	return r.ReviewRequired && r.Review == nil && !r.StartsAt.IsZero()
+}
+
 // Remaining is the grant time left at now (zero when not granted or over).
 func (r *Request) Remaining(now time.Time) time.Duration {
 	if !r.State.Granted() || !now.Before(r.EndsAt) {

@@ -100,7 +100,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]api.Request, erro
 	if len(roles) == 0 {
 		return out, nil
 	}
-	f := store.Filter{Roles: roles, States: GrantedStates(), Limit: 500}
+	f := store.Filter{Roles: roles, States: GrantedStates(), AwaitingReview: true, Limit: 500}
 	for range maxScanPages {
 		reqs, next, err := s.st.List(ctx, f)
 		if err != nil {

@@ -40,6 +40,4 @@ func Review(r *api.Request, by string, verdict api.Verdict, note string, now tim
 }
 
 // AwaitsReview reports whether r waits for a post-hoc review.
-func AwaitsReview(r *api.Request) bool {
-	return r.ReviewRequired && r.Review == nil && !r.StartsAt.IsZero()
-}
+func AwaitsReview(r *api.Request) bool { return r.AwaitsReview() }

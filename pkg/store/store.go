@@ -44,6 +44,10 @@ type Filter struct {
 	// before it starts), and none that was never approved. An index serves it
 	// (the access report's scan).
 	EndsAtOrAfter time.Time
+
+	// AwaitingReview keeps only grants waiting for their post-hoc review
+	// (api.Request.AwaitsReview). An index serves it (the review queue).
+	AwaitingReview bool
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.

@@ -88,14 +88,16 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) 
 // pg_notify, real principal and hash columns, bulk inserts from arrays.
 func dialect(db database, c *coordinator) sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:             "postgres",
-		DB:               db,
-		LockWrites:       fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, lockAudit),
-		ForUpdate:        " FOR UPDATE",
-		AnyArray:         true,
-		PrincipalColumns: true,
-		AuditHashColumn:  true,
+		Name:            "postgres",
+		DB:              db,
+		LockWrites:      fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, lockAudit),
+		ForUpdate:       " FOR UPDATE",
+		AnyArray:        true,
+		DerivedColumns:  true,
+		AuditHashColumn: true,
 		// lower() folds non-ASCII letters too; the API compares ASCII only.
+		Explain:        "EXPLAIN ",
+		ExplainColumns: 1,
 		LowerASCII: func(col string) string {
 			return "translate(" + col + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 		},

@@ -74,6 +74,8 @@ func dialect(db sqlstore.DB, l *local) sqlstore.Dialect {
 		Name:            "sqlite",
 		DB:              db,
 		SingleWriter:    true,
+		Explain:         "EXPLAIN QUERY PLAN ",
+		ExplainColumns:  4,
 		LowerASCII:      func(col string) string { return "lower(" + col + ")" }, // SQLite's lower() folds ASCII only
 		MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
 		RecordMigration: `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,

@@ -20,6 +20,29 @@ func (s *Store) Append(ctx context.Context, events ...audit.Event) error {
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEvent, error) {
+	q, a := auditQuery(f)
+	rows, err := s.db.Query(ctx, q, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []api.AuditEvent
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		e, err := decodeRecord(body)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// auditQuery is Audit's statement and its arguments.
+func auditQuery(f store.AuditFilter) (string, []any) {
 	where := []string{"seq > ?"}
 	a := []any{f.AfterSeq}
 	if !f.Since.IsZero() {
@@ -41,24 +64,7 @@ func (s *Store) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEven
 		}
 	}
 	a = append(a, f.AuditLimit())
-	rows, err := s.db.Query(ctx, "SELECT body FROM audit WHERE "+strings.Join(where, " AND ")+" ORDER BY seq LIMIT ?", a...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []api.AuditEvent
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, err
-		}
-		e, err := decodeRecord(body)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return "SELECT body FROM audit WHERE " + strings.Join(where, " AND ") + " ORDER BY seq LIMIT ?", a
 }
 
 func decodeRecord(body []byte) (api.AuditEvent, error) {

@@ -22,12 +22,16 @@ type statements struct {
 
 func newStatements(d Dialect) statements {
 	cols := []string{"id", "requester", "role", "state", "created_at", "pending_until", "ends_at", "version", "body"}
-	if d.PrincipalColumns {
-		cols = append(cols, "requester_iss", "requester_sub")
+	if d.DerivedColumns {
+		cols = append(cols, "requester_iss", "requester_sub", "awaits_review")
 	}
 	set := make([]string, len(cols)-1)
 	for i, c := range cols[1:] {
 		set[i] = c + " = ?"
+	}
+	derivedState := ""
+	if d.DerivedColumns {
+		derivedState = ", awaits_review = ?"
 	}
 	st := statements{
 		insertRequest: "INSERT INTO requests (" + join(cols) + ") VALUES (" + marks(len(cols)) + ")",
@@ -35,7 +39,7 @@ func newStatements(d Dialect) statements {
 		// SQLite rewrites every index holding a column named in SET, changed
 		// or not; the lifecycle never changes requester, role, created_at or
 		// the principal, so the usual update leaves their indexes alone.
-		updateState: "UPDATE requests SET state = ?, pending_until = ?, ends_at = ?, version = ?, body = ? WHERE id = ?",
+		updateState: "UPDATE requests SET state = ?, pending_until = ?, ends_at = ?, version = ?, body = ?" + derivedState + " WHERE id = ?",
 		readHead:    "SELECT seq, body FROM audit ORDER BY seq DESC LIMIT 1",
 		auditCols:   []string{"seq", "time", "type", "actor", "subject", "role", "request_id"},
 	}
@@ -57,17 +61,30 @@ func (s *Store) requestRow(r *api.Request, before *api.Request) (Stmt, []byte, e
 		return Stmt{}, nil, fmt.Errorf("encode request: %w", err)
 	}
 	row := []any{r.Requester, r.Role, string(r.State), nanos(r.CreatedAt), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, JSON(body)}
-	if s.d.PrincipalColumns {
-		row = append(row, r.RequesterIssuer, r.RequesterSubject)
+	if s.d.DerivedColumns {
+		row = append(row, r.RequesterIssuer, r.RequesterSubject, awaitsReview(r))
 	}
 	switch {
 	case before == nil:
 		return Stmt{SQL: s.sql.insertRequest, Args: append([]any{r.ID}, row...)}, body, nil
 	case r.Requester == before.Requester && r.Role == before.Role && r.CreatedAt.Equal(before.CreatedAt) &&
 		r.RequesterIssuer == before.RequesterIssuer && r.RequesterSubject == before.RequesterSubject:
-		return Stmt{SQL: s.sql.updateState, Args: []any{string(r.State), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, JSON(body), r.ID}}, body, nil
+		a := []any{string(r.State), nanos(r.PendingUntil), nanos(r.EndsAt), r.Version, JSON(body)}
+		if s.d.DerivedColumns {
+			a = append(a, awaitsReview(r))
+		}
+		return Stmt{SQL: s.sql.updateState, Args: append(a, r.ID)}, body, nil
 	}
 	return Stmt{SQL: s.sql.updateRequest, Args: append(row, r.ID)}, body, nil
+}
+
+// awaitsReview is the awaits_review column: 1 for a grant waiting for its
+// review.
+func awaitsReview(r *api.Request) int64 {
+	if r.AwaitsReview() {
+		return 1
+	}
+	return 0
 }
 
 func decodeRequest(body []byte) (*api.Request, error) {
@@ -112,53 +129,10 @@ func (s *Store) Update(ctx context.Context, id string, m store.Mutation) (*api.R
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string, error) {
 	limit := f.ListLimit()
-	var where []string
-	var a []any
-	if f.Requester != "" {
-		where = append(where, "requester = ?")
-		a = append(a, f.Requester)
+	q, a, err := s.listQuery(f, limit)
+	if err != nil {
+		return nil, "", err
 	}
-	if f.RequesterSubject != "" {
-		clause := "(requester_sub = ? AND requester_iss = ?)"
-		a = append(a, f.RequesterSubject, f.RequesterIssuer)
-		if len(f.LegacyRequesters) > 0 {
-			clause = "(" + clause + " OR (requester_sub = '' AND " + in(s.d.LowerASCII("requester"), len(f.LegacyRequesters)) + "))"
-			for _, n := range f.LegacyRequesters {
-				a = append(a, api.LowerASCII(n))
-			}
-		}
-		where = append(where, clause)
-	}
-	if f.Roles != nil {
-		where = append(where, in("role", len(f.Roles)))
-		a = append(a, args(f.Roles)...)
-	}
-	if f.States != nil {
-		where = append(where, in("state", len(f.States)))
-		for _, st := range f.States {
-			a = append(a, string(st))
-		}
-	}
-	if !f.EndsAtOrAfter.IsZero() {
-		where = append(where, "ends_at >= ?")
-		a = append(a, f.EndsAtOrAfter.UnixNano())
-	}
-	if f.Cursor != "" {
-		ts, id, err := store.DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		// Spelled so that both planners scan the (created_at, id) index
-		// from the cursor on.
-		where = append(where, "created_at <= ? AND (created_at < ? OR id < ?)")
-		a = append(a, ts, ts, id)
-	}
-	q := "SELECT body FROM requests"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
-	a = append(a, limit+1)
 	rows, err := s.db.Query(ctx, q, a...)
 	if err != nil {
 		return nil, "", err
@@ -183,15 +157,109 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]api.Request, string
 	return out, next, nil
 }
 
+// listQuery is List's statement and its arguments (limit+1 rows).
+func (s *Store) listQuery(f store.Filter, limit int) (string, []any, error) {
+	var where []string
+	var a []any
+	if f.Requester != "" {
+		where = append(where, "requester = ?")
+		a = append(a, f.Requester)
+	}
+	if f.RequesterSubject != "" {
+		clause := "(requester_sub = ? AND requester_iss = ?)"
+		a = append(a, f.RequesterSubject, f.RequesterIssuer)
+		if len(f.LegacyRequesters) > 0 {
+			clause = "(" + clause + " OR (requester_sub = '' AND " + in(s.d.LowerASCII("requester"), len(f.LegacyRequesters)) + "))"
+			for _, n := range f.LegacyRequesters {
+				a = append(a, api.LowerASCII(n))
+			}
+		}
+		where = append(where, clause)
+	}
+	// A filter of live states or of grants awaiting review is served by a
+	// partial index holding only those few rows (requests_live,
+	// requests_awaiting_review). Its role and state terms are then spelled
+	// "role || ''" and "state || ''", which no index serves, so that no planner
+	// reads every row of a role from (role, state, …) instead; the live
+	// term is spelled as the index's condition is, word for word (SQLite
+	// uses a partial index only for a query holding its terms).
+	partial := f.AwaitingReview || live(f.States)
+	role, state := "role", "state"
+	if partial {
+		role, state = "(role || '')", "(state || '')"
+	}
+	if f.Roles != nil {
+		where = append(where, in(role, len(f.Roles)))
+		a = append(a, args(f.Roles)...)
+	}
+	if f.States != nil {
+		where = append(where, in(state, len(f.States)))
+		for _, st := range f.States {
+			a = append(a, string(st))
+		}
+		if live(f.States) {
+			where = append(where, liveTerm)
+		}
+	}
+	if f.AwaitingReview {
+		where = append(where, "awaits_review = 1")
+	}
+	// created names the column the rows are ordered and paged by. The
+	// access report's window is a range of ends_at (requests_ends): there
+	// "created_at + 0", which no index orders, keeps a planner from walking the
+	// whole (created_at, id) index for the window's rows instead.
+	created := "created_at"
+	if !f.EndsAtOrAfter.IsZero() {
+		where = append(where, "ends_at >= ?")
+		a = append(a, f.EndsAtOrAfter.UnixNano())
+		created = "(created_at + 0)"
+	}
+	if f.Cursor != "" {
+		ts, id, err := store.DecodeCursor(f.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		// Spelled so that both planners scan the (created_at, id) index
+		// from the cursor on.
+		where = append(where, created+" <= ? AND ("+created+" < ? OR id < ?)")
+		a = append(a, ts, ts, id)
+	}
+	q := "SELECT body FROM requests"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + created + " DESC, id DESC LIMIT ?"
+	return q, append(a, limit+1), nil
+}
+
+// liveTerm is the condition of the partial index requests_live, word for
+// word.
+const liveTerm = "state IN ('pending', 'approved', 'active')"
+
+// live reports whether every state of states is live (pending, approved or
+// active).
+func live(states []api.State) bool {
+	for _, st := range states {
+		switch st {
+		case api.StatePending, api.StateApproved, api.StateActive:
+		default:
+			return false
+		}
+	}
+	return len(states) > 0
+}
+
 // Due implements store.Store.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	n := now.UnixNano()
-	return queryStrings(ctx, s.db, `
+	return queryStrings(ctx, s.db, dueQuery, n, n, limit)
+}
+
+const dueQuery = `
 		SELECT id FROM requests WHERE state = 'pending' AND pending_until <= ?
 		UNION ALL
 		SELECT id FROM requests WHERE state IN ('approved', 'active') AND ends_at <= ?
-		LIMIT ?`, n, n, limit)
-}
+		LIMIT ?`
 
 // queryStrings returns the first column of q's rows.
 func queryStrings(ctx context.Context, db Querier, q string, a ...any) ([]string, error) {

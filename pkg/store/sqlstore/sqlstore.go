@@ -52,11 +52,18 @@ type Dialect struct {
 	// AnyArray: the batch reads its rows with "id = ANY(?)" and one array
 	// argument (one statement text whatever the batch's size), not IN.
 	AnyArray bool
-	// PrincipalColumns: requests' requester_iss and requester_sub are
-	// written (PostgreSQL); otherwise the schema derives them from the body.
-	PrincipalColumns bool
+	// DerivedColumns: requests' requester_iss, requester_sub and
+	// awaits_review are written (PostgreSQL); otherwise the schema derives
+	// them from the body.
+	DerivedColumns bool
 	// AuditHashColumn: the audit table keeps each record's hash in a column.
 	AuditHashColumn bool
+	// Explain is the statement prefix that shows a query's plan, and
+	// ExplainColumns how many columns its rows have (the plan's text is
+	// the last): "EXPLAIN QUERY PLAN ", 4 on SQLite; "EXPLAIN ", 1 on
+	// PostgreSQL.
+	Explain        string
+	ExplainColumns int
 	// LowerASCII lower-cases the ASCII letters of a column, and no others.
 	LowerASCII func(col string) string
 	// BulkInsert returns the statements inserting rows, their values one

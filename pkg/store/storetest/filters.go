@@ -103,3 +103,32 @@ func testListEndsAtOrAfter(t *testing.T, s store.Store) {
 		t.Fatalf("EndsAtOrAfter = %+v, %v; want old-ask only", got, err)
 	}
 }
+
+// testListAwaitingReview: AwaitingReview keeps the grants that started,
+// need a review and have none: not one still pending, not one reviewed,
+// not one that needs none; and the column behind it follows every update.
+func testListAwaitingReview(t *testing.T, s store.Store) {
+	for i, id := range []string{"pending", "started", "reviewed", "no-review"} {
+		r, evs := NewPending(id, "alice", "dev", 1, t0.Add(time.Duration(i)*time.Minute))
+		r.ReviewRequired = id != "no-review"
+		r.PendingUntil = t0.Add(168 * time.Hour)
+		if err := s.Create(ctx(t), r, evs); err != nil {
+			t.Fatal(err)
+		}
+		if id != "pending" {
+			if _, err := s.Update(ctx(t), id, Approved("bob", t0.Add(time.Hour))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.Update(ctx(t), "reviewed", func(r *api.Request) ([]audit.Event, error) {
+		r.Review = &api.Review{By: "carol", Verdict: api.VerdictOK, At: t0.Add(2 * time.Hour)}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.List(ctx(t), store.Filter{AwaitingReview: true})
+	if err != nil || len(got) != 1 || got[0].ID != "started" {
+		t.Fatalf("AwaitingReview = %+v, %v; want started only", got, err)
+	}
+}

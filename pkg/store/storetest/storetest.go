@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListFilterEdges", testListFilterEdges},
 		{"ListByPrincipalWithLegacyRows", testListByPrincipal},
 		{"ListByEndFindsGrantsApprovedLate", testListEndsAtOrAfter},
+		{"ListAwaitingReviewFindsStartedUnreviewedGrants", testListAwaitingReview},
 		{"ZeroEventTimeIsStamped", testZeroEventTimeIsStamped},
 		{"DueSelectsTimedOutAndEndedOnly", testDue},
 		{"AuditQueriesFilterAndPage", testAuditQuery},
