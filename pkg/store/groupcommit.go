@@ -32,3 +32,11 @@ func (g *GroupCommit[T]) Run(o T, done func() bool, run func(batch []T)) {
 		run(batch)
 	}
 }
+
+// Exclusive runs fn holding the commit lock: no batch runs meanwhile, so fn
+// may run one of its own (a bulk load through the same write path).
+func (g *GroupCommit[T]) Exclusive(fn func()) {
+	g.commit.Lock()
+	defer g.commit.Unlock()
+	fn()
+}

@@ -13,11 +13,13 @@ import (
 	"github.com/jit-access/jit/pkg/store"
 )
 
+const rememberKeySQL = `INSERT INTO access_keys (access_key_id, request_id, requester, role, vended_at) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (access_key_id) DO NOTHING`
+
 // RememberKey implements store.ActivityStore.
 func (s *Store) RememberKey(ctx context.Context, k store.KeyGrant, at time.Time) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx Querier) ([]audit.Event, error) {
-		_, err := tx.Exec(ctx, `INSERT INTO access_keys (access_key_id, request_id, requester, role, vended_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (access_key_id) DO NOTHING`, k.AccessKeyID, k.RequestID, k.Requester, k.Role, at.UnixNano())
+		_, err := tx.Exec(ctx, rememberKeySQL, k.AccessKeyID, k.RequestID, k.Requester, k.Role, at.UnixNano())
 		return nil, err
 	})
 	if err != nil {
