@@ -74,6 +74,8 @@ type worldOptions struct {
 	// extraConfig is added to the server config (such as issuers:), and
 	// policy replaces e2ePolicy when set.
 	extraConfig, policy string
+	// slackAPIURL points the server's Slack at the local fake.
+	slackAPIURL string
 }
 
 func newWorld(t *testing.T) *world {
@@ -138,7 +140,7 @@ activity: {secret: %q, window: 1m}
 	}
 	go func() {
 		opts := serverapp.Options{ConfigPath: path, Listener: ln,
-			Logger: slog.New(slog.NewJSONHandler(logf, nil)), Reload: make(chan os.Signal)}
+			Logger: slog.New(slog.NewJSONHandler(logf, nil)), Reload: make(chan os.Signal), SlackAPIURL: o.slackAPIURL}
 		if o.revokeByDisablingParent {
 			opts.Revoker = disableParent{w}
 		}

@@ -55,6 +55,16 @@ type Options struct {
 	// Revoker, when set, replaces the one the config selects (tests: a
 	// stand-in that makes MinIO refuse revoked credentials).
 	Revoker vend.Revoker
+	// SlackAPIURL, when set, is where Slack's Web API is reached and the
+	// prefix a response_url must have (tests: the local Slack fake,
+	// internal/fakeslack) [Slack's].
+	SlackAPIURL string
+}
+
+// seams are the stand-ins tests put in for what cannot run here.
+type seams struct {
+	revoker     vend.Revoker
+	slackAPIURL string
 }
 
 // Run serves until ctx ends.
@@ -82,7 +92,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	srv, lv, err := newServer(ctx, cfg, st, log, opts.Now, opts.Revoker)
+	srv, lv, err := newServer(ctx, cfg, st, log, opts.Now, seams{revoker: opts.Revoker, slackAPIURL: opts.SlackAPIURL})
 	if err != nil {
 		return err
 	}
@@ -178,12 +188,12 @@ func reloadSignal(reload <-chan os.Signal) (ch <-chan os.Signal, stop func()) {
 
 // New builds the server for cfg on an open store.
 func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time) (*server.Server, error) {
-	srv, _, err := newServer(ctx, cfg, st, log, now, nil)
+	srv, _, err := newServer(ctx, cfg, st, log, now, seams{})
 	return srv, err
 }
 
 // newServer builds the server and what a reload may swap in it.
-func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time, revokerOverride vend.Revoker) (*server.Server, *live, error) {
+func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, now func() time.Time, seam seams) (*server.Server, *live, error) {
 	lv := &live{start: cfg, now: now}
 	creds := lv.awsProvider(cfg)
 	vendor, err := newVendor(cfg, creds)
@@ -194,8 +204,8 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if err != nil {
 		return nil, nil, err
 	}
-	if revokerOverride != nil {
-		revoker = revokerOverride
+	if seam.revoker != nil {
+		revoker = seam.revoker
 	}
 	// Every door calls one grants service; notifications (built below, and
 	// built on it) are told of what it stores.
@@ -234,7 +244,8 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 		notifyLinks, serverLinks = links, links
 	}
 	notes, err = notifier.New(notifier.Options{Config: cfg.Notify, PublicURL: cfg.PublicURL, Store: st,
-		Policy: currentPolicy, Grants: svc, Links: notifyLinks, Requests: svc, Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
+		Policy: currentPolicy, Grants: svc, Links: notifyLinks, Requests: svc, SlackAPIURL: seam.slackAPIURL,
+		Client: &http.Client{Timeout: 15 * time.Second}, Now: now, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up notifications: %w", err)
 	}

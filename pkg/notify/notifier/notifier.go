@@ -40,9 +40,12 @@ type Options struct {
 	// Requests makes requests from the /jit form and extends grants from
 	// the reminder's button (the grants service).
 	Requests slack.Requests
-	Client   *http.Client
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// SlackAPIURL, when set, is Slack's Web API and the response_url
+	// prefix (tests: internal/fakeslack) [Slack's].
+	SlackAPIURL string
+	Client      *http.Client
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Notifier runs every sink's dispatcher and the reminders.
@@ -82,7 +85,7 @@ func New(o Options) (*Notifier, error) {
 			},
 			PublicURL: o.PublicURL, Client: o.Client, Now: o.Now, Logger: o.Logger,
 			ApproveByEmail: sc.ApproveInSlackByEmail, Decide: Decider(o.Grants), Links: o.Links,
-			Requests: o.Requests,
+			Requests: o.Requests, APIURL: o.SlackAPIURL, ResponseURLPrefix: o.SlackAPIURL,
 		})
 		if err != nil {
 			return nil, err
