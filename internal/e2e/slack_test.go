@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -54,18 +52,7 @@ func slackWorld(t *testing.T) (*world, *fakeslack.Slack) {
 // signs (at ts), and returns the status and the answer's body.
 func slackCall(t *testing.T, w *world, path, body string, ts time.Time) (int, string) {
 	t.Helper()
-	stamp, sig := fakeslack.Sign(slackSecret, ts, body)
-	req, _ := http.NewRequest(http.MethodPost, w.server+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return fakeslack.Post(t, w.server+path, slackSecret, ts, body)
 }
 
 func slashBody(f *fakeslack.Slack, user, text, conv string) string {
@@ -76,24 +63,11 @@ func slashBody(f *fakeslack.Slack, user, text, conv string) string {
 func interaction(t *testing.T, cb slackapi.InteractionCallback) string {
 	t.Helper()
 	cb.Team = slackapi.Team{ID: slackTeam}
-	b, err := json.Marshal(cb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return url.Values{"payload": {string(b)}}.Encode()
+	return fakeslack.Interaction(t, cb)
 }
 
 func submission(t *testing.T, user string, values map[string]string) string {
-	state := map[string]map[string]slackapi.BlockAction{}
-	for block, v := range values {
-		a := slackapi.BlockAction{ActionID: "value", Value: v}
-		if block == slack.BlockRole {
-			a = slackapi.BlockAction{ActionID: "value", SelectedOption: slackapi.OptionBlockObject{Value: v}}
-		}
-		state[block] = map[string]slackapi.BlockAction{"value": a}
-	}
-	return interaction(t, slackapi.InteractionCallback{Type: slackapi.InteractionTypeViewSubmission, User: slackapi.User{ID: user},
-		View: slackapi.View{CallbackID: slack.RequestCallback, State: &slackapi.ViewState{Values: state}}})
+	return fakeslack.Submission(t, slackTeam, user, slack.RequestCallback, "", slack.BlockRole, values)
 }
 
 // dmTo waits for a direct message to user containing words.

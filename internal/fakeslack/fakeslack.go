@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,4 +236,56 @@ func Sign(secret string, ts time.Time, body string) (stamp, signature string) {
 	m := hmac.New(sha256.New, []byte(secret))
 	fmt.Fprintf(m, "v0:%s:%s", stamp, body)
 	return stamp, "v0=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Post sends body (a form, as Slack sends slash commands and
+// interactivity) to the URL to, signed as Slack signs it with secret at ts, and
+// returns the answer's status and body.
+func Post(t testing.TB, to, secret string, ts time.Time, body string) (int, string) {
+	t.Helper()
+	stamp, sig := Sign(secret, ts, body)
+	req, err := http.NewRequest(http.MethodPost, to, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Submission is the form body Slack posts to the interactivity endpoint
+// when user of team submits a modal with callbackID: values are what was
+// typed per block (each block's one element has action id "value"), and
+// selectBlock names the block whose value was chosen from a select;
+// metadata is the view's private_metadata.
+func Submission(t testing.TB, team, user, callbackID, metadata, selectBlock string, values map[string]string) string {
+	t.Helper()
+	state := map[string]map[string]slackapi.BlockAction{}
+	for block, v := range values {
+		a := slackapi.BlockAction{ActionID: "value", Value: v}
+		if block == selectBlock {
+			a = slackapi.BlockAction{ActionID: "value", SelectedOption: slackapi.OptionBlockObject{Value: v}}
+		}
+		state[block] = map[string]slackapi.BlockAction{"value": a}
+	}
+	return Interaction(t, slackapi.InteractionCallback{Type: slackapi.InteractionTypeViewSubmission,
+		User: slackapi.User{ID: user}, Team: slackapi.Team{ID: team},
+		View: slackapi.View{CallbackID: callbackID, PrivateMetadata: metadata, State: &slackapi.ViewState{Values: state}}})
+}
+
+// Interaction is the form body of an interactivity call carrying cb.
+func Interaction(t testing.TB, cb slackapi.InteractionCallback) string {
+	t.Helper()
+	b, err := json.Marshal(cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url.Values{"payload": {string(b)}}.Encode()
 }

@@ -2,7 +2,6 @@ package slack_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -33,22 +32,12 @@ func withLinks(t *testing.T, links **slacklink.Service) func(*slack.Options) {
 
 // slash sends a /jit call signed like Slack does (secret, at ts), from
 // teamID's user; the answer goes to the fake's response_url conv.
-func slash(t *testing.T, jitURL string, f *fakeslack.Slack, secret string, ts time.Time, team, user, text, conv string) *http.Response {
+func slash(t *testing.T, jitURL string, f *fakeslack.Slack, secret string, ts time.Time, team, user, text, conv string) int {
 	t.Helper()
 	body := url.Values{"token": {"deprecated"}, "team_id": {team}, "user_id": {user}, "command": {"/jit"}, "text": {text},
 		"trigger_id": {"13345224609.738474920.8088930838d88f008e0"}, "response_url": {f.ResponseURL(conv)}}.Encode()
-	stamp, sig := fakeslack.Sign(secret, ts, body)
-	req, _ := http.NewRequest(http.MethodPost, jitURL+slack.CommandsPath, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body) //nolint:errcheck
-	resp.Body.Close()
-	return resp
+	status, _ := fakeslack.Post(t, jitURL+slack.CommandsPath, secret, ts, body)
+	return status
 }
 
 var linkCode = regexp.MustCompile("`([0-9A-Z]{5}-[0-9A-Z]{5})`")
@@ -64,8 +53,8 @@ func TestSlashCommandLinkGivesTheCallerAloneAOneTimeCodeThatLinksTheirAccount(t 
 	f.Mu.Unlock()
 
 	start := time.Now()
-	if resp := slash(t, jit.URL, f, signingSecret, time.Now(), teamID, "U-ALICE", "link", "c1"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("/jit link: %d", resp.StatusCode)
+	if resp := slash(t, jit.URL, f, signingSecret, time.Now(), teamID, "U-ALICE", "link", "c1"); resp != http.StatusOK {
+		t.Fatalf("/jit link: %d", resp)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("/jit link answered after %v; Slack gives up after 3 s", d)
@@ -130,17 +119,17 @@ func TestSlashCommandRefusesForgedStaleReplayedAndOtherWorkspaceCalls(t *testing
 		{"another workspace", signingSecret, now.Add(-time.Second), "T0OTHER", http.StatusForbidden},
 	}
 	for _, c := range cases {
-		if resp := slash(t, jit.URL, f, c.secret, c.ts, c.team, "U1", "link", "refused"); resp.StatusCode != c.want {
-			t.Errorf("%s: %d, want %d", c.name, resp.StatusCode, c.want)
+		if resp := slash(t, jit.URL, f, c.secret, c.ts, c.team, "U1", "link", "refused"); resp != c.want {
+			t.Errorf("%s: %d, want %d", c.name, resp, c.want)
 		}
 	}
-	if resp := slash(t, jit.URL, f, signingSecret, now, teamID, "U1", "link", "ok"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("valid call: %d", resp.StatusCode)
+	if resp := slash(t, jit.URL, f, signingSecret, now, teamID, "U1", "link", "ok"); resp != http.StatusOK {
+		t.Fatalf("valid call: %d", resp)
 	}
 	f.WaitResponse(t, "ok", 1)
 	// The very same signed call again: a replay.
-	if resp := slash(t, jit.URL, f, signingSecret, now, teamID, "U1", "link", "ok"); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("replayed: %d", resp.StatusCode)
+	if resp := slash(t, jit.URL, f, signingSecret, now, teamID, "U1", "link", "ok"); resp != http.StatusUnauthorized {
+		t.Errorf("replayed: %d", resp)
 	}
 	time.Sleep(200 * time.Millisecond)
 	if rs := f.ResponsesTo("refused"); len(rs) != 0 {

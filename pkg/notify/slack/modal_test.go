@@ -3,9 +3,7 @@ package slack_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -116,43 +114,19 @@ func newRequestEnv(t *testing.T) *requestEnv {
 
 // submit sends the form's view_submission from Slack user user, signed
 // at ts; values maps block ids to what was typed or chosen.
-func (e *requestEnv) submit(user, team string, ts time.Time, values map[string]string) (*http.Response, slack.ViewResponse) {
+func (e *requestEnv) submit(user, team string, ts time.Time, values map[string]string) (int, slack.ViewResponse) {
 	e.t.Helper()
-	state := map[string]map[string]slackapi.BlockAction{}
-	for block, v := range values {
-		a := slackapi.BlockAction{ActionID: "value", Value: v}
-		if block == slack.BlockRole {
-			a = slackapi.BlockAction{ActionID: "value", SelectedOption: slackapi.OptionBlockObject{Value: v}}
-		}
-		state[block] = map[string]slackapi.BlockAction{"value": a}
-	}
-	cb := slackapi.InteractionCallback{Type: slackapi.InteractionTypeViewSubmission, User: slackapi.User{ID: user}, Team: slackapi.Team{ID: team},
-		View: slackapi.View{CallbackID: slack.RequestCallback, PrivateMetadata: "bob@example.com", State: &slackapi.ViewState{Values: state}}}
-	payload, err := json.Marshal(cb)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return e.post(slack.InteractivityPath, url.Values{"payload": {string(payload)}}.Encode(), ts)
+	return e.post(slack.InteractivityPath, fakeslack.Submission(e.t, team, user, slack.RequestCallback, "requester=bob@example.com", slack.BlockRole, values), ts)
 }
 
-func (e *requestEnv) post(path, body string, ts time.Time) (*http.Response, slack.ViewResponse) {
+func (e *requestEnv) post(path, body string, ts time.Time) (int, slack.ViewResponse) {
 	e.t.Helper()
-	stamp, sig := fakeslack.Sign(signingSecret, ts, body)
-	req, _ := http.NewRequest(http.MethodPost, e.jit+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	status, raw := fakeslack.Post(e.t, e.jit+path, signingSecret, ts, body)
 	var v slack.ViewResponse
-	if len(strings.TrimSpace(string(raw))) > 0 && strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
-		json.Unmarshal(raw, &v) //nolint:errcheck
+	if strings.HasPrefix(strings.TrimSpace(raw), "{") {
+		json.Unmarshal([]byte(raw), &v) //nolint:errcheck
 	}
-	return resp, v
+	return status, v
 }
 
 // requests are the stored requests, newest first.
@@ -235,8 +209,8 @@ func TestRequestFromTheFormIsTheLinkedPrincipalsAndItsOutcomeGoesToThemAlone(t *
 	start := time.Now()
 	resp, v := e.submit("U-ALICE", teamID, time.Now(), map[string]string{slack.BlockRole: "prod-admin", slack.BlockDuration: "90m",
 		slack.BlockReason: "fix the deploy", slack.BlockTicket: "INC-42"})
-	if resp.StatusCode != http.StatusOK || v.ResponseAction != "" {
-		t.Fatalf("submission: %d %+v", resp.StatusCode, v)
+	if resp != http.StatusOK || v.ResponseAction != "" {
+		t.Fatalf("submission: %d %+v", resp, v)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the form was answered after %v; Slack gives up after 3 s", d)
@@ -316,8 +290,8 @@ func TestRequestFormShowsPolicyRefusalsNextToTheirField(t *testing.T) {
 		{map[string]string{slack.BlockRole: "vault", slack.BlockReason: "x"}, slack.BlockRole, "vault"},
 	} {
 		resp, v := e.submit("U-ALICE", teamID, e.now.Add(-time.Duration(i)*time.Second), c.values)
-		if resp.StatusCode != http.StatusOK || v.ResponseAction != "errors" || !strings.Contains(v.Errors[c.block], c.msg) || len(v.Errors) != 1 {
-			t.Errorf("%v: %d %+v; want an error on %s saying %q", c.values, resp.StatusCode, v, c.block, c.msg)
+		if resp != http.StatusOK || v.ResponseAction != "errors" || !strings.Contains(v.Errors[c.block], c.msg) || len(v.Errors) != 1 {
+			t.Errorf("%v: %d %+v; want an error on %s saying %q", c.values, resp, v, c.block, c.msg)
 		}
 	}
 	e.sink.Wait()
@@ -332,8 +306,8 @@ func TestRequestFormShowsPolicyRefusalsNextToTheirField(t *testing.T) {
 func TestRequestFormFromAnUnlinkedAccountIsRefused(t *testing.T) {
 	e := newRequestEnv(t)
 	resp, v := e.submit("U-MALLORY", teamID, time.Now(), map[string]string{slack.BlockRole: "readonly", slack.BlockReason: "x"})
-	if resp.StatusCode != http.StatusOK || v.ResponseAction != "errors" || !strings.Contains(v.Errors[slack.BlockRole], "not linked") {
-		t.Fatalf("%d %+v", resp.StatusCode, v)
+	if resp != http.StatusOK || v.ResponseAction != "errors" || !strings.Contains(v.Errors[slack.BlockRole], "not linked") {
+		t.Fatalf("%d %+v", resp, v)
 	}
 	e.sink.Wait()
 	if rs := e.requests(); len(rs) != 0 {
@@ -345,17 +319,17 @@ func TestRequestFormSubmissionReplayedStaleOrFromAnotherWorkspaceIsRefused(t *te
 	e := newRequestEnv(t)
 	vals := map[string]string{slack.BlockRole: "readonly", slack.BlockReason: "x"}
 	now := time.Now()
-	if resp, _ := e.submit("U-ALICE", teamID, now.Add(-6*time.Minute), vals); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("stale: %d", resp.StatusCode)
+	if resp, _ := e.submit("U-ALICE", teamID, now.Add(-6*time.Minute), vals); resp != http.StatusUnauthorized {
+		t.Errorf("stale: %d", resp)
 	}
-	if resp, _ := e.submit("U-ALICE", "T0OTHER", now.Add(-time.Second), vals); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("another workspace: %d", resp.StatusCode)
+	if resp, _ := e.submit("U-ALICE", "T0OTHER", now.Add(-time.Second), vals); resp != http.StatusForbidden {
+		t.Errorf("another workspace: %d", resp)
 	}
-	if resp, _ := e.submit("U-ALICE", teamID, now, vals); resp.StatusCode != http.StatusOK {
-		t.Fatalf("valid: %d", resp.StatusCode)
+	if resp, _ := e.submit("U-ALICE", teamID, now, vals); resp != http.StatusOK {
+		t.Fatalf("valid: %d", resp)
 	}
-	if resp, _ := e.submit("U-ALICE", teamID, now, vals); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("replayed: %d", resp.StatusCode)
+	if resp, _ := e.submit("U-ALICE", teamID, now, vals); resp != http.StatusUnauthorized {
+		t.Errorf("replayed: %d", resp)
 	}
 	e.waitDM("U-ALICE", "is approved")
 	if rs := e.requests(); len(rs) != 1 {
