@@ -343,11 +343,15 @@ func (u *uniqueVendor) Vend(_ context.Context, in vend.Input, now time.Time) (ve
 // faultOutcome is what the store and the audit log say after a run.
 type faultOutcome struct {
 	cycles, finished int
-	lostGrants       []string // approved for a client, then not found granted/revoked in the store
-	liveLeft         []string // grants still live after every client revoked
-	doubleVends      []string // more vends audited than credentials calls made, or a key audited twice
-	unaudited        []string // a key handed out that no credentials.vended record names
-	orphans          int      // pending requests no client knows (a create whose answer was lost)
+	lostGrants       []string       // approved for a client, then not found granted/revoked in the store
+	liveLeft         []string       // grants still live after every client revoked
+	doubleVends      []string       // more vends audited than credentials calls made, or a key audited twice
+	unaudited        []string       // a key handed out that no credentials.vended record names
+	orphans          int            // pending requests no client knows (a create whose answer was lost)
+	vends            map[string]int // request id → credentials.vended records
+	vendFailed       int            // credentials.vend_failed records
+	revokeEnds       map[string]int // request id → revocation_enforced + revocation_failed records
+	revokeFailed     int            // revocation_failed records
 }
 
 // checkOutcome reads every request and the whole audit log from st and
@@ -355,7 +359,7 @@ type faultOutcome struct {
 func checkOutcome(t *testing.T, st store.Store, l *faultLoad) faultOutcome {
 	t.Helper()
 	ctx := context.Background()
-	out := faultOutcome{cycles: len(l.cycles), finished: int(l.doneCount.Load())}
+	out := faultOutcome{cycles: len(l.cycles), finished: int(l.doneCount.Load()), vends: map[string]int{}, revokeEnds: map[string]int{}}
 	vended := map[string][]string{} // request id → access keys audited
 	approved := map[string]bool{}
 	revoked := map[string]bool{}
@@ -372,6 +376,14 @@ func checkOutcome(t *testing.T, st store.Store, l *faultLoad) faultOutcome {
 			switch e.Type {
 			case audit.TypeVended:
 				vended[e.RequestID] = append(vended[e.RequestID], e.Detail["access_key_id"])
+				out.vends[e.RequestID]++
+			case audit.TypeVendFailed:
+				out.vendFailed++
+			case audit.TypeRevokeEnforced:
+				out.revokeEnds[e.RequestID]++
+			case audit.TypeRevokeFailed:
+				out.revokeEnds[e.RequestID]++
+				out.revokeFailed++
 			case audit.TypeRequestApproved:
 				approved[e.RequestID] = true
 			case audit.TypeRevoked:

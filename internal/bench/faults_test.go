@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/fakeiam"
 	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/audit"
@@ -23,6 +24,7 @@ import (
 	"github.com/jit-access/jit/pkg/server"
 	"github.com/jit-access/jit/pkg/store"
 	"github.com/jit-access/jit/pkg/store/storeopen"
+	"github.com/jit-access/jit/pkg/vend"
 )
 
 // faultRow is one line of docs/benchmarks.md's fault table.
@@ -115,6 +117,12 @@ func TestFaultsUnderLoad(t *testing.T) {
 	}
 	t.Run("sqlite-disk-full", func(t *testing.T) {
 		rows = append(rows, r.sqliteDiskFull(t, plan))
+	})
+	t.Run("sts-5xx-throttling", func(t *testing.T) {
+		rows = append(rows, r.stsFaults(t, plan))
+	})
+	t.Run("iam-throttling", func(t *testing.T) {
+		rows = append(rows, r.iamThrottling(t, plan))
 	})
 
 	if long {
@@ -409,4 +417,67 @@ func (r *rig) networkCut(t *testing.T, plan faultPlan, mode string) faultRow {
 	what := map[string]string{"killed": "the TCP proxy between the server and PostgreSQL killed (connections reset, new ones refused)",
 		"blackholed": "the network between the server and PostgreSQL blackholed (a TCP proxy holding every byte, connections open)"}[mode]
 	return c.row(t, fmt.Sprintf("%s for %s, then healed", what, plan.down), rec, out)
+}
+
+// stsFaults: STS answers every AssumeRole with 503 or Throttling (a
+// fault-injecting proxy in front of MinIO) for plan.down mid-burst. Vends
+// fail as 502 vend_failed and are audited as such; none is handed out
+// unaudited, and none twice.
+func (r *rig) stsFaults(t *testing.T, plan faultPlan) faultRow {
+	m := testenv.MinIO(t)
+	parent := m.AddUser(t, "readwrite")
+	proxy := startSTSFaultProxy(t, m.Endpoint())
+	v, err := vend.NewSTS(vend.STSConfig{Region: m.Region(), Endpoint: proxy.URL(), Credentials: parent.Provider(),
+		DenyActions: []string{"s3:*"}, HTTPClient: r.hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "jit.db")
+	c := r.serveFaultCase(t, plan, openDSN(t, "sqlite://"+path), path, serverOpts{vendor: v})
+	rec := c.run(t, func() { proxy.SetFailing(true) }, nil, func() { proxy.SetFailing(false) })
+	out := c.check(t, rec)
+	proxy.mu.Lock()
+	injected := fmt.Sprint(proxy.injected)
+	for _, cy := range c.l.cycles {
+		if got, audited := proxy.delivered[cy.id], out.vends[cy.id]; got != audited {
+			t.Errorf("%s: STS handed jit %d sets of credentials, %d audited as vended", cy.id, got, audited)
+		}
+	}
+	proxy.mu.Unlock()
+	if c.l.errs["502 vend_failed"] == 0 || out.vendFailed == 0 {
+		t.Errorf("no vend failed (502 to clients: %d, vend_failed records: %d): the fault did not bite", c.l.errs["502 vend_failed"], out.vendFailed)
+	}
+	row := c.row(t, fmt.Sprintf("STS (MinIO behind a fault-injecting proxy) answering every AssumeRole 503 ServiceUnavailable or 400 Throttling for %s", plan.down), rec, out)
+	row.result += fmt.Sprintf("; injected %s; %d credentials.vend_failed records; AssumeRole answers with credentials = vends audited, per grant", injected, out.vendFailed)
+	return row
+}
+
+// iamThrottling: IAM (internal/fakeiam, a FAKE: no IAM runs here) answers
+// every call Throttling for plan.down while revokes write their Deny. Each
+// revoke still ends as revocation_enforced or revocation_failed, never
+// neither: nothing is lost silently.
+func (r *rig) iamThrottling(t *testing.T, plan faultPlan) faultRow {
+	f := fakeiam.New(t)
+	f.AddRole("123456789012", "jit-prod-admin")
+	path := filepath.Join(t.TempDir(), "jit.db")
+	st := openDSN(t, "sqlite://"+path)
+	rv, err := vend.NewIAMRevoker(vend.IAMConfig{Endpoint: f.URL, STSEndpoint: f.URL, Credentials: f.Keys("123456789012"),
+		Lock: st.WithLock, RetryDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.serveFaultCase(t, plan, st, path, serverOpts{revoker: rv})
+	rec := c.run(t, func() { f.SetThrottling(true) }, nil, func() { f.SetThrottling(false) })
+	out := c.check(t, rec)
+	for _, cy := range c.l.cycles {
+		if cy.revoked && out.revokeEnds[cy.id] != 1 {
+			t.Errorf("%s: revoked with %d revocation_enforced/revocation_failed records, want exactly 1", cy.id, out.revokeEnds[cy.id])
+		}
+	}
+	if f.Throttled() == 0 {
+		t.Errorf("no IAM call was throttled: the fault did not bite")
+	}
+	row := c.row(t, fmt.Sprintf("IAM (internal/fakeiam, a named fake) answering every call 400 Throttling for %s while revokes write their Deny", plan.down), rec, out)
+	row.result += fmt.Sprintf("; %d IAM calls throttled; every revoke ended as enforced or failed (%d failed, audited)", f.Throttled(), out.revokeFailed)
+	return row
 }

@@ -51,6 +51,26 @@ type Server struct {
 	// AssumedRoleUser ARN (keys still act in the role's account): a
 	// misconfigured or hostile STS the revoker must not trust.
 	MisreportAccount string
+
+	throttle  bool // every IAM call answers Throttling (SetThrottling)
+	throttled int  // IAM calls answered so
+}
+
+// SetThrottling makes every IAM call answer as IAM does when an account
+// exceeds its request rate — HTTP 400, code Throttling, "Rate exceeded" —
+// until it is called again with false. The SDK retries such answers with
+// backoff; past its attempts the caller sees the error.
+func (s *Server) SetThrottling(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = on
+}
+
+// Throttled is how many IAM calls were answered with Throttling.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
 }
 
 // Call is one request the fake answered.
@@ -215,6 +235,11 @@ func (s *Server) serveIAM(w http.ResponseWriter, account, action string, form ur
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, Call{Account: account, Action: action, Role: role})
+	if s.throttle {
+		s.throttled++
+		fail(w, 400, "Throttling", "Rate exceeded")
+		return
+	}
 	if !s.roles[account+"/"+role] {
 		fail(w, 404, "NoSuchEntity", "The role with name "+role+" cannot be found.")
 		return
