@@ -55,6 +55,10 @@ type faultLoad struct {
 	// fault may cause and a client can act on (a clear error); others are
 	// counted as unclear.
 	documented func(err error) bool
+	// longPoll makes each requester wait for the approval in a long-poll
+	// (GET ?wait=), as jit request does, while the approver decides.
+	longPoll bool
+	waits    atomic.Int64 // long-polls that saw their grant
 
 	mu        sync.Mutex
 	cycles    []*faultCycle
@@ -214,6 +218,12 @@ func (l *faultLoad) oneCycle(ctx context.Context, client int) {
 	l.mu.Lock()
 	l.cycles = append(l.cycles, c)
 	l.mu.Unlock()
+	var woke chan bool
+	if l.longPoll {
+		woke = make(chan bool, 1)
+		go func() { woke <- l.waitGranted(ctx, client, requester, req) }()
+		time.Sleep(100 * time.Millisecond) // the long-poll is parked
+	}
 	// An approve whose answer was lost may have landed: a conflict is
 	// checked against the request's state.
 	c.approved = l.step(ctx, "approve "+req.ID, func() (bool, error) {
@@ -227,6 +237,18 @@ func (l *faultLoad) oneCycle(ctx context.Context, client int) {
 		}
 		return false, err
 	})
+	if woke != nil && c.approved {
+		select {
+		case ok := <-woke:
+			if ok {
+				l.waits.Add(1)
+			}
+		case <-time.After(l.giveUp):
+			l.mu.Lock()
+			l.stuck = append(l.stuck, "long-poll of "+req.ID+": never woke after the approval")
+			l.mu.Unlock()
+		}
+	}
 	if !c.approved {
 		return
 	}
@@ -253,6 +275,21 @@ func (l *faultLoad) oneCycle(ctx context.Context, client int) {
 	if c.revoked {
 		l.doneCount.Add(1)
 	}
+}
+
+// waitGranted long-polls the request until it is granted, moving on (a
+// new connection, maybe to another replica) after every failed wait.
+func (l *faultLoad) waitGranted(ctx context.Context, client int, user string, req api.Request) bool {
+	v := req.Version
+	return l.step(ctx, "long-poll "+req.ID, func() (bool, error) {
+		var cur api.Request
+		err := l.call(ctx, client, user, "GET", fmt.Sprintf("/v1/requests/%s?wait=10s&version=%d", req.ID, v), nil, &cur)
+		if err != nil {
+			return false, err
+		}
+		v = cur.Version
+		return cur.State.Granted() || cur.State.Final(), nil
+	})
 }
 
 // run drives clients until stop is closed, then lets every cycle in flight

@@ -115,6 +115,9 @@ func TestFaultsUnderLoad(t *testing.T) {
 			rows = append(rows, r.networkCut(t, plan, mode))
 		})
 	}
+	t.Run("replica-kill", func(t *testing.T) {
+		rows = append(rows, r.replicaKill(t, plan))
+	})
 	t.Run("sqlite-disk-full", func(t *testing.T) {
 		rows = append(rows, r.sqliteDiskFull(t, plan))
 	})
@@ -479,5 +482,61 @@ func (r *rig) iamThrottling(t *testing.T, plan faultPlan) faultRow {
 	}
 	row := c.row(t, fmt.Sprintf("IAM (internal/fakeiam, a named fake) answering every call 400 Throttling for %s while revokes write their Deny", plan.down), rec, out)
 	row.result += fmt.Sprintf("; %d IAM calls throttled; every revoke ended as enforced or failed (%d failed, audited)", f.Throttled(), out.revokeFailed)
+	return row
+}
+
+// replicaKill: two `jit server` processes (the real binary) on one
+// PostgreSQL database behind the test's TCP front (a load balancer);
+// requesters long-poll for their approvals. One replica is killed with
+// SIGKILL mid-burst: clients must move to the other, and nothing is lost.
+func (r *rig) replicaKill(t *testing.T, plan faultPlan) faultRow {
+	dsn := testenv.Postgres(t)
+	m := testenv.MinIO(t)
+	parent := m.AddUser(t, "readwrite")
+	dir := t.TempDir()
+	skey, _, err := audit.GenerateKey("jit-faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "checkpoint.key")
+	if err := os.WriteFile(keyFile, []byte(skey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
+oidc: {issuer: %q, client_id: %q}
+store: {dsn: %q}
+aws:
+  region: %s
+  sts_endpoint: %q
+  access_key_id: %s
+  secret_access_key: %s
+  session_deny_actions: ["s3:*"]
+audit: {signing_key_file: %q}
+rate_limit: {requests_per_minute: 100000, burst: 10000}
+%s`, r.idp.Issuer(), r.idp.ClientID(), dsn, m.Region(), m.Endpoint(), parent.AccessKeyID, parent.SecretAccessKey, keyFile, benchPolicy)
+	path := filepath.Join(dir, "jit.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startReplica(t, path, filepath.Join(dir, "a.log"))
+	b := startReplica(t, path, filepath.Join(dir, "b.log"))
+	front := startFront(t, a.addr, b.addr)
+	c := r.faultCaseAt(t, plan, openDSN(t, dsn), dsn, front.URL())
+	c.l.longPoll = true
+	// Nothing heals: the recovery is from the kill to the first call
+	// answered after it.
+	recovered := make(chan time.Duration, 1)
+	c.run(t, func() {
+		a.kill(t)
+		killed := time.Now()
+		go func() { d, _ := c.l.waitOK(killed, 60*time.Second); recovered <- d }()
+	}, nil, func() {})
+	rec := <-recovered
+	out := c.check(t, rec)
+	if c.l.waits.Load() == 0 {
+		t.Errorf("no long-poll saw its approval")
+	}
+	row := c.row(t, fmt.Sprintf("one of two jit server processes on one PostgreSQL killed with SIGKILL (requests and long-polls in flight); clients behind a TCP front move to the other (%s of load after)", plan.down+plan.after), rec, out)
+	row.load += fmt.Sprintf("; each requester long-polls for its approval (%d long-polls woke)", c.l.waits.Load())
 	return row
 }
