@@ -115,6 +115,7 @@ func devRun(ctx context.Context, opts *Options) error {
 func printWelcome(w io.Writer, sb *devenv.Sandbox) {
 	fmt.Fprintf(w, "jit dev: the sandbox is running (Ctrl-C stops it)\n\n")
 	fmt.Fprintf(w, "  jit server   %s\n", sb.ServerURL)
+	fmt.Fprintf(w, "  web app      %s/web/  (sign in as alice; approvers decide at /approve/)\n", sb.ServerURL)
 	fmt.Fprintf(w, "               config %s, log %s/server.log\n", sb.ConfigPath, sb.StateDir)
 	fmt.Fprintf(w, "  OIDC         %s  (dev provider; never for real users)\n", sb.IssuerURL)
 	for _, u := range sb.Users {
@@ -148,6 +149,9 @@ Approve as bob in a third shell, with his own CLI config and keyring:
   jit requests --pending
   jit approve REQUEST-ID
   (or in a browser: %[1]s/approve/)
+
+Or do it all in a browser: open %[1]s/web/ as alice, request admin, and
+approve it as bob at %[1]s/approve/ in a private window.
 
 Then as alice: jit wait REQUEST-ID, and
   /usr/bin/aws --profile admin --endpoint-url %[2]s s3 cp FILE s3://%[3]s/

@@ -121,7 +121,7 @@ type OIDC struct {
 	MaxTokenLifetime yamldoc.Duration `yaml:"max_token_lifetime" json:"max_token_lifetime"`
 }
 
-// Web configures the approver web page (served when public_url is set).
+// Web configures the web app (served when public_url is set).
 type Web struct {
 	// MaxLoginAge is how recent the approver's sign-in at the IdP must be
 	// to see or decide a request; the page sends max_age and prompt=login,
@@ -133,6 +133,12 @@ type Web struct {
 	SessionKey Secret `yaml:"session_key" json:"session_key,omitempty"`
 	// SessionKeyFile holds session_key instead (see "Secrets from files").
 	SessionKeyFile string `yaml:"session_key_file" json:"session_key_file,omitempty"`
+	// FederationURL is the AWS federation endpoint the web app's "Open the
+	// AWS console" signs in through [https://signin.aws.amazon.com/federation;
+	// another partition's for GovCloud or China].
+	FederationURL string `yaml:"federation_url" json:"federation_url,omitempty"`
+	// ConsoleDestination is the console page it opens [https://console.aws.amazon.com/].
+	ConsoleDestination string `yaml:"console_destination" json:"console_destination,omitempty"`
 }
 
 // SessionKeyBytes decodes SessionKey (nil when unset).

@@ -99,6 +99,15 @@ func (c *Config) validateWeb(v *validator) {
 	if c.Web.SessionKey != "" && c.Web.SessionKeyBytes() == nil {
 		v.errorf("web.session_key", "must be 64 hex characters (32 bytes; openssl rand -hex 32)")
 	}
+	for _, kv := range [][2]string{{"web.federation_url", c.Web.FederationURL}, {"web.console_destination", c.Web.ConsoleDestination}} {
+		key, raw := kv[0], kv[1]
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || u.Host == "" || u.Scheme != "https" {
+			v.errorf(key, "%q must be an https URL, such as https://signin.aws.amazon.com/federation", raw)
+		}
+	}
 }
 
 // validateOIDC checks the IdP settings (oidc) and fills in their defaults.

@@ -3,7 +3,7 @@
 // (a request or its waiting extension), extend, cancel, revoke (with the
 // target's early end), credentials, review, and the sweeper's time-outs,
 // expiries and idle ends. The doors (the HTTP API in pkg/server, Slack's
-// buttons in pkg/notify, the approver page in pkg/webapprove, the sweeper
+// buttons in pkg/notify, the approver page in pkg/webapp, the sweeper
 // loop) authenticate and translate; they call the Service and nothing else
 // changes state. A test (TestOnlyGrantsChangesRequestState) fails when
 // another package calls the store's Update or a lifecycle transition.

@@ -59,7 +59,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, u api.User) {
 	}
 	var changed <-chan struct{}
 	if wait > 0 {
-		ch, stop := s.hub.subscribe(id)
+		ch, stop := s.hub.Watch(id)
 		defer stop()
 		changed = ch
 	}
@@ -88,7 +88,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, u api.User) {
 				continue
 			}
 		case <-timer.C:
-		case <-s.hub.closed:
+		case <-s.hub.Closed():
 			w.Header().Set("Retry-After", "1")
 			writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "server is restarting", Hint: "retry; your request is safe"}, http.StatusServiceUnavailable)
 			return

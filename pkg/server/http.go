@@ -129,7 +129,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	select {
-	case <-s.hub.closed:
+	case <-s.hub.Closed():
 		writeError(w, &api.Error{Code: api.CodeUnavailable, Message: "shutting down"}, http.StatusServiceUnavailable)
 		return
 	default:

@@ -56,6 +56,10 @@ type Options struct {
 	// SlackLinks, when set, serves /v1/links/slack: `jit link slack`
 	// redeems the one-time code `/jit link` showed in Slack.
 	SlackLinks SlackLinks
+	// Hub wakes waiters on a request when it changes; share one with the
+	// web app's live pages (Routes) so both wait the same way. Unset: New
+	// makes one.
+	Hub *Hub
 	// Metrics are other packages' registries served with the server's own
 	// at /metrics (notification deliveries).
 	Metrics []*metrics.Registry
@@ -87,7 +91,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	grants  *grants.Service
-	hub     *hub
+	hub     *Hub
 	metrics *serverMetrics
 	log     *slog.Logger
 	now     func() time.Time
@@ -144,7 +148,11 @@ func New(opts Options) (*Server, error) {
 		}
 		s.grants = svc
 	}
-	s.hub = newHub(s.metrics.waiting.Add)
+	s.hub = opts.Hub
+	if s.hub == nil {
+		s.hub = NewHub()
+	}
+	s.hub.counted(s.metrics.waiting.Add)
 	s.metrics.registry.Include(s.grants.Metrics())
 	for _, r := range opts.Metrics {
 		s.metrics.registry.Include(r)
@@ -193,7 +201,7 @@ func (s *Server) SetPolicy(ctx context.Context, p *policy.Policy, source string)
 // the sweeper and writes failed-authentication summaries until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 3)
-	go func() { errc <- s.opts.Store.Listen(ctx, s.hub.notify) }()
+	go func() { errc <- s.opts.Store.Listen(ctx, s.hub.Notify) }()
 	go func() { errc <- s.sweepLoop(ctx) }()
 	go func() { errc <- s.authFailureLoop(ctx) }()
 	var first error

@@ -37,7 +37,7 @@ import (
 	"github.com/jit-access/jit/pkg/target"
 	"github.com/jit-access/jit/pkg/target/awsrole"
 	"github.com/jit-access/jit/pkg/vend"
-	"github.com/jit-access/jit/pkg/webapprove"
+	"github.com/jit-access/jit/pkg/webapp"
 )
 
 // Options run a server.
@@ -226,9 +226,11 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if lv.issuers, err = server.NewIssuers(verifiers...); err != nil {
 		return nil, nil, err
 	}
-	// The approver page and notifications read the policy in force.
+	// The web app and notifications read the policy in force; the web
+	// app's live pages wait on the API's hub.
 	currentPolicy := svc.Policy
-	web, err := webRoutes(cfg, svc, lv.issuers, now, log)
+	hub := server.NewHub()
+	web, err := webRoutes(cfg, svc, lv.issuers, hub, now, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -261,6 +263,7 @@ func newServer(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	}
 	srv, err := server.New(server.Options{
 		Grants:     svc,
+		Hub:        hub,
 		Metrics:    []*metrics.Registry{notes.Metrics()},
 		Routes:     routes,
 		SlackLinks: serverLinks,
@@ -402,18 +405,19 @@ func slackLinks(cfg *config.Config, st store.Store, now func() time.Time) (*slac
 	return slacklink.New(slacklink.Options{Store: st, TeamID: sc.TeamID, MaxAge: maxAge, Now: now})
 }
 
-// webRoutes mounts the approver web page (pkg/webapprove), which needs
-// public_url for its redirect URI, and reads and decides through the grants
-// service as the user the API's verifier says; without public_url there is
-// no page (nil).
-func webRoutes(cfg *config.Config, svc *grants.Service, verifier webapprove.TokenVerifier, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
+// webRoutes mounts the web app (pkg/webapp), which needs public_url for
+// its redirect URI, and reads and acts through the grants service as the
+// user the API's verifier says; its live pages wait on hub. Without
+// public_url there is no app (nil).
+func webRoutes(cfg *config.Config, svc *grants.Service, verifier webapp.TokenVerifier, hub *server.Hub, now func() time.Time, log *slog.Logger) (func(*http.ServeMux), error) {
 	if cfg.PublicURL == "" {
 		return nil, nil
 	}
-	web, err := webapprove.New(webapprove.Options{
+	web, err := webapp.New(webapp.Options{
 		PublicURL: cfg.PublicURL, Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID,
 		MaxLoginAge: cfg.Web.MaxLoginAge.D(), ClockSkew: cfg.OIDC.ClockSkew.D(), SessionKey: cfg.Web.SessionKeyBytes(),
-		Grants: svc, Verifier: verifier,
+		Grants: svc, Verifier: verifier, Changes: hub,
+		FederationURL: cfg.Web.FederationURL, ConsoleDestination: cfg.Web.ConsoleDestination,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Now: now, Logger: log,
 	})
 	if err != nil {

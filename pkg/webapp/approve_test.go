@@ -1,23 +1,41 @@
-package webapprove_test
+package webapp_test
 
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jit-access/jit/pkg/api"
-	"github.com/jit-access/jit/pkg/webapprove"
+	"github.com/jit-access/jit/pkg/webapp"
 )
+
+var cspShape = regexp.MustCompile(`^default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; ` +
+	`form-action 'self' http://127\.0\.0\.1:\d+; frame-ancestors 'none'; base-uri 'none'$`)
+
+func TestTheDefaultCSPNamesAWSsFederationAndConsoleOnlyForForms(t *testing.T) {
+	got := webapp.ContentSecurityPolicy("https://signin.aws.amazon.com", "https://console.aws.amazon.com", "https://signin.aws.amazon.com")
+	want := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+		"form-action 'self' https://signin.aws.amazon.com https://console.aws.amazon.com; frame-ancestors 'none'; base-uri 'none'"
+	if got != want {
+		t.Errorf("CSP = %q\nwant  %q", got, want)
+	}
+}
 
 func assertSecurityHeaders(t *testing.T, what string, h http.Header) {
 	t.Helper()
+	// Scripts, styles and streams from this server only, nothing inline;
+	// forms post here and (the console button) to the federation
+	// endpoint, here the fake's one origin on 127.0.0.1.
+	if csp := h.Get("Content-Security-Policy"); !cspShape.MatchString(csp) {
+		t.Errorf("%s: Content-Security-Policy = %q", what, csp)
+	}
 	want := map[string]string{
-		"Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-		"X-Frame-Options":         "DENY",
-		"X-Content-Type-Options":  "nosniff",
-		"Referrer-Policy":         "same-origin",
+		"X-Frame-Options":        "DENY",
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "same-origin",
 	}
 	for k, v := range want {
 		if got := h.Get(k); got != v {
@@ -41,9 +59,7 @@ func TestApproverSignsInSeesTheRequestAndApproves(t *testing.T) {
 			t.Errorf("request page lacks %q", want)
 		}
 	}
-	if strings.Contains(p.body, "<script") || strings.Contains(p.body, "style=") {
-		t.Error("the page has inline script or style")
-	}
+	assertNoInlineScriptOrStyle(t, "request page", p.body)
 	p = b.post(e.url+"/approve/"+req.ID, url.Values{"csrf": {csrfOf(t, p)}, "action": {"approve"}, "comment": {"looks right"}})
 	if p.status != http.StatusOK || p.url.Path != "/approve/"+req.ID || !strings.Contains(p.body, `class="state-approved"`) {
 		t.Fatalf("after approving: %s HTTP %d\n%s", p.url, p.status, p.body)
@@ -162,7 +178,7 @@ func startAndAuthorize(t *testing.T, e *env, b *browser, maxAge string, edit fun
 func signedIn(b *browser, e *env) bool {
 	u, _ := url.Parse(e.url)
 	for _, c := range b.hc.Jar.Cookies(u) {
-		if c.Name == "jit-approve" {
+		if c.Name == "jit-web" {
 			return true
 		}
 	}
@@ -217,7 +233,7 @@ func TestStaleLoginRePromptsAndDecidesNothing(t *testing.T) {
 	// The IdP's auth_time is on the real clock, which ran on while signing
 	// in (seconds on a loaded machine): age the login from now.
 	e.clock.Set(time.Now())
-	e.clock.Add(webapprove.DefaultMaxLoginAge + time.Second)
+	e.clock.Add(webapp.DefaultMaxLoginAge + time.Second)
 
 	p = b.post(e.url+"/approve/"+req.ID, url.Values{"csrf": {csrf}, "action": {"approve"}})
 	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `href="/approve/`+req.ID+`"`) {
@@ -235,7 +251,7 @@ func TestStaleLoginRePromptsAndDecidesNothing(t *testing.T) {
 	b.stopAt = ""
 	// Signing in again works and the decision goes through. (The IdP's
 	// auth_time is on the real clock: bring the page's back to it.)
-	e.clock.Add(-(webapprove.DefaultMaxLoginAge + time.Second))
+	e.clock.Add(-(webapp.DefaultMaxLoginAge + time.Second))
 	p = b.signIn(e.url+"/approve/"+req.ID, "bob")
 	p = b.post(e.url+"/approve/"+req.ID, url.Values{"csrf": {csrfOf(t, p)}, "action": {"approve"}})
 	if got := e.state(req.ID); got != api.StateApproved {
@@ -244,7 +260,7 @@ func TestStaleLoginRePromptsAndDecidesNothing(t *testing.T) {
 }
 
 func TestCallbackRefusesASignInOlderThanMaxLoginAge(t *testing.T) {
-	e := newEnv(t, func(o *webapprove.Options) { o.MaxLoginAge = 2 * time.Minute })
+	e := newEnv(t, func(o *webapp.Options) { o.MaxLoginAge = 2 * time.Minute })
 	b := newBrowser(t)
 	cb := startAndAuthorize(t, e, b, "120", nil)
 	e.clock.Add(3 * time.Minute) // the IdP's auth_time is now 3 minutes old
@@ -323,7 +339,7 @@ func TestForgedSessionCookieIsIgnored(t *testing.T) {
 	e := newEnv(t)
 	b := newBrowser(t)
 	u, _ := url.Parse(e.url)
-	b.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "jit-approve", Value: "AAAA" + strings.Repeat("x", 80), Path: "/"}})
+	b.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "jit-web", Value: "AAAA" + strings.Repeat("x", 80), Path: "/"}})
 	b.stopAt = "/authorize"
 	b.get(e.url + "/approve/")
 	if b.last == nil {

@@ -1,4 +1,4 @@
-package webapprove
+package webapp
 
 import (
 	"crypto/aes"
@@ -12,16 +12,21 @@ import (
 	"time"
 )
 
-// session is what a signed-in approver's cookie holds, sealed with
+// session is what a signed-in person's cookie holds, sealed with
 // AES-256-GCM: the browser can neither read the ID token nor forge or alter
 // any field. It needs no server-side state, so it works across replicas that
 // share web.session_key.
 type session struct {
-	// IDToken is the bearer the page presents to the API in-process.
+	// IDToken is the bearer the app presents to the grants service's
+	// verifier on every page.
 	IDToken string `json:"t"`
+	// Issuer and Subject are the principal who signed in: the token must
+	// still verify as them on every page (the session is bound to them).
+	Issuer  string `json:"i"`
+	Subject string `json:"s"`
 	// AuthTime is when the user last typed their credentials at the IdP.
 	AuthTime int64 `json:"a"`
-	// Expires is the earlier of AuthTime+MaxLoginAge and the token's expiry.
+	// Expires is the token's expiry: the session ends with it.
 	Expires int64 `json:"e"`
 	// CSRF is the per-session token every form must echo.
 	CSRF string `json:"c"`
@@ -34,6 +39,9 @@ type loginState struct {
 	Verifier string `json:"v"`
 	ReturnTo string `json:"r"`
 	Expires  int64  `json:"e"`
+	// Fresh: the IdP was asked to re-authenticate (a decision waits), so
+	// the callback refuses an older sign-in.
+	Fresh bool `json:"f"`
 }
 
 // sealer encrypts and authenticates cookie values; the cookie's name is the
@@ -98,9 +106,9 @@ func randomToken() (string, error) {
 // Secure, Path=/ and no Domain, so no sibling host can plant one.
 func cookieNames(secure bool) (sessionName, loginName string) {
 	if secure {
-		return "__Host-jit-approve", "__Host-jit-approve-login"
+		return "__Host-jit-web", "__Host-jit-web-login"
 	}
-	return "jit-approve", "jit-approve-login"
+	return "jit-web", "jit-web-login"
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {

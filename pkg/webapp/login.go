@@ -1,4 +1,4 @@
-package webapprove
+package webapp
 
 import (
 	"context"
@@ -41,14 +41,15 @@ func (h *Handler) oauth2Config(p *oidc.Provider) *oauth2.Config {
 
 // startLogin sends the browser to the IdP, remembering (sealed, in a
 // short-lived cookie) the state, nonce and PKCE verifier it must come back
-// with, and where to go afterwards.
-func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+// with, and where to go afterwards. fresh asks the IdP to make the user
+// type their credentials again (prompt=login, max_age): deciding needs it.
+func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, returnTo string, fresh bool) {
 	if !sameOriginPath(returnTo) {
-		returnTo = PathPrefix
+		returnTo = AppPrefix
 	}
 	p, err := h.oidcProvider(r.Context())
 	if err != nil {
-		h.log.Error("approver sign-in: identity provider unavailable", "err", err)
+		h.log.Error("web sign-in: identity provider unavailable", "err", err)
 		h.message(w, http.StatusServiceUnavailable, "Sign-in unavailable", "The server cannot reach the identity provider. Try again shortly.", "")
 		return
 	}
@@ -59,7 +60,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, returnTo st
 		return
 	}
 	ls := loginState{State: state, Nonce: nonce, Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo,
-		Expires: h.opts.Now().Add(loginTTL).Unix()}
+		Expires: h.opts.Now().Add(loginTTL).Unix(), Fresh: fresh}
 	sealed, err := h.sealer.seal(h.loginCookie, ls)
 	if err != nil {
 		h.message(w, http.StatusInternalServerError, "Sign-in failed", "Could not start the sign-in.", "")
@@ -67,17 +68,19 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	}
 	h.setCookie(w, h.loginCookie, sealed, h.opts.Now().Add(loginTTL))
 	h.setCookie(w, h.sessionCookie, "", time.Time{}) // a stale session is gone for good
-	target := h.oauth2Config(p).AuthCodeURL(state,
-		oauth2.S256ChallengeOption(ls.Verifier), oidc.Nonce(nonce),
+	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(ls.Verifier), oidc.Nonce(nonce)}
+	if fresh {
 		// Ask the IdP to make the user type their credentials again.
-		oauth2.SetAuthURLParam("prompt", "login"),
-		oauth2.SetAuthURLParam("max_age", strconv.Itoa(int(h.opts.MaxLoginAge/time.Second))))
-	http.Redirect(w, r, target, http.StatusFound)
+		params = append(params, oauth2.SetAuthURLParam("prompt", "login"),
+			oauth2.SetAuthURLParam("max_age", strconv.Itoa(int(h.opts.MaxLoginAge/time.Second))))
+	}
+	http.Redirect(w, r, h.oauth2Config(p).AuthCodeURL(state, params...), http.StatusFound)
 }
 
 // callback finishes the code flow: state and the login cookie bind it to
 // this browser, PKCE binds the code to it, the nonce binds the ID token to
-// it, and auth_time must be within MaxLoginAge.
+// it, the token must verify as a person with the API's verifier, and for a
+// fresh sign-in auth_time must be within MaxLoginAge.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h.setCookie(w, h.loginCookie, "", time.Time{}) // one use, whatever happens
@@ -89,7 +92,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		h.log.Info("approver sign-in refused by the identity provider", "error", e)
+		h.log.Info("web sign-in refused by the identity provider", "error", e)
 		h.message(w, http.StatusUnauthorized, "Sign-in refused", "The identity provider said: "+e+" "+q.Get("error_description"), ls.ReturnTo)
 		return
 	}
@@ -105,7 +108,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	octx := oidc.ClientContext(ctx, h.opts.HTTPClient)
 	tok, err := h.oauth2Config(p).Exchange(octx, q.Get("code"), oauth2.VerifierOption(ls.Verifier))
 	if err != nil {
-		h.log.Info("approver sign-in: code exchange failed", "err", err)
+		h.log.Info("web sign-in: code exchange failed", "err", err)
 		h.message(w, http.StatusUnauthorized, "Sign-in failed", "The identity provider did not accept the sign-in code.", ls.ReturnTo)
 		return
 	}
@@ -114,7 +117,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	idt, err := p.VerifierContext(octx, &oidc.Config{ClientID: h.opts.ClientID,
 		Now: func() time.Time { return now().Add(-skew) }}).Verify(octx, raw)
 	if err != nil {
-		h.log.Info("approver sign-in: ID token refused", "err", err)
+		h.log.Info("web sign-in: ID token refused", "err", err)
 		h.message(w, http.StatusUnauthorized, "Sign-in failed", "The identity provider's ID token did not verify.", ls.ReturnTo)
 		return
 	}
@@ -130,8 +133,20 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if claims.AuthTime > 0 {
 		authTime = time.Unix(claims.AuthTime, 0)
 	}
-	if h.opts.Now().Sub(authTime) > h.opts.MaxLoginAge+skew {
-		h.log.Warn("approver sign-in: identity provider did not re-authenticate", "subject", idt.Subject, "auth_time", authTime)
+	// The API's verifier has the last word: a token it refuses, or a
+	// workload's, never becomes a session.
+	u, err := h.opts.Verifier.Verify(ctx, raw)
+	if err != nil || u.IsWorkload() {
+		why := "the API does not accept the token"
+		if err == nil {
+			why = "the token is a workload's"
+		}
+		h.log.Warn("sign-in refused", "why", why, "err", err)
+		h.message(w, http.StatusForbidden, "Sign-in refused", "This sign-in cannot use jit: "+why+". Sign in as a person with the identity provider the CLI uses.", "")
+		return
+	}
+	if ls.Fresh && h.opts.Now().Sub(authTime) > h.opts.MaxLoginAge+skew {
+		h.log.Warn("web sign-in: identity provider did not re-authenticate", "subject", idt.Subject, "auth_time", authTime)
 		h.message(w, http.StatusUnauthorized, "Sign-in too old",
 			fmt.Sprintf("Approving needs a sign-in within %s, but the identity provider reused one from %s.", api.FormatDuration(h.opts.MaxLoginAge), when(authTime)), ls.ReturnTo)
 		return
@@ -141,22 +156,20 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusInternalServerError, "Sign-in failed", "No randomness available.", "")
 		return
 	}
-	expires := authTime.Add(h.opts.MaxLoginAge)
-	if idt.Expiry.Before(expires) {
-		expires = idt.Expiry
-	}
-	sealed, err := h.sealer.seal(h.sessionCookie, session{IDToken: raw, AuthTime: authTime.Unix(), Expires: expires.Unix(), CSRF: csrf})
+	expires := idt.Expiry
+	sealed, err := h.sealer.seal(h.sessionCookie, session{IDToken: raw, Issuer: u.Issuer, Subject: u.Subject,
+		AuthTime: authTime.Unix(), Expires: expires.Unix(), CSRF: csrf})
 	if err != nil {
 		h.message(w, http.StatusInternalServerError, "Sign-in failed", "Could not store the session.", "")
 		return
 	}
 	h.setCookie(w, h.sessionCookie, sealed, expires)
-	h.log.Info("approver signed in", "subject", idt.Subject, "until", expires)
+	h.log.Info("signed in to the web app", "subject", idt.Subject, "until", expires)
 	http.Redirect(w, r, ls.ReturnTo, http.StatusSeeOther)
 }
 
-// session returns the live session, or nil: none, forged, or older than
-// MaxLoginAge.
+// session returns the live session, or nil: none, forged, or its token
+// expired.
 func (h *Handler) session(r *http.Request) *session {
 	c, err := r.Cookie(h.sessionCookie)
 	if err != nil {
@@ -178,7 +191,12 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, h.sessionCookie, "", time.Time{})
-	h.message(w, http.StatusOK, "Signed out", "You are signed out of the approval page.", PathPrefix)
+	h.message(w, http.StatusOK, "Signed out", "You are signed out of jit's web app.", AppPrefix)
+}
+
+// fresh reports whether the session's sign-in is recent enough to decide.
+func (h *Handler) fresh(s *session) bool {
+	return h.opts.Now().Sub(time.Unix(s.AuthTime, 0)) <= h.opts.MaxLoginAge
 }
 
 // csrfOK checks the form's token against the session's and, when the
@@ -191,10 +209,10 @@ func (h *Handler) csrfOK(r *http.Request, s *session) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) == 1
 }
 
-// sameOriginPath accepts only a path of this page: no scheme, no host, no
-// "//", dot-segment or backslash tricks.
+// sameOriginPath accepts only a path of this app (/web/ or /approve/): no
+// scheme, no host, no "//", dot-segment or backslash tricks.
 func sameOriginPath(p string) bool {
-	if !strings.HasPrefix(p, PathPrefix) || strings.Contains(p, "//") || strings.Contains(p, "/.") || strings.ContainsAny(p, "\\\r\n?#") {
+	if !(strings.HasPrefix(p, PathPrefix) || strings.HasPrefix(p, AppPrefix)) || strings.Contains(p, "//") || strings.Contains(p, "/.") || strings.ContainsAny(p, "\\\r\n?#") {
 		return false
 	}
 	u, err := url.Parse(p)

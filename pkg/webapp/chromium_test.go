@@ -1,9 +1,10 @@
-package webapprove_test
+package webapp_test
 
 import (
 	"context"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,36 +28,61 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// headless starts a fresh headless Chromium for the test; it ends with ctx
-// or the test.
-func headless(ctx context.Context, t *testing.T) context.Context {
+// chrome is the package's one headless Chromium, started by the first
+// test that needs it and stopped by TestMain; each test gets its own
+// browser context (its own cookies, like a private window).
+var chrome struct {
+	once     sync.Once
+	ctx      context.Context
+	cancel   func()
+	startErr error
+}
+
+// headless gives the test a fresh browser context (a new private window
+// of the shared Chromium); it closes when the test ends.
+func headless(_ context.Context, t *testing.T) context.Context {
 	t.Helper()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// No internet here: without these Chromium floods refused connections.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("no-pings", true),
-	)
-	browserCtx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first run starts the browser, which lives as long as its context:
-	// no deadline on this one; steps get their own (see step).
-	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	path := chromium(t)
+	chrome.once.Do(func() {
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoSandbox, // CI runs as root
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-dev-shm-usage", true),
+			// No internet here: without these Chromium floods refused connections.
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-default-apps", true),
+			chromedp.Flag("disable-extensions", true),
+			chromedp.Flag("metrics-recording-only", true),
+			chromedp.Flag("no-pings", true),
+		)
+		browser, cancelBrowser := chromedp.NewContext(alloc)
+		chrome.ctx, chrome.cancel = browser, func() { cancelBrowser(); cancelAlloc() }
+		// The first run starts the browser, which lives as long as its
+		// context: no deadline on this one; steps get their own (see step).
+		chrome.startErr = chromedp.Do(browser, chromedp.Navigate("about:blank"))
+	})
+	if chrome.startErr != nil {
+		t.Fatalf("start chromium: %v", chrome.startErr)
 	}
-	return browserCtx
+	tab, cancel := chromedp.NewContext(chrome.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("open a browser context: %v", err)
+	}
+	return tab
+}
+
+// stopChromium ends the shared browser (TestMain).
+func stopChromium() {
+	if chrome.cancel != nil {
+		chrome.cancel()
+	}
 }
 
 // step runs browser actions with a deadline and shows the page on failure.

@@ -1,4 +1,4 @@
-package webapprove
+package webapp
 
 import (
 	"fmt"
@@ -12,12 +12,21 @@ import (
 	"github.com/jit-access/jit/pkg/policy/identity"
 )
 
-// This file is the pages: the review queue, one request, and deciding it.
+// This file is the approver's pages: the queues, one request, and
+// deciding it. They need a fresh sign-in (MaxLoginAge), as deciding does.
+
+// deciderSession is the session when it is fresh enough to decide, else nil.
+func (h *Handler) deciderSession(r *http.Request) *session {
+	if s := h.session(r); s != nil && h.fresh(s) {
+		return s
+	}
+	return nil
+}
 
 func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
-	s := h.session(r)
+	s := h.deciderSession(r)
 	if s == nil {
-		h.startLogin(w, r, PathPrefix)
+		h.startLogin(w, r, PathPrefix, true)
 		return
 	}
 	a, code, e := h.actor(r, s)
@@ -39,8 +48,8 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	}
 	h.opts.Grants.WithActivity(r.Context(), pointers(list)...)
 	h.opts.Grants.WithActivity(r.Context(), pointers(reviews)...)
-	h.render(w, http.StatusOK, "queue", pageData{Title: "Requests waiting for you", Me: a.User, CSRF: s.CSRF,
-		Requests: list, Reviews: reviews, Now: h.opts.Now(), SignedInUntil: time.Unix(s.Expires, 0)})
+	h.render(w, http.StatusOK, "queue", h.base(r, "Requests waiting for you", "approve", a, s, pageData{
+		Requests: list, Reviews: reviews}))
 }
 
 // pointers points at each of reqs.
@@ -60,9 +69,9 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	id := r.PathValue("id")
 	here := PathPrefix + url.PathEscape(id)
-	s := h.session(r)
+	s := h.deciderSession(r)
 	if s == nil {
-		h.startLogin(w, r, here)
+		h.startLogin(w, r, here, true)
 		return
 	}
 	a, code, e := h.actor(r, s)
@@ -79,9 +88,9 @@ func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, status int, p
 	h.opts.Grants.WithActivity(r.Context(), req)
 	me := a.User
 	p := h.opts.Grants.Policy()
-	d := pageData{Title: "Request " + req.ID, Me: me, CSRF: s.CSRF, Request: req, Now: h.opts.Now(),
-		Explanation: p.Explain(me, req.Role), Error: problem, SignedInUntil: time.Unix(s.Expires, 0),
-		Own: identity.MayHaveRequested(me, req), Pending: req.State == api.StatePending}
+	d := h.base(r, "Request "+req.ID, "approve", a, s, pageData{Request: req,
+		Explanation: p.Explain(me, req.Role), Error: problem,
+		Own: identity.MayHaveRequested(me, req), Pending: req.State == api.StatePending})
 	d.Reviewable = p.CanReview(me, req) == nil
 	if grants.ExtensionWaiting(req) {
 		// The decision is on the waiting extension (same form, same service).
@@ -101,7 +110,7 @@ func (h *Handler) showWith(w http.ResponseWriter, r *http.Request, status int, p
 func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	here := PathPrefix + url.PathEscape(id)
-	s := h.session(r)
+	s := h.deciderSession(r)
 	if err := r.ParseForm(); err != nil {
 		h.message(w, http.StatusBadRequest, "Bad form", "The form could not be read.", here)
 		return
@@ -155,7 +164,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.showWith(w, r, code, msg)
 		return
 	}
-	h.log.Info("decision through the approval page", "id", req.ID, "action", action, "state", req.State)
+	h.log.Info("decision through the web app", "id", req.ID, "action", action, "state", req.State)
 	http.Redirect(w, r, here, http.StatusSeeOther)
 }
 
@@ -166,19 +175,19 @@ func (h *Handler) apiFailed(w http.ResponseWriter, r *http.Request, code int, e 
 	case http.StatusUnauthorized:
 		h.setCookie(w, h.sessionCookie, "", time.Time{})
 		if r.Method == http.MethodGet {
-			h.startLogin(w, r, returnTo)
+			h.startLogin(w, r, returnTo, strings.HasPrefix(returnTo, PathPrefix))
 			return
 		}
 		h.message(w, code, "Sign in again", "Your sign-in is no longer accepted. Nothing was decided.", returnTo)
 	case http.StatusNotFound:
-		h.message(w, code, "No such request", "There is no such request, or you may not see it.", PathPrefix)
+		h.message(w, code, "No such request", "There is no such request, or you may not see it.", AppPrefix)
 	default:
-		h.message(w, code, "The server refused", e.Message, PathPrefix)
+		h.message(w, code, "The server refused", e.Message, AppPrefix)
 	}
 }
 
 // refuse answers a request that looks forged and logs it (without secrets).
 func (h *Handler) refuse(w http.ResponseWriter, status int, why, text string) {
-	h.log.Warn("approval page refused a request", "why", why)
-	h.message(w, status, "Refused", text, PathPrefix)
+	h.log.Warn("web app refused a request", "why", why)
+	h.message(w, status, "Refused", text, AppPrefix)
 }

@@ -1,4 +1,4 @@
-package webapprove_test
+package webapp_test
 
 import (
 	"bytes"

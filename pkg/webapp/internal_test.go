@@ -1,9 +1,15 @@
-package webapprove
+package webapp
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/jit-access/jit/pkg/api"
 )
 
 func TestReturnPathsStayOnThisPage(t *testing.T) {
@@ -19,6 +25,12 @@ func TestReturnPathsStayOnThisPage(t *testing.T) {
 		"":                         false,
 		"/approve/../v1/requests":  false,
 		"/approve/x?next=//evil":   false,
+		"/web/":                    true,
+		"/web/requests/req_1":      true,
+		"/web//evil.example":       false,
+		"/web/../approve":          false,
+		"/webx/":                   false,
+		"/web":                     false,
 	} {
 		if got := sameOriginPath(p); got != want {
 			t.Errorf("sameOriginPath(%q) = %t, want %t", p, got, want)
@@ -56,5 +68,32 @@ func TestSealedCookiesRefuseTamperingAndSwapping(t *testing.T) {
 	}
 	if _, err := newSealer([]byte("short")); err == nil {
 		t.Error("a short key was accepted")
+	}
+}
+
+// fakeVerifier is a FAKE of the API's token verifier: it says the token is
+// user, whatever it is.
+type fakeVerifier struct{ user api.User }
+
+func (f fakeVerifier) Verify(context.Context, string) (api.User, error) { return f.user, nil }
+
+func TestASessionIsBoundToThePrincipalWhoSignedIn(t *testing.T) {
+	alice := api.User{Issuer: "https://idp.example", Subject: "alice-sub"}
+	s := &session{IDToken: "t", Issuer: alice.Issuer, Subject: alice.Subject}
+	r := httptest.NewRequest(http.MethodGet, "/web/", nil)
+	for name, tc := range map[string]struct {
+		user api.User
+		ok   bool
+	}{
+		"the same principal":    {alice, true},
+		"another subject":       {api.User{Issuer: alice.Issuer, Subject: "bob-sub"}, false},
+		"another issuer":        {api.User{Issuer: "https://other.example", Subject: alice.Subject}, false},
+		"a workload of the IdP": {api.User{Issuer: alice.Issuer, Subject: alice.Subject, Kind: api.KindWorkload}, false},
+	} {
+		h := &Handler{opts: Options{Verifier: fakeVerifier{tc.user}}, log: slog.New(slog.DiscardHandler)}
+		a, code, e := h.actor(r, s)
+		if tc.ok != (e == nil) || (!tc.ok && code != http.StatusUnauthorized) || (tc.ok && a.Via != "web") {
+			t.Errorf("%s: actor %+v, HTTP %d, error %v", name, a, code, e)
+		}
 	}
 }
