@@ -38,8 +38,12 @@ type Options struct {
 	Action  Action
 	ID      string
 	Comment string
-	For     time.Duration
-	Output  string
+	// Seen is the request's version the approver decides on (approve and
+	// deny; jit show prints it). Zero means the request as it was asked
+	// for: a pending request, never an extension asked for since.
+	Seen   int64
+	For    time.Duration
+	Output string
 }
 
 type spec struct {
@@ -52,7 +56,9 @@ type spec struct {
 }
 
 var specs = []spec{
-	{Approve, "approve ID [--comment TEXT]", "Approve a request waiting for your review", "Approve a pending request. You can never approve your own; a role may need several distinct approvers.",
+	{Approve, "approve ID [--comment TEXT] [--seen VERSION]", "Approve a request waiting for your review", "Approve a pending request, or the extension a live grant waits for. You can never approve your own; a role may need several distinct approvers.\n\n" +
+		"A decision applies to what you saw: without --seen, the request as it was asked for; with --seen VERSION\n" +
+		"(jit show prints it), what waited at that version. An extension asked for since is refused, not approved.",
 		"comment", "a note for the requester and the audit log", false, "review", "  jit requests --pending\n  jit approve req_01j… --comment \"ok for INC-1234\""},
 	{Deny, "deny ID --reason TEXT", "Deny a request waiting for your review", "Deny a pending request; the reason is shown to the requester and kept in the audit log.",
 		"reason", "why (required)", true, "review", "  jit deny req_01j… --reason \"use the read-only role\""},
@@ -99,6 +105,9 @@ func newCmd(f *cmdutil.Factory, sp spec, runF func(context.Context, *Options) er
 	if sp.action == Extend {
 		cmd.Flags().DurationVar(&opts.For, "for", 0, "how much longer")
 	}
+	if sp.action == Approve || sp.action == Deny {
+		cmd.Flags().Int64Var(&opts.Seen, "seen", 0, "the version of the request you decide on, as jit show prints it (needed for an extension; a request changed since is refused)")
+	}
 	cmdutil.AddOutputFlag(cmd, &opts.Output, "text", cmdutil.OutputJSON)
 	return cmd
 }
@@ -113,12 +122,19 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// Without --seen the decision is on the request as it was asked for
+	// (its first version): a pending request is decided, an extension
+	// asked for since is not (the server answers 409 naming it).
+	seen := opts.Seen
+	if seen <= 0 {
+		seen = 1
+	}
 	var r *api.Request
 	switch opts.Action {
 	case Approve:
-		r, err = client.Approve(ctx, opts.ID, opts.Comment)
+		r, err = client.Approve(ctx, opts.ID, seen, opts.Comment)
 	case Deny:
-		r, err = client.Deny(ctx, opts.ID, opts.Comment)
+		r, err = client.Deny(ctx, opts.ID, seen, opts.Comment)
 	case Cancel:
 		r, err = client.Cancel(ctx, opts.ID, opts.Comment)
 	case Revoke:
@@ -148,8 +164,8 @@ func summary(a Action, r *api.Request) string {
 	x := r.PendingExtension
 	switch {
 	case a == Extend && x != nil && len(x.Approvals) == 0:
-		return fmt.Sprintf("Extension of %s by %s asked for: %s.\nIt waits for approval; %s still ends at %s. Approvers see it in `jit requests --pending` and decide with `jit approve %s` or `jit deny %s --reason ...`.",
-			r.ID, api.FormatDuration(x.Duration()), x.Why, r.Role, r.EndsAt.Local().Format("15:04 MST"), r.ID, r.ID)
+		return fmt.Sprintf("Extension of %s by %s asked for: %s.\nIt waits for approval; %s still ends at %s. Approvers see it in `jit requests --pending` and decide with `jit approve %s --seen %d` or `jit deny %s --seen %d --reason ...`.",
+			r.ID, api.FormatDuration(x.Duration()), x.Why, r.Role, r.EndsAt.Local().Format("15:04 MST"), r.ID, r.Version, r.ID, r.Version)
 	case a == Approve && r.State.Granted() && x != nil:
 		return fmt.Sprintf("Approved the extension of %s (%s for %s); it needs %d more approval(s).", r.ID, r.Role, r.Requester, x.ApprovalsNeeded-len(x.Approvals))
 	case a == Deny && r.State.Granted():

@@ -31,15 +31,17 @@ func TestDecideRun(t *testing.T) {
 		wantWiped bool
 	}{
 		{"approve", Options{Action: Approve, ID: "req_1", Comment: "ok for INC-1", Output: "text"}, as(api.StateActive),
-			`{"comment":"ok for INC-1"}`, "Approved req_1: alice@example.com has prod until", "", false},
+			`{"comment":"ok for INC-1","version":1}`, "Approved req_1: alice@example.com has prod until", "", false},
 		{"deny", Options{Action: Deny, ID: "req_1", Comment: "use readonly", Output: "text"}, as(api.StateDenied),
-			`{"comment":"use readonly"}`, "Deny: req_1 (prod for alice@example.com) is now denied.", "", false},
+			`{"comment":"use readonly","version":1}`, "Deny: req_1 (prod for alice@example.com) is now denied.", "", false},
 		{"revoke wipes this machine's credentials", Options{Action: Revoke, ID: "req_1", Output: "text"}, as(api.StateRevoked),
 			`{}`, "Revoke: req_1 (prod for alice@example.com) is now revoked.", "", true},
 		{"extend as json", Options{Action: Extend, ID: "req_1", For: 30 * time.Minute, Output: "json"}, as(api.StateActive),
 			`{"duration_seconds":1800}`, `"state": "active"`, "", true},
 		{"self-approval refused by the server", Options{Action: Approve, ID: "req_1", Output: "text"},
-			cmdtest.Fail(http.StatusForbidden, api.CodeForbidden, "you cannot approve your own request"), `{}`, "", "you cannot approve your own request", false},
+			cmdtest.Fail(http.StatusForbidden, api.CodeForbidden, "you cannot approve your own request"), `{"version":1}`, "", "you cannot approve your own request", false},
+		{"approve what --seen names (an extension)", Options{Action: Approve, ID: "req_1", Seen: 7, Output: "text"}, as(api.StateActive),
+			`{"version":7}`, "Approved req_1", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var body string

@@ -154,7 +154,7 @@ func TestBinaryInTmuxRequestsApprovedRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.Approve(t.Context(), "req_0001", "ok"); err != nil {
+	if _, err := bob.Approve(t.Context(), "req_0001", 1, "ok"); err != nil {
 		t.Fatal(err)
 	}
 	waitScreen("Credentials are in your keyring")

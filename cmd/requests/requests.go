@@ -379,7 +379,7 @@ func ShowRun(ctx context.Context, opts *Options) error {
 		}
 		if x := r.PendingExtension; x != nil && r.State.Granted() {
 			row("extension", fmt.Sprintf("%s more, waiting for approval (%d of %d): %s", dur(x.DurationSeconds), len(x.Approvals), x.ApprovalsNeeded, x.Why))
-			row("  decide", fmt.Sprintf("jit approve %s, or jit deny %s --reason ...", r.ID, r.ID))
+			row("  decide", fmt.Sprintf("jit approve %s --seen %d, or jit deny %s --seen %d --reason ...", r.ID, r.Version, r.ID, r.Version))
 		}
 		if r.EndedBy != "" {
 			row("ended by", strings.TrimSpace(r.EndedBy+" "+r.EndReason))

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -63,6 +65,22 @@ func TestScripts(t *testing.T) {
 				if (code != 0) != neg {
 					ts.Fatalf("jit %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args[1:], " "), code, out.String(), errOut.String())
 				}
+			},
+			// jsonfield FIELD VAR sets VAR to the top-level FIELD of the last
+			// `as` command's JSON output (-o json).
+			"jsonfield": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 || neg {
+					ts.Fatalf("usage: jsonfield FIELD VAR")
+				}
+				var v map[string]any
+				if err := json.Unmarshal([]byte(ts.Getenv("OUT")), &v); err != nil {
+					ts.Fatalf("the last output is not JSON: %v", err)
+				}
+				f, ok := v[args[0]]
+				if !ok {
+					ts.Fatalf("no field %q in the last output", args[0])
+				}
+				ts.Setenv(args[1], fmt.Sprint(f))
 			},
 			// exitcode N checks the last `as` command's exit code.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

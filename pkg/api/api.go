@@ -208,6 +208,10 @@ type Extension struct {
 	Approvals       []Decision `json:"approvals,omitempty"`
 	// Why says which limit made approval necessary.
 	Why string `json:"why"`
+	// Since is the request's Version when the extension was asked for: a
+	// decision made on an earlier version was made before it existed
+	// (zero on extensions stored before decisions named a version).
+	Since int64 `json:"since_version,omitempty"`
 }
 
 // Duration is the extension's length.
@@ -286,6 +290,12 @@ type CreateRequest struct {
 // the reason for a cancel or revoke.
 type DecisionBody struct {
 	Comment string `json:"comment,omitempty"`
+	// Version is the request's Version the approver was shown (approve and
+	// deny): a decision applies only to what waited at that version, so a
+	// stale Approve never approves an extension asked for later (409
+	// instead). Omitted, it means the request as it was asked for (version
+	// 1): a pending request, never an extension.
+	Version int64 `json:"version,omitempty"`
 }
 
 // ExtendBody asks for more time on a live grant.

@@ -236,13 +236,13 @@ func (c *Client) action(ctx context.Context, id, verb string, body any) (*api.Re
 }
 
 // Approve approves a request.
-func (c *Client) Approve(ctx context.Context, id, comment string) (*api.Request, error) {
-	return c.action(ctx, id, "approve", api.DecisionBody{Comment: comment})
+func (c *Client) Approve(ctx context.Context, id string, seen int64, comment string) (*api.Request, error) {
+	return c.action(ctx, id, "approve", api.DecisionBody{Comment: comment, Version: seen})
 }
 
 // Deny denies a request with a reason.
-func (c *Client) Deny(ctx context.Context, id, reason string) (*api.Request, error) {
-	return c.action(ctx, id, "deny", api.DecisionBody{Comment: reason})
+func (c *Client) Deny(ctx context.Context, id string, seen int64, reason string) (*api.Request, error) {
+	return c.action(ctx, id, "deny", api.DecisionBody{Comment: reason, Version: seen})
 }
 
 // Cancel withdraws the caller's pending request.

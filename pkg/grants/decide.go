@@ -56,9 +56,11 @@ func ExtensionWaiting(req *api.Request) bool {
 }
 
 // Approve approves a pending request, or the waiting extension of a live
-// grant (same approvers, same not-self and N-of-M rules). The approval
-// that completes a request starts its grant at the target.
-func (s *Service) Approve(ctx context.Context, a Actor, id, comment string) (*api.Request, error) {
+// grant (same approvers, same not-self and N-of-M rules), as the approver
+// saw it at version seen (the request's Version they were shown): what
+// was asked for after that version is not approved (checkSeen). The
+// approval that completes a request starts its grant at the target.
+func (s *Service) Approve(ctx context.Context, a Actor, id string, seen int64, comment string) (*api.Request, error) {
 	u := a.User
 	wasPending := false
 	var checked *policy.Policy // the policy the approval was checked with
@@ -68,9 +70,15 @@ func (s *Service) Approve(ctx context.Context, a Actor, id, comment string) (*ap
 			if err := p.CanDecideExtension(u, req); err != nil {
 				return err
 			}
+			if err := checkSeen(req, seen); err != nil {
+				return err
+			}
 			return p.CheckExtensionStillFits(req)
 		}
-		return p.CanApprove(u, req)
+		if err := p.CanApprove(u, req); err != nil {
+			return err
+		}
+		return checkSeen(req, seen)
 	}, func(req *api.Request, now time.Time) ([]audit.Event, error) {
 		wasPending = req.State == api.StatePending
 		if ExtensionWaiting(req) {
@@ -89,14 +97,21 @@ func (s *Service) Approve(ctx context.Context, a Actor, id, comment string) (*ap
 }
 
 // Deny denies a pending request, or the waiting extension of a live grant
-// (the grant keeps its end). A denial needs a reason.
-func (s *Service) Deny(ctx context.Context, a Actor, id, comment string) (*api.Request, error) {
+// (the grant keeps its end), as the approver saw it at version seen (as
+// Approve). A denial needs a reason.
+func (s *Service) Deny(ctx context.Context, a Actor, id string, seen int64, comment string) (*api.Request, error) {
 	u := a.User
 	return s.decide(ctx, a, id, func(p *policy.Policy, req *api.Request) error {
+		var err error
 		if ExtensionWaiting(req) {
-			return p.CanDecideExtension(u, req)
+			err = p.CanDecideExtension(u, req)
+		} else {
+			err = p.CanDeny(u, req)
 		}
-		return p.CanDeny(u, req)
+		if err != nil {
+			return err
+		}
+		return checkSeen(req, seen)
 	}, func(req *api.Request, now time.Time) ([]audit.Event, error) {
 		if strings.TrimSpace(comment) == "" {
 			return nil, &policy.InvalidError{Field: "comment", Reason: "a denial needs a reason", Hint: "jit deny ID --reason TEXT"}

@@ -144,14 +144,14 @@ func TestApprovalNeedsAnotherApproverAndRecordsPrincipalAndDoor(t *testing.T) {
 	}
 	// bob is an approver of prod-admin, but never of his own request.
 	var denied *policy.DeniedError
-	if _, err := r.svc.Approve(ctx, api_(r.p.bob), req.ID, "me"); !errors.As(err, &denied) {
+	if _, err := r.svc.Approve(ctx, api_(r.p.bob), req.ID, req.Version, "me"); !errors.As(err, &denied) {
 		t.Fatalf("self-approval: got %v, want a DeniedError", err)
 	}
 	// alice is no approver: she may not even see the request.
-	if _, err := r.svc.Approve(ctx, api_(r.p.alice), req.ID, "ok"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := r.svc.Approve(ctx, api_(r.p.alice), req.ID, req.Version, "ok"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("approval by a non-approver: got %v, want not found", err)
 	}
-	got, err := r.svc.Approve(ctx, grants.Actor{User: r.p.carol, Via: grants.ViaWeb}, req.ID, "ok")
+	got, err := r.svc.Approve(ctx, grants.Actor{User: r.p.carol, Via: grants.ViaWeb}, req.ID, req.Version, "ok")
 	if err != nil || got.State != api.StateApproved {
 		t.Fatalf("carol's approval: %v %+v", err, got)
 	}
@@ -188,7 +188,7 @@ func TestRequestsOfOthersAreNotFoundNotForbidden(t *testing.T) {
 	if _, err := other.svc.Get(ctx, api_(other.p.bob), req2.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("bob reading alice's request: %v, want ErrNotFound", err)
 	}
-	if _, err := other.svc.Approve(ctx, api_(other.p.bob), req2.ID, "x"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := other.svc.Approve(ctx, api_(other.p.bob), req2.ID, req2.Version, "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("bob approving a request he may not see: %v, want ErrNotFound", err)
 	}
 	if _, err := r.svc.Get(ctx, api_(r.p.alice), req.ID); err != nil {
@@ -226,10 +226,10 @@ func TestWaitingExtensionIsDecidedByApproversNotTheRequester(t *testing.T) {
 		t.Fatalf("extend: %v waiting=%v %+v", err, waiting, got)
 	}
 	var denied *policy.DeniedError
-	if _, err := r.svc.Approve(ctx, api_(r.p.alice), req.ID, "mine"); !errors.As(err, &denied) {
+	if _, err := r.svc.Approve(ctx, api_(r.p.alice), req.ID, req.Version, "mine"); !errors.As(err, &denied) {
 		t.Fatalf("requester approving her own extension: %v, want DeniedError", err)
 	}
-	got, err = r.svc.Approve(ctx, grants.Actor{User: r.p.bob, Via: grants.ViaSlack}, req.ID, "ok")
+	got, err = r.svc.Approve(ctx, grants.Actor{User: r.p.bob, Via: grants.ViaSlack}, req.ID, got.Version, "ok")
 	if err != nil || got.PendingExtension != nil || !got.EndsAt.Equal(req.EndsAt.Add(15*time.Minute)) {
 		t.Fatalf("bob's approval of the extension: %v %+v", err, got)
 	}

@@ -326,7 +326,7 @@ func RequestExtension(r *api.Request, by string, d time.Duration, reason string,
 		return nil, &TransitionError{r.ID, "ask for another extension of", "waiting for approval of an extension"}
 	}
 	r.PendingExtension = &api.Extension{DurationSeconds: int64(d / time.Second), Reason: reason, RequestedAt: now,
-		ApprovalsNeeded: needed, Why: why}
+		ApprovalsNeeded: needed, Why: why, Since: r.Version + 1} // the version the store gives this change
 	r.UpdatedAt = now
 	return []audit.Event{event(r, audit.TypeExtensionRequested, by, reason, now, map[string]string{
 		"by": d.String(), "approvals_needed": fmt.Sprint(needed), "why": why,

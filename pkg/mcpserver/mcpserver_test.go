@@ -115,7 +115,7 @@ func TestAgentRequestWaitsForAPersonAndNeverSeesKeys(t *testing.T) {
 	if stored.Agent != "test-agent" {
 		t.Fatalf("the server did not record the agent: %+v", stored)
 	}
-	if _, err := bob.Approve(context.Background(), req.ID, "ok"); err != nil {
+	if _, err := bob.Approve(context.Background(), req.ID, req.Version, "ok"); err != nil {
 		t.Fatal(err)
 	}
 	var after mcpserver.RequestView

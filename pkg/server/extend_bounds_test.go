@@ -97,7 +97,7 @@ func TestBreakGlassGrantCannotBeStretchedAloneBeyondItsLimit(t *testing.T) {
 	}
 	// bob approves: the end moves by the hour asked for.
 	var approved api.Request
-	if code := e.call("bob", "POST", "/v1/requests/"+bg.ID+"/approve", api.DecisionBody{Comment: "ok"}, &approved); code != http.StatusOK {
+	if code := e.call("bob", "POST", "/v1/requests/"+bg.ID+"/approve", api.DecisionBody{Comment: "ok", Version: now.Version}, &approved); code != http.StatusOK {
 		t.Fatalf("approver approves the extension: HTTP %d", code)
 	}
 	if !approved.EndsAt.Equal(end.Add(time.Hour)) || approved.PendingExtension != nil || approved.Extensions != 2 {
@@ -105,11 +105,12 @@ func TestBreakGlassGrantCannotBeStretchedAloneBeyondItsLimit(t *testing.T) {
 	}
 	// The next one waits again (the total is past the limit), and a denial
 	// leaves the end where it is.
-	if code, r, _ := e.extend("alice", bg.ID, 30*time.Minute); code != http.StatusAccepted || r.PendingExtension == nil {
-		t.Fatalf("second extension past the limit: HTTP %d %+v", code, r)
+	code, second, _ := e.extend("alice", bg.ID, 30*time.Minute)
+	if code != http.StatusAccepted || second.PendingExtension == nil {
+		t.Fatalf("second extension past the limit: HTTP %d %+v", code, second)
 	}
 	var denied api.Request
-	if code := e.call("carol", "POST", "/v1/requests/"+bg.ID+"/deny", api.DecisionBody{Comment: "enough"}, &denied); code != http.StatusOK {
+	if code := e.call("carol", "POST", "/v1/requests/"+bg.ID+"/deny", api.DecisionBody{Comment: "enough", Version: second.Version}, &denied); code != http.StatusOK {
 		t.Fatalf("deny the extension: HTTP %d", code)
 	}
 	if !denied.EndsAt.Equal(approved.EndsAt) || denied.PendingExtension != nil || !denied.State.Granted() {
@@ -145,7 +146,7 @@ func TestAutoApprovedGrantCannotBeStretchedAloneBeyondAutoApproveMax(t *testing.
 	}
 	// The approval re-checks the role's own limits: 1h + 2h = 3h fits.
 	var approved api.Request
-	if code := e.call("bob", "POST", "/v1/requests/"+g.ID+"/approve", nil, &approved); code != http.StatusOK ||
+	if code := e.call("bob", "POST", "/v1/requests/"+g.ID+"/approve", api.DecisionBody{Version: r.Version}, &approved); code != http.StatusOK ||
 		!approved.EndsAt.Equal(g.EndsAt.Add(2*time.Hour+15*time.Minute)) {
 		t.Fatalf("approve: HTTP %d %+v", code, approved)
 	}

@@ -148,13 +148,13 @@ func pointers(reqs []api.Request) []*api.Request {
 
 // decision decodes a decision's body and runs it through the service.
 func (s *Server) decision(w http.ResponseWriter, r *http.Request, u api.User,
-	do func(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)) {
+	do func(ctx context.Context, a grants.Actor, id string, body api.DecisionBody) (*api.Request, error)) {
 	var body api.DecisionBody
 	if err := decode(r, &body); err != nil {
 		s.fail(w, r, u, err)
 		return
 	}
-	req, err := do(r.Context(), actor(u), r.PathValue("id"), body.Comment)
+	req, err := do(r.Context(), actor(u), r.PathValue("id"), body)
 	if err != nil {
 		s.fail(w, r, u, err)
 		return
@@ -162,24 +162,40 @@ func (s *Server) decision(w http.ResponseWriter, r *http.Request, u api.User,
 	writeJSON(w, http.StatusOK, req)
 }
 
+// decisionSeen is decision for approve and deny, which name the version of
+// the request the approver was shown.
+func (s *Server) decisionSeen(w http.ResponseWriter, r *http.Request, u api.User,
+	do func(ctx context.Context, a grants.Actor, id string, seen int64, comment string) (*api.Request, error)) {
+	s.decision(w, r, u, func(ctx context.Context, a grants.Actor, id string, body api.DecisionBody) (*api.Request, error) {
+		return do(ctx, a, id, body.Version, body.Comment)
+	})
+}
+
 // handleApprove approves a pending request, or the pending extension of a
 // live grant (same approvers, same not-self and N-of-M rules).
 func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, u api.User) {
-	s.decision(w, r, u, s.grants.Approve)
+	s.decisionSeen(w, r, u, s.grants.Approve)
 }
 
 // handleDeny denies a pending request, or the pending extension of a live
 // grant (the grant keeps its end).
 func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, u api.User) {
-	s.decision(w, r, u, s.grants.Deny)
+	s.decisionSeen(w, r, u, s.grants.Deny)
 }
 
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, u api.User) {
-	s.decision(w, r, u, s.grants.Cancel)
+	s.decision(w, r, u, commentOnly(s.grants.Cancel))
 }
 
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, u api.User) {
-	s.decision(w, r, u, s.grants.Revoke)
+	s.decision(w, r, u, commentOnly(s.grants.Revoke))
+}
+
+// commentOnly adapts an action that takes only the body's comment.
+func commentOnly(do func(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)) func(context.Context, grants.Actor, string, api.DecisionBody) (*api.Request, error) {
+	return func(ctx context.Context, a grants.Actor, id string, body api.DecisionBody) (*api.Request, error) {
+		return do(ctx, a, id, body.Comment)
+	}
 }
 
 func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u api.User) {

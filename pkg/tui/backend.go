@@ -27,8 +27,9 @@ type Backend interface {
 	WaitChange(ctx context.Context, id string, seen int64) (*api.Request, error)
 	// Review lists the requests waiting for the user's decision.
 	Review(ctx context.Context) ([]api.Request, error)
-	Approve(ctx context.Context, id, comment string) (*api.Request, error)
-	Deny(ctx context.Context, id, reason string) (*api.Request, error)
+	// Approve and Deny decide what the screen showed at version seen.
+	Approve(ctx context.Context, id string, seen int64, comment string) (*api.Request, error)
+	Deny(ctx context.Context, id string, seen int64, reason string) (*api.Request, error)
 	// Credentials fetches (and caches) credentials for a live grant of role.
 	Credentials(ctx context.Context, role string) (api.Credentials, error)
 }
@@ -112,21 +113,21 @@ func (b *SessionBackend) WaitChange(ctx context.Context, id string, seen int64) 
 }
 
 // Approve implements Backend.
-func (b *SessionBackend) Approve(ctx context.Context, id, comment string) (*api.Request, error) {
+func (b *SessionBackend) Approve(ctx context.Context, id string, seen int64, comment string) (*api.Request, error) {
 	c, err := b.client()
 	if err != nil {
 		return nil, err
 	}
-	return c.Approve(ctx, id, comment)
+	return c.Approve(ctx, id, seen, comment)
 }
 
 // Deny implements Backend.
-func (b *SessionBackend) Deny(ctx context.Context, id, reason string) (*api.Request, error) {
+func (b *SessionBackend) Deny(ctx context.Context, id string, seen int64, reason string) (*api.Request, error) {
 	c, err := b.client()
 	if err != nil {
 		return nil, err
 	}
-	return c.Deny(ctx, id, reason)
+	return c.Deny(ctx, id, seen, reason)
 }
 
 // Credentials implements Backend.

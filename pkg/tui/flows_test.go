@@ -91,7 +91,7 @@ func TestFilterRequestWaitApproved(t *testing.T) {
 
 	// bob approves through the API; the waiting screen changes at once.
 	bob := srv.client(t, "bob")
-	if _, err := bob.Approve(context.Background(), "req_0001", "go ahead"); err != nil {
+	if _, err := bob.Approve(context.Background(), "req_0001", 1, "go ahead"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, tm, "Credentials are in your keyring")

@@ -61,14 +61,14 @@ func (m *Model) decideKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.decideNote = "sending…"
-		ctx, be, id, approve := m.ctx, m.be, m.deciding.ID, m.approve
+		ctx, be, id, seen, approve := m.ctx, m.be, m.deciding.ID, m.deciding.Version, m.approve
 		return m, func() tea.Msg {
 			var r *api.Request
 			var err error
 			if approve {
-				r, err = be.Approve(ctx, id, text)
+				r, err = be.Approve(ctx, id, seen, text)
 			} else {
-				r, err = be.Deny(ctx, id, text)
+				r, err = be.Deny(ctx, id, seen, text)
 			}
 			return decidedMsg{approve: approve, req: r, err: err}
 		}

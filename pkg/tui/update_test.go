@@ -32,10 +32,10 @@ func (b *stubBackend) Request(_ context.Context, in api.CreateRequest) (*api.Req
 func (b *stubBackend) WaitChange(context.Context, string, int64) (*api.Request, error) {
 	return nil, errors.New("not used")
 }
-func (b *stubBackend) Approve(context.Context, string, string) (*api.Request, error) {
+func (b *stubBackend) Approve(context.Context, string, int64, string) (*api.Request, error) {
 	return nil, errors.New("not used")
 }
-func (b *stubBackend) Deny(context.Context, string, string) (*api.Request, error) {
+func (b *stubBackend) Deny(context.Context, string, int64, string) (*api.Request, error) {
 	return nil, errors.New("not used")
 }
 func (b *stubBackend) Credentials(context.Context, string) (api.Credentials, error) {

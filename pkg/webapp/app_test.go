@@ -221,13 +221,13 @@ func TestRequestPageStreamsTheApprovalThenTheGrant(t *testing.T) {
 		t.Errorf("first event:\n%s", ev)
 	}
 	bob, carol := e.client("bob"), e.client("carol")
-	if _, err := bob.Approve(t.Context(), req.ID, "one"); err != nil {
+	if _, err := bob.Approve(t.Context(), req.ID, req.Version, "one"); err != nil {
 		t.Fatal(err)
 	}
 	if ev := next(t, events, "after bob's approval"); !strings.Contains(ev, "1 of 2 approvals") || !strings.Contains(ev, "bob@example.com") {
 		t.Errorf("after bob's approval:\n%s", ev)
 	}
-	if _, err := carol.Approve(t.Context(), req.ID, "two"); err != nil {
+	if _, err := carol.Approve(t.Context(), req.ID, req.Version, "two"); err != nil {
 		t.Fatal(err)
 	}
 	ev := next(t, events, "after carol's approval")
@@ -352,7 +352,7 @@ func TestReasonWithMarkupIsShownAsText(t *testing.T) {
 	defer cancel()
 	_, events := b.events(ctx, e.url+"/web/requests/"+req.ID+"/events")
 	next(t, events, "first event")
-	if _, err := e.client("bob").Approve(t.Context(), req.ID, evil); err != nil {
+	if _, err := e.client("bob").Approve(t.Context(), req.ID, req.Version, evil); err != nil {
 		t.Fatal(err)
 	}
 	ev := next(t, events, "after the approval")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,13 +144,16 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.apiFailed(w, r, code, e, here)
 		return
 	}
+	// The version the page showed: a decision applies only to what it
+	// showed (a malformed one is 0, which the service refuses).
+	seen, _ := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
 	var req *api.Request
 	var err error
 	switch action {
 	case "approve":
-		req, err = h.opts.Grants.Approve(r.Context(), a, id, comment)
+		req, err = h.opts.Grants.Approve(r.Context(), a, id, seen, comment)
 	case "deny":
-		req, err = h.opts.Grants.Deny(r.Context(), a, id, comment)
+		req, err = h.opts.Grants.Deny(r.Context(), a, id, seen, comment)
 	case "review-ok":
 		req, err = h.opts.Grants.Review(r.Context(), a, id, api.VerdictOK, comment)
 	case "review-concern":

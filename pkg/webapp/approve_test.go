@@ -372,12 +372,53 @@ func TestApproverApprovesAWaitingExtensionThroughThePage(t *testing.T) {
 			t.Errorf("request page lacks %q", want)
 		}
 	}
-	p = b.post(e.url+"/approve/"+bg.ID, url.Values{"csrf": {csrfOf(t, p)}, "action": {"approve"}})
+	p = b.post(e.url+"/approve/"+bg.ID, url.Values{"csrf": {csrfOf(t, p)}, "version": {versionOf(t, p)}, "action": {"approve"}})
 	if p.status != http.StatusOK || strings.Contains(p.body, `id="extension"`) {
 		t.Fatalf("after approving the extension: HTTP %d\n%s", p.status, p.body)
 	}
 	got, err := e.client("carol").Get(t.Context(), bg.ID)
 	if err != nil || !got.EndsAt.Equal(bg.EndsAt.Add(time.Hour)) || got.PendingExtension != nil {
 		t.Fatalf("after approval: %v %+v", err, got)
+	}
+}
+
+// TestPageShownBeforeALaterExtensionDecidesNothing: the decision form
+// carries the version the page showed. Bob opens the page while a first
+// extension waits; carol denies it and alice asks for another. Bob's form,
+// posted as it was, is refused with what waits now, and approves nothing;
+// the page shown again decides.
+func TestPageShownBeforeALaterExtensionDecidesNothing(t *testing.T) {
+	e := newEnv(t)
+	alice, carol := e.client("alice"), e.client("carol")
+	bg, err := alice.Create(t.Context(), api.CreateRequest{Role: "oncall", BreakGlass: true, Reason: "site down"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := alice.Extend(t.Context(), bg.ID, time.Hour, "still down")
+	if err != nil || first.PendingExtension == nil {
+		t.Fatalf("first extension: %v %+v", err, first)
+	}
+	b := newBrowser(t)
+	b.signIn(e.url+"/approve/", "bob")
+	shown := b.get(e.url + "/approve/" + bg.ID)
+	if _, err := carol.Deny(t.Context(), bg.ID, first.Version, "not yet"); err != nil {
+		t.Fatalf("carol denies the first extension: %v", err)
+	}
+	second, err := alice.Extend(t.Context(), bg.ID, time.Hour, "still down")
+	if err != nil || second.PendingExtension == nil {
+		t.Fatalf("second extension: %v %+v", err, second)
+	}
+	p := b.post(e.url+"/approve/"+bg.ID, url.Values{"csrf": {csrfOf(t, shown)}, "version": {versionOf(t, shown)}, "action": {"approve"}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "changed since you looked") || !strings.Contains(p.body, "it now asks for an extension") {
+		t.Fatalf("the stale form: HTTP %d\n%s", p.status, p.body)
+	}
+	got, err := carol.Get(t.Context(), bg.ID)
+	if err != nil || got.PendingExtension == nil || len(got.PendingExtension.Approvals) != 0 || !got.EndsAt.Equal(bg.EndsAt) {
+		t.Fatalf("the stale form decided something: %v %+v", err, got)
+	}
+	// The refusal shows the page as it is now; its form decides.
+	p = b.post(e.url+"/approve/"+bg.ID, url.Values{"csrf": {csrfOf(t, p)}, "version": {versionOf(t, p)}, "action": {"approve"}})
+	if p.status != http.StatusOK || strings.Contains(p.body, `id="extension"`) {
+		t.Fatalf("approving the page as shown now: HTTP %d\n%s", p.status, p.body)
 	}
 }

@@ -380,3 +380,15 @@ func (f *fakeFederation) calls() []api.Credentials {
 	defer f.mu.Unlock()
 	return append([]api.Credentials(nil), f.got...)
 }
+
+var versionField = regexp.MustCompile(`name="version" value="([0-9]+)"`)
+
+// versionOf is the request version p's decision form carries.
+func versionOf(t *testing.T, p page) string {
+	t.Helper()
+	m := versionField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no version field on %s (HTTP %d):\n%s", p.url, p.status, p.body)
+	}
+	return m[1]
+}

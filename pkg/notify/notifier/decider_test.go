@@ -61,10 +61,10 @@ roles:
 	create("with-email", bob)
 	create("no-email", bobNoEmail)
 
-	if err := decide(context.Background(), slackUser("bob@example.com"), "with-email", true, "via Slack"); err == nil || !strings.Contains(err.Error(), "never approves their own") {
+	if err := decide(context.Background(), slackUser("bob@example.com"), "with-email", 1, true, "via Slack"); err == nil || !strings.Contains(err.Error(), "never approves their own") {
 		t.Fatalf("bob approved his own request from Slack: %v", err)
 	}
-	if err := decide(context.Background(), slackUser("bob@example.com"), "no-email", true, "via Slack"); err == nil || !strings.Contains(err.Error(), "no verified email") {
+	if err := decide(context.Background(), slackUser("bob@example.com"), "no-email", 1, true, "via Slack"); err == nil || !strings.Contains(err.Error(), "no verified email") {
 		t.Fatalf("a request without the requester's email was decided from Slack: %v", err)
 	}
 	// The refusal is audited as the API's is (authz.denied), not only told
@@ -76,7 +76,7 @@ roles:
 	if len(denied) == 0 || denied[0].Actor != slackUser("bob@example.com").ID() || !strings.Contains(denied[0].Reason, "never approves their own") {
 		t.Fatalf("bob's refused self-approval from Slack was not audited as %s: %+v", audit.TypeForbidden, denied)
 	}
-	if err := decide(context.Background(), slackUser("carol@example.com"), "with-email", true, "via Slack"); err != nil {
+	if err := decide(context.Background(), slackUser("carol@example.com"), "with-email", 1, true, "via Slack"); err != nil {
 		t.Fatalf("carol approving from Slack: %v", err)
 	}
 	got, _ := st.Get(context.Background(), "with-email")
@@ -126,9 +126,9 @@ roles:
 		var second error
 		if order == "token-then-slack" {
 			approveWithToken(t, svc, bobNoEmail, order, nil)
-			second = decide(context.Background(), bobSlack, order, true, "via Slack")
+			second = decide(context.Background(), bobSlack, order, 1, true, "via Slack")
 		} else {
-			if err := decide(context.Background(), bobSlack, order, true, "via Slack"); err != nil {
+			if err := decide(context.Background(), bobSlack, order, 1, true, "via Slack"); err != nil {
 				t.Fatalf("%s: bob's Slack approval: %v", order, err)
 			}
 			approveWithToken(t, svc, bobNoEmail, order, &second)
@@ -148,7 +148,7 @@ roles:
 // refused is nil.
 func approveWithToken(t *testing.T, svc *grants.Service, u api.User, id string, refused *error) {
 	t.Helper()
-	_, err := svc.Approve(context.Background(), grants.Actor{User: u, Via: grants.ViaAPI}, id, "")
+	_, err := svc.Approve(context.Background(), grants.Actor{User: u, Via: grants.ViaAPI}, id, 1, "")
 	switch {
 	case refused != nil:
 		*refused = err

@@ -113,30 +113,33 @@ func New(o Options) (*Notifier, error) {
 // Decisions is what Slack's buttons do: grants.Service's approve and deny,
 // and its audit of a refusal (as the API and the approver page write it).
 type Decisions interface {
-	Approve(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
-	Deny(ctx context.Context, a grants.Actor, id, comment string) (*api.Request, error)
+	Approve(ctx context.Context, a grants.Actor, id string, seen int64, comment string) (*api.Request, error)
+	Deny(ctx context.Context, a grants.Actor, id string, seen int64, comment string) (*api.Request, error)
 	Refused(ctx context.Context, a grants.Actor, err error, where string)
 }
 
 // Decider approves or denies for a Slack user through the grants service:
 // the same policy checks, extension handling and audit as the API (nil
 // without a service).
-func Decider(g Decisions) func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
+func Decider(g Decisions) func(ctx context.Context, u api.User, id string, seen int64, approve bool, comment string) error {
 	if g == nil {
 		return nil
 	}
-	return func(ctx context.Context, u api.User, id string, approve bool, comment string) error {
+	return func(ctx context.Context, u api.User, id string, seen int64, approve bool, comment string) error {
 		a := grants.Actor{User: u, Via: grants.ViaSlack}
 		var err error
 		action := "approve"
 		if approve {
-			_, err = g.Approve(ctx, a, id, comment)
+			_, err = g.Approve(ctx, a, id, seen, comment)
 		} else {
 			action = "deny"
-			_, err = g.Deny(ctx, a, id, comment)
+			_, err = g.Deny(ctx, a, id, seen, comment)
 		}
 		if err != nil {
 			g.Refused(ctx, a, err, "slack:"+action+" "+id)
+			if ae := grants.APIError(err); ae != nil {
+				return ae // the person-facing message (a stale press: what waits now)
+			}
 		}
 		return err
 	}

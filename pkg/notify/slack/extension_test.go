@@ -75,30 +75,32 @@ func waitingExtension(t *testing.T) (svc *grants.Service, st store.Store, jitURL
 	return svc, st, srv.URL, r
 }
 
-// press is a signed button press by a Slack user; it returns the answer.
-func press(t *testing.T, jitURL, action, id, user string, age time.Duration) string {
+// press is a signed button press by a Slack user on a button whose value
+// is value (slack.ButtonValue: the request's id and the version the
+// message showed); it returns the answer.
+func press(t *testing.T, jitURL, action, value, user string, age time.Duration) string {
 	t.Helper()
-	_, body := call(t, jitURL, signingSecret, time.Now().Add(-age), pressPayload(t, "", action, id, user), "")
+	_, body := call(t, jitURL, signingSecret, time.Now().Add(-age), pressPayload(t, "", action, value, user), "")
 	return body
 }
 
 func TestSlackApprovesAWaitingExtensionWithTheSameNotSelfAndNOfMRules(t *testing.T) {
 	_, st, jit, req := waitingExtension(t)
 	ctx := context.Background()
-	if body := press(t, jit, slack.ActionApprove, req.ID, "U-BOB", 0); !strings.Contains(body, "never approves their own extension") {
+	if body := press(t, jit, slack.ActionApprove, slack.ButtonValue(req), "U-BOB", 0); !strings.Contains(body, "never approves their own extension") {
 		t.Fatalf("bob approved his own extension from Slack: %s", body)
 	}
-	if body := press(t, jit, slack.ActionApprove, req.ID, "U-CAROL", time.Second); !strings.Contains(body, "You approved") {
+	if body := press(t, jit, slack.ActionApprove, slack.ButtonValue(req), "U-CAROL", time.Second); !strings.Contains(body, "You approved") {
 		t.Fatalf("carol's approval: %s", body)
 	}
 	got, _ := st.Get(ctx, req.ID)
 	if got.PendingExtension == nil || len(got.PendingExtension.Approvals) != 1 || !got.EndsAt.Equal(req.EndsAt) {
 		t.Fatalf("after one of two approvals the grant moved or the extension went: %+v", got)
 	}
-	if body := press(t, jit, slack.ActionApprove, req.ID, "U-CAROL", 2*time.Second); !strings.Contains(body, "already approved") {
+	if body := press(t, jit, slack.ActionApprove, slack.ButtonValue(req), "U-CAROL", 2*time.Second); !strings.Contains(body, "already approved") {
 		t.Fatalf("carol filled both slots: %s", body)
 	}
-	if body := press(t, jit, slack.ActionApprove, req.ID, "U-DAVE", 3*time.Second); !strings.Contains(body, "You approved") {
+	if body := press(t, jit, slack.ActionApprove, slack.ButtonValue(req), "U-DAVE", 3*time.Second); !strings.Contains(body, "You approved") {
 		t.Fatalf("dave's approval: %s", body)
 	}
 	got, _ = st.Get(ctx, req.ID)
@@ -113,14 +115,48 @@ func TestSlackApprovesAWaitingExtensionWithTheSameNotSelfAndNOfMRules(t *testing
 
 func TestSlackDeniesAWaitingExtensionAndTheGrantKeepsItsEnd(t *testing.T) {
 	_, st, jit, req := waitingExtension(t)
-	if body := press(t, jit, slack.ActionDeny, req.ID, "U-BOB", 0); !strings.Contains(body, "never approves their own extension") {
+	if body := press(t, jit, slack.ActionDeny, slack.ButtonValue(req), "U-BOB", 0); !strings.Contains(body, "never approves their own extension") {
 		t.Fatalf("bob decided his own extension from Slack: %s", body)
 	}
-	if body := press(t, jit, slack.ActionDeny, req.ID, "U-CAROL", time.Second); !strings.Contains(body, "You denied") {
+	if body := press(t, jit, slack.ActionDeny, slack.ButtonValue(req), "U-CAROL", time.Second); !strings.Contains(body, "You denied") {
 		t.Fatalf("carol's denial: %s", body)
 	}
 	got, _ := st.Get(context.Background(), req.ID)
 	if got.PendingExtension != nil || !got.EndsAt.Equal(req.EndsAt) || !got.State.Granted() {
 		t.Fatalf("after the denial: %+v", got)
+	}
+}
+
+// TestSlackPressOnAnOlderMessageDoesNotDecideALaterExtension: a button
+// carries the version its message showed. Carol denies the first waiting
+// extension; bob asks for another. A press on a button from before (the
+// first extension's, or the request's own) is refused, naming what waits
+// now, and approves nothing.
+func TestSlackPressOnAnOlderMessageDoesNotDecideALaterExtension(t *testing.T) {
+	svc, st, jit, first := waitingExtension(t)
+	ctx := context.Background()
+	if body := press(t, jit, slack.ActionDeny, slack.ButtonValue(first), "U-CAROL", 0); !strings.Contains(body, "You denied") {
+		t.Fatalf("carol's denial: %s", body)
+	}
+	bob := api.User{Issuer: "https://idp.example.com", Subject: "u-bob", Email: "bob@example.com", Username: "bob@example.com", Groups: []string{"developers"}}
+	second, waiting, err := svc.Extend(ctx, grants.Actor{User: bob, Via: grants.ViaAPI}, first.ID, 15*time.Minute, "still down")
+	if err != nil || !waiting {
+		t.Fatalf("second extension: %v (waiting %v)", err, waiting)
+	}
+	for i, value := range []string{slack.ButtonValue(first), first.ID + "@1", first.ID} {
+		for _, who := range []string{"U-CAROL", "U-DAVE"} {
+			body := press(t, jit, slack.ActionApprove, value, who, time.Duration(i+1)*time.Second)
+			if !strings.Contains(body, "changed since you looked") || !strings.Contains(body, "an extension") {
+				t.Fatalf("%s pressed %q: %s", who, value, body)
+			}
+		}
+	}
+	got, _ := st.Get(ctx, first.ID)
+	if got.PendingExtension == nil || len(got.PendingExtension.Approvals) != 0 || !got.EndsAt.Equal(second.EndsAt) {
+		t.Fatalf("a stale press decided the second extension: %+v", got.PendingExtension)
+	}
+	// Buttons of the message as it is now decide.
+	if body := press(t, jit, slack.ActionApprove, slack.ButtonValue(second), "U-CAROL", 5*time.Second); !strings.Contains(body, "You approved") {
+		t.Fatalf("carol's approval of the second extension: %s", body)
 	}
 }

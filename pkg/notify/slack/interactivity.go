@@ -111,7 +111,7 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	if act == nil || !requestID.MatchString(act.Value) {
+	if act == nil || !requestID.MatchString(buttonID(act.Value)) {
 		w.WriteHeader(http.StatusOK) // e.g. the "Open" link button: nothing to do
 		return
 	}
@@ -162,7 +162,7 @@ type Answer struct {
 }
 
 func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act *slackapi.BlockAction) Answer {
-	id := act.Value
+	id, seen := ParseButtonValue(act.Value)
 	link := notify.ApproveLink(s.o.PublicURL, id)
 	open := "Review and decide on the approver page: <" + link + "|" + id + ">"
 	if link == "" {
@@ -183,7 +183,7 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 	if !approve {
 		comment = "denied via Slack"
 	}
-	if err := s.o.Decide(ctx, u, id, approve, comment); err != nil {
+	if err := s.o.Decide(ctx, u, id, seen, approve, comment); err != nil {
 		// The person sees what grants.APIError says of it; an internal
 		// error's detail (a database's message, a path) stays in the log.
 		if grants.APIError(err) == nil {
@@ -199,6 +199,28 @@ func (s *Sink) answer(ctx context.Context, cb *slackapi.InteractionCallback, act
 	ans.Text = "You " + verb + " " + id + " as " + u.ID() + "."
 	return ans
 }
+
+// ButtonValue is what an Approve or Deny button carries: the request's id
+// and the version the message showed ("ID@VERSION"), so that a press
+// decides only what the message showed (grants.Service.Approve).
+func ButtonValue(r *api.Request) string { return r.ID + "@" + strconv.FormatInt(r.Version, 10) }
+
+// ParseButtonValue splits a button's value into the request id and the
+// version it showed (0 on a button from before buttons carried one, which
+// the grants service refuses with a hint).
+func ParseButtonValue(v string) (id string, seen int64) {
+	id, ver, ok := strings.Cut(v, "@")
+	if !ok {
+		return v, 0
+	}
+	seen, err := strconv.ParseInt(ver, 10, 64)
+	if err != nil {
+		return id, 0
+	}
+	return id, seen
+}
+
+func buttonID(v string) string { id, _ := ParseButtonValue(v); return id }
 
 // SlackIssuer is the Issuer of identities taken from a Slack button press.
 const SlackIssuer = api.SlackIssuer

@@ -85,7 +85,7 @@ func TestInteractivityFromAnotherWorkspaceRefused(t *testing.T) {
 	decided := false
 	_, _, _, jit := setup(t, func(o *slack.Options) {
 		o.ApproveByEmail = true
-		o.Decide = func(context.Context, api.User, string, bool, string) error { decided = true; return nil }
+		o.Decide = func(context.Context, api.User, string, int64, bool, string) error { decided = true; return nil }
 	})
 	for _, team := range []string{"T0OTHER", ""} {
 		cb := slackapi.InteractionCallback{

@@ -62,7 +62,7 @@ type Options struct {
 	// their confirmed email (users.info) and Decide applies the policy.
 	// Off by default; see docs/webhooks.md for the risk.
 	ApproveByEmail bool
-	Decide         func(ctx context.Context, u api.User, id string, approve bool, comment string) error
+	Decide         func(ctx context.Context, u api.User, id string, seen int64, approve bool, comment string) error
 	// ResponseURLPrefix is where response_url may point
 	// ["https://hooks.slack.com/"].
 	ResponseURLPrefix string
@@ -324,9 +324,9 @@ func Blocks(r *api.Request, publicURL string) []slackapi.Block {
 		slackapi.NewSectionBlock(text(fmt.Sprintf("*%s* `%s`", title, r.ID)), fields, nil),
 	}
 	if r.State == api.StatePending {
-		approve := slackapi.NewButtonBlockElement(ActionApprove, r.ID, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Approve", false, false))
+		approve := slackapi.NewButtonBlockElement(ActionApprove, ButtonValue(r), slackapi.NewTextBlockObject(slackapi.PlainTextType, "Approve", false, false))
 		approve.Style = slackapi.StylePrimary
-		deny := slackapi.NewButtonBlockElement(ActionDeny, r.ID, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Deny", false, false))
+		deny := slackapi.NewButtonBlockElement(ActionDeny, ButtonValue(r), slackapi.NewTextBlockObject(slackapi.PlainTextType, "Deny", false, false))
 		deny.Style = slackapi.StyleDanger
 		elems := []slackapi.BlockElement{approve, deny}
 		if link := notify.ApproveLink(publicURL, r.ID); link != "" {
@@ -338,8 +338,8 @@ func Blocks(r *api.Request, publicURL string) []slackapi.Block {
 	if r.State.Granted() {
 		outcome += " · grant ends " + slackDate(r.EndsAt)
 		if x := r.PendingExtension; x != nil {
-			outcome += fmt.Sprintf("\n:hourglass: Extension by %s waits for approval (%d of %d): %s. Approvers: `jit approve %s` or `jit deny %s --reason …`",
-				x.Duration(), len(x.Approvals), x.ApprovalsNeeded, escape(x.Why), r.ID, r.ID)
+			outcome += fmt.Sprintf("\n:hourglass: Extension by %s waits for approval (%d of %d): %s. Approvers: `jit approve %s --seen %d` or `jit deny %s --seen %d --reason …`",
+				x.Duration(), len(x.Approvals), x.ApprovalsNeeded, escape(x.Why), r.ID, r.Version, r.ID, r.Version)
 		}
 	}
 	if r.Denial != nil && r.Denial.Comment != "" {

@@ -165,7 +165,7 @@ func TestSlackPostsOneMessagePerRequestAndUpdatesItInPlace(t *testing.T) {
 	if m.Channel != "#prod-access" || f.Messages["1700000000.000002"].Channel != "#jit-requests" {
 		t.Fatalf("channels %q, %q: want the role's channel, else the default", m.Channel, f.Messages["1700000000.000002"].Channel)
 	}
-	if b := buttons(m.Blocks); b[slack.ActionApprove] != "req_01" || b[slack.ActionDeny] != "req_01" {
+	if b := buttons(m.Blocks); b[slack.ActionApprove] != "req_01@1" || b[slack.ActionDeny] != "req_01@1" { // id@version shown
 		t.Fatalf("buttons %v", b)
 	}
 	raw := marshal(m.Blocks)
@@ -273,7 +273,7 @@ func TestInteractivityRefusesForgedStaleAndReplayedCalls(t *testing.T) {
 func TestButtonPressAnswersWithTheApproverLinkAndDecidesNothing(t *testing.T) {
 	decided := false
 	_, f, _, jit := setup(t, func(o *slack.Options) {
-		o.Decide = func(context.Context, api.User, string, bool, string) error { decided = true; return nil }
+		o.Decide = func(context.Context, api.User, string, int64, bool, string) error { decided = true; return nil }
 	})
 	respURL := f.URL + "/response" // the allowed response_url prefix, in tests the fake
 	resp, body := call(t, jit.URL, signingSecret, time.Now(), pressPayload(t, respURL, slack.ActionApprove, "req_01", "U1"), "")
@@ -304,7 +304,7 @@ func TestApproveInSlackByEmailMapsConfirmedEmailsOnly(t *testing.T) {
 	var got []decision
 	_, f, _, jit := setup(t, func(o *slack.Options) {
 		o.ApproveByEmail = true
-		o.Decide = func(_ context.Context, u api.User, id string, approve bool, _ string) error {
+		o.Decide = func(_ context.Context, u api.User, id string, _ int64, approve bool, _ string) error {
 			got = append(got, decision{u, id, approve})
 			return nil
 		}
@@ -361,7 +361,7 @@ func TestApproveInSlackByKelvinSignEmailNotLoweredIntoAnotherName(t *testing.T) 
 	var got []api.User
 	_, f, _, jit := setup(t, func(o *slack.Options) {
 		o.ApproveByEmail = true
-		o.Decide = func(_ context.Context, u api.User, _ string, _ bool, _ string) error {
+		o.Decide = func(_ context.Context, u api.User, _ string, _ int64, _ bool, _ string) error {
 			got = append(got, u)
 			return nil
 		}
