@@ -318,15 +318,30 @@ func recordTarget(p *policy.Policy, req *api.Request) error {
 	return nil
 }
 
-// started tells the target that req's grant began, when it did.
+// started tells the target that req's grant began, when it did. Start
+// runs outside the store's transaction, so a revoke (or the end) can be
+// stored and carried out at the target while it runs: the request is read
+// again before Start (nothing starts for a grant that already ended) and
+// after it, and a grant that ended meanwhile is ended at the target again,
+// so a revoke never loses to a concurrent approval or reconcile.
 func (s *Service) started(ctx context.Context, req *api.Request, by api.User) {
 	if !req.State.Granted() {
 		return
 	}
 	g, t, err := s.grantOf(req, by)
 	if err == nil {
+		var live bool
+		if g.Request, live, err = s.stillLive(ctx, req.ID); err != nil || !live {
+			if err == nil {
+				s.log.Info("access not started: the grant ended first", "id", req.ID, "state", g.Request.State)
+			}
+			return
+		}
 		var issued target.Issued
 		issued, err = t.Start(ctx, g, s.now())
+		if err == nil {
+			s.endIfEndedMeanwhile(ctx, req.ID)
+		}
 		if err == nil && issued.ID == "" {
 			return
 		}
@@ -343,6 +358,28 @@ func (s *Service) started(ctx context.Context, req *api.Request, by api.User) {
 	s.log.Error("access not granted at the target", "id", req.ID, "role", req.Role, "err", err)
 	_ = s.Append(ctx, audit.Event{Time: s.now(), Type: audit.TypeAccessFailed, Actor: "server", Subject: req.Requester,
 		Role: req.Role, RequestID: req.ID, Reason: err.Error()})
+}
+
+// stillLive reads the request id again and reports whether its grant is
+// live now.
+func (s *Service) stillLive(ctx context.Context, id string) (*api.Request, bool, error) {
+	cur, err := s.st.Get(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	return cur, cur.State.Granted() && s.now().Before(cur.EndsAt), nil
+}
+
+// endIfEndedMeanwhile ends at the target a grant whose end (a revoke, an
+// idle end, its time) was stored while its Start ran: that end's own call
+// to the target may have run before Start created anything.
+func (s *Service) endIfEndedMeanwhile(ctx context.Context, id string) {
+	cur, live, err := s.stillLive(context.WithoutCancel(ctx), id)
+	if err != nil || live {
+		return
+	}
+	s.log.Warn("the grant ended while its access started: ending it at the target again", "id", id, "state", cur.State)
+	s.ended(context.WithoutCancel(ctx), cur, cur.State != api.StateExpired && !cur.State.Granted())
 }
 
 // ended tells the target that req's grant ended (early: revoked, idle) and

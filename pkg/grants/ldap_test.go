@@ -32,6 +32,22 @@ type ldapRig struct {
 	pol    *policy.Policy
 	svc    *grants.Service
 	st     store.Store
+	// startHook, when set, runs at the start of every Start at the
+	// directory (before it writes): a test pauses a Start there.
+	startHook func()
+}
+
+// pausingTarget is the real ldap_group target with the rig's start hook.
+type pausingTarget struct {
+	*ldapgroup.Target
+	r *ldapRig
+}
+
+func (p pausingTarget) Start(ctx context.Context, g target.Grant, now time.Time) (target.Issued, error) {
+	if h := p.r.startHook; h != nil {
+		h()
+	}
+	return p.Target.Start(ctx, g, now)
 }
 
 const ldapPolicy = `admins: {groups: [admins]}
@@ -81,7 +97,7 @@ func (r *ldapRig) start(bindPassword string) grants.Reconciled {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := target.NewRegistry(awsrole.New(awsrole.Options{}), lt)
+	reg, err := target.NewRegistry(awsrole.New(awsrole.Options{}), pausingTarget{lt, r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +131,7 @@ func (r *ldapRig) grant(who, by api.User) *api.Request {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	req, err = r.svc.Approve(ctx, api_(by), req.ID, "ok")
+	req, err = r.svc.Approve(ctx, api_(by), req.ID, req.Version, "ok")
 	if err != nil || !req.State.Granted() {
 		r.t.Fatalf("approve: %v %+v", err, req)
 	}
