@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -147,10 +148,28 @@ func agentName(req *mcp.CallToolRequest) string {
 			name = strings.TrimSpace(p.ClientInfo.Name)
 		}
 	}
-	if len(name) > 80 {
-		name = name[:80]
+	return cutName(name, maxAgentName)
+}
+
+// maxAgentName is how many bytes of the client's name a request carries.
+const maxAgentName = 80
+
+// cutName keeps at most max bytes of name, cut between runes (never in the
+// middle of a UTF-8 sequence: the server would store U+FFFD), with invalid
+// bytes replaced and no space left at either end (the server refuses one).
+func cutName(name string, max int) string {
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	if len(name) > max {
+		cut := 0
+		for i, r := range name {
+			if i+utf8.RuneLen(r) > max {
+				break
+			}
+			cut = i + utf8.RuneLen(r)
+		}
+		name = name[:cut]
 	}
-	return name
+	return strings.TrimSpace(name)
 }
 
 // StatusIn is request_status' input.

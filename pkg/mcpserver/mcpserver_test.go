@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -28,6 +29,12 @@ var agentPolicy = testenv.Policy(
 // "test-agent"; bob is an approver's API client.
 func connect(t *testing.T) (cs *mcp.ClientSession, bob *apiclient.Client, js *testenv.JitServer) {
 	t.Helper()
+	return connectAs(t, "test-agent")
+}
+
+// connectAs is connect with the agent (MCP client) named agent.
+func connectAs(t *testing.T, agent string) (cs *mcp.ClientSession, bob *apiclient.Client, js *testenv.JitServer) {
+	t.Helper()
 	idp := testenv.OIDC(t)
 	js = testenv.StartJitServer(t, testenv.JitServerOptions{Issuer: idp.Issuer(), ClientID: idp.ClientID(), Policy: agentPolicy})
 	tokens := testenv.IDTokens(t, idp, "alice", "bob")
@@ -44,7 +51,7 @@ func connect(t *testing.T) (cs *mcp.ClientSession, bob *apiclient.Client, js *te
 	if _, err := mcpserver.New(client("alice"), "test").Connect(ctx, st, nil); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test-agent", Version: "1"}, nil).Connect(ctx, ct, nil)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: agent, Version: "1"}, nil).Connect(ctx, ct, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,4 +161,25 @@ func TestAgentRefusedWherePolicyForbidsAgentsAndAutoApprovedOnlyWhereItAllows(t 
 
 func storeFilter(id string) store.AuditFilter {
 	return store.AuditFilter{RequestID: id, Type: audit.TypeRequestCreated}
+}
+
+// TestLongAgentNameIsCutBetweenRunesAndStillAccepted: a client name longer
+// than 80 bytes is cut, never inside a UTF-8 sequence (an "é" across the
+// cut) and never leaving a space at the end (which the server refuses),
+// through a real MCP session and the real server.
+func TestLongAgentNameIsCutBetweenRunesAndStillAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{strings.Repeat("a", 79) + "é-agent", strings.Repeat("a", 79)},
+		{strings.Repeat("b", 79) + " tail", strings.Repeat("b", 79)},
+		{strings.Repeat("ü", 45), strings.Repeat("ü", 40)},
+	} {
+		cs, _, _ := connectAs(t, tc.name)
+		var req mcpserver.RequestView
+		if msg, _ := call(t, cs, "request_role", map[string]any{"role": "readonly", "reason": "read the logs", "duration": "15m"}, &req); msg != "" {
+			t.Fatalf("agent %q: refused: %s", tc.name, msg)
+		}
+		if req.Agent != tc.want || !utf8.ValidString(req.Agent) {
+			t.Errorf("agent %q stored as %q, want %q", tc.name, req.Agent, tc.want)
+		}
+	}
 }
