@@ -182,7 +182,7 @@ func TestRevokeAfterAReloadChangedTheRoleARNDeniesTheRoleTheGrantStartedOn(t *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.svc.Approve(ctx, api_(r.p.bob), req.ID, "ok"); err != nil {
+	if _, err := r.svc.Approve(ctx, api_(r.p.bob), req.ID, req.Version, "ok"); err != nil {
 		t.Fatal(err)
 	}
 	moved := mustParse(t, testenv.Policy(old.With("arn", "arn:aws:iam::123456789012:role/jit-somewhere-else")))

@@ -72,7 +72,7 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.Approve(ctx, req.ID, "ok"); err != nil {
+	if _, err := bob.Approve(ctx, req.ID, req.Version, "ok"); err != nil {
 		t.Fatal(err)
 	}
 	aliceDN := testenv.LDAPPersonDN("alice")
