@@ -239,7 +239,7 @@ func TestRequestFromTheFormIsTheLinkedPrincipalsAndItsOutcomeGoesToThemAlone(t *
 		}
 	}
 	e.fake.Mu.Unlock()
-	if b := buttons(posted.Blocks); b[slack.ActionApprove] != r.ID {
+	if b := buttons(posted.Blocks); b[slack.ActionApprove] != slack.ButtonValue(&r) {
 		t.Fatalf("approvers' message buttons %v", b)
 	}
 	// Nobody else heard of it directly.
@@ -247,10 +247,10 @@ func TestRequestFromTheFormIsTheLinkedPrincipalsAndItsOutcomeGoesToThemAlone(t *
 		t.Fatalf("bob got %q", dm)
 	}
 	// Never self-approval: alice cannot approve her Slack-made request.
-	if _, err := e.svc.Approve(context.Background(), grants.Actor{User: alice, Via: grants.ViaAPI}, r.ID, ""); err == nil {
+	if _, err := e.svc.Approve(context.Background(), grants.Actor{User: alice, Via: grants.ViaAPI}, r.ID, r.Version, ""); err == nil {
 		t.Fatal("alice approved her own request made from Slack")
 	}
-	if _, err := e.svc.Approve(context.Background(), grants.Actor{User: bob, Via: grants.ViaAPI}, r.ID, "ok"); err != nil {
+	if _, err := e.svc.Approve(context.Background(), grants.Actor{User: bob, Via: grants.ViaAPI}, r.ID, r.Version, "ok"); err != nil {
 		t.Fatal(err)
 	}
 	deliverAll(t, e.d, e.st)
@@ -263,14 +263,14 @@ func TestRequestFromTheFormKeepsNOfMApprovals(t *testing.T) {
 	e.submit("U-ALICE", teamID, time.Now(), map[string]string{slack.BlockRole: "two-man", slack.BlockReason: "x"})
 	e.waitDM("U-ALICE", "waits for 2 approval")
 	r := e.requests()[0]
-	got, err := e.svc.Approve(context.Background(), grants.Actor{User: bob, Via: grants.ViaAPI}, r.ID, "")
+	got, err := e.svc.Approve(context.Background(), grants.Actor{User: bob, Via: grants.ViaAPI}, r.ID, r.Version, "")
 	if err != nil || got.State != api.StatePending {
 		t.Fatalf("after one of two approvals: %v %v", got.State, err)
 	}
-	if _, err := e.svc.Approve(context.Background(), grants.Actor{User: bob, Via: grants.ViaSlack}, r.ID, ""); err == nil {
+	if _, err := e.svc.Approve(context.Background(), grants.Actor{User: bob, Via: grants.ViaSlack}, r.ID, r.Version, ""); err == nil {
 		t.Fatal("bob filled both approval slots")
 	}
-	if got, err = e.svc.Approve(context.Background(), grants.Actor{User: carol, Via: grants.ViaAPI}, r.ID, ""); err != nil || got.State != api.StateApproved {
+	if got, err = e.svc.Approve(context.Background(), grants.Actor{User: carol, Via: grants.ViaAPI}, r.ID, r.Version, ""); err != nil || got.State != api.StateApproved {
 		t.Fatalf("after the second approver: %v %v", got.State, err)
 	}
 }

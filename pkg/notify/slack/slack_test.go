@@ -383,7 +383,7 @@ func TestApproveInSlackByKelvinSignEmailNotLoweredIntoAnotherName(t *testing.T) 
 func TestButtonPressShowsNoInternalErrorDetail(t *testing.T) {
 	_, f, _, jit := setup(t, func(o *slack.Options) {
 		o.ApproveByEmail = true
-		o.Decide = func(context.Context, api.User, string, bool, string) error {
+		o.Decide = func(context.Context, api.User, string, int64, bool, string) error {
 			return errors.New("pq: password authentication failed for user \"jit\" at 10.0.0.5:5432")
 		}
 	})
