@@ -201,4 +201,7 @@ func (n *Notifier) Run(ctx context.Context) {
 		wg.Go(func() { _ = n.reminder.Run(ctx) })
 	}
 	wg.Wait()
+	if n.slack != nil {
+		n.slack.Wait() // what slash commands and forms do after their answer
+	}
 }

@@ -51,7 +51,11 @@ func (s *Sink) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	// The replay key is what the signature covers (see handleInteractivity).
+	// The replay key is what the signature covers — the timestamp and the
+	// body — not the signature header, which verifies in any hex case. It
+	// is kept in the store, so every replica refuses a replay.
+	// The key outlives the window by another window: a replica whose clock
+	// runs behind still accepts ts after one on time has pruned the key.
 	first, err := s.o.Store.FirstUse(r.Context(), ReplayKey(ts, body), time.Unix(ts, 0).Add(2*Window), now)
 	if err != nil {
 		s.o.Logger.Error("slack: replay check failed", "err", err)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -48,30 +47,8 @@ var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // workspace than TeamID. By default a press decides nothing: the presser
 // gets a link to the approver page, where they sign in at the IdP.
 func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	now := s.o.Now()
-	ts, ok := s.authentic(w, r, body, now)
+	body, ok := s.verified(w, r)
 	if !ok {
-		return
-	}
-	// The replay key is what the signature covers — the timestamp and the
-	// body — not the signature header, which verifies in any hex case. It
-	// is kept in the store, so every replica refuses a replay.
-	// The key outlives the window by another window: a replica whose clock
-	// runs behind still accepts ts after one on time has pruned the key.
-	first, err := s.o.Store.FirstUse(r.Context(), ReplayKey(ts, body), time.Unix(ts, 0).Add(2*Window), now)
-	if err != nil {
-		s.o.Logger.Error("slack interactivity: replay check failed", "err", err)
-		http.Error(w, "try again", http.StatusServiceUnavailable)
-		return
-	}
-	if !first {
-		s.o.Logger.Warn("slack interactivity refused: replayed")
-		http.Error(w, "replayed request", http.StatusUnauthorized)
 		return
 	}
 	form, err := url.ParseQuery(string(body))
@@ -86,9 +63,7 @@ func (s *Sink) handleInteractivity(w http.ResponseWriter, r *http.Request) {
 	}
 	// A signing secret is per app, and an app may be installed in several
 	// workspaces: only presses from the configured one count.
-	if cb.Team.ID != s.o.TeamID {
-		s.o.Logger.Warn("slack interactivity refused: another workspace", "team_id", cb.Team.ID)
-		http.Error(w, "wrong workspace", http.StatusForbidden)
+	if !s.ourTeam(w, cb.Team.ID) {
 		return
 	}
 	if cb.Type == slackapi.InteractionTypeViewSubmission {

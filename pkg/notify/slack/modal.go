@@ -154,6 +154,9 @@ func slackReason(err error) string {
 
 // formValue reads one block's value from a submitted view.
 func formValue(v slackapi.View, block string) string {
+	if v.State == nil {
+		return ""
+	}
 	a, ok := v.State.Values[block][actionValue]
 	if !ok {
 		return ""

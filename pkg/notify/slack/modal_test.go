@@ -64,7 +64,7 @@ var (
 // requestEnv is a Slack sink with the slash command and the form on, the
 // grants service behind them, and U-ALICE and U-BOB linked to alice and bob.
 type requestEnv struct {
-	t     *testing.T
+	t     testing.TB
 	sink  *slack.Sink
 	fake  *fakeslack.Slack
 	st    store.Store
@@ -75,7 +75,7 @@ type requestEnv struct {
 	now   time.Time
 }
 
-func newRequestEnv(t *testing.T) *requestEnv {
+func newRequestEnv(t testing.TB) *requestEnv {
 	t.Helper()
 	e := &requestEnv{t: t, now: time.Now()}
 	pol, err := policy.Parse("policy.yaml", []byte(requestPolicy))

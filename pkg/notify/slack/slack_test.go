@@ -36,11 +36,11 @@ const (
 )
 
 // newFakeSlack starts the local Slack fake (internal/fakeslack).
-func newFakeSlack(t *testing.T) (*fakeslack.Slack, *httptest.Server) {
+func newFakeSlack(t testing.TB) (*fakeslack.Slack, *httptest.Server) {
 	return fakeslack.New(t, botToken)
 }
 
-func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.Slack, store.Store, *httptest.Server) {
+func setup(t testing.TB, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.Slack, store.Store, *httptest.Server) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jit.db"))
 	if err != nil {
@@ -54,7 +54,7 @@ func setup(t *testing.T, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.S
 const teamID = "T0JIT"
 
 // setupOn is setup on a given store (a second replica shares one).
-func setupOn(t *testing.T, st store.Store, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.Slack, store.Store, *httptest.Server) {
+func setupOn(t testing.TB, st store.Store, mutate func(*slack.Options)) (*slack.Sink, *fakeslack.Slack, store.Store, *httptest.Server) {
 	t.Helper()
 	f, srv := newFakeSlack(t)
 	o := slack.Options{
@@ -75,6 +75,7 @@ func setupOn(t *testing.T, st store.Store, mutate func(*slack.Options)) (*slack.
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Wait) // before the store closes: what commands and forms do after their answer
 	mux := http.NewServeMux()
 	s.Register(mux)
 	jit := httptest.NewServer(mux)
