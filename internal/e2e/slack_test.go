@@ -161,18 +161,28 @@ func TestFromSlackToAGrantUsedInTheCLI(t *testing.T) {
 	}
 
 	// bob approves with the button of the channel's message.
+	var approve string // the Approve button's value: the request and the version it shows
 	if !f.WaitFor(time.Minute, func() bool {
 		for _, m := range f.Messages {
-			if m.Channel == "#access" && strings.Contains(m.Text, "deploy") {
-				return true
+			if m.Channel != "#access" {
+				continue
+			}
+			for _, b := range m.Blocks.BlockSet {
+				if a, ok := b.(*slackapi.ActionBlock); ok {
+					for _, e := range a.Elements.ElementSet {
+						if btn, ok := e.(*slackapi.ButtonBlockElement); ok && btn.ActionID == slack.ActionApprove && strings.HasPrefix(btn.Value, id) {
+							approve = btn.Value
+						}
+					}
+				}
 			}
 		}
-		return false
+		return approve != ""
 	}) {
-		t.Fatal("no message for approvers in #access")
+		t.Fatal("no message with an Approve button for approvers in #access")
 	}
 	press := interaction(t, slackapi.InteractionCallback{Type: slackapi.InteractionTypeBlockActions, User: slackapi.User{ID: "U-BOB"},
-		ActionCallback: slackapi.ActionCallbacks{BlockActions: []*slackapi.BlockAction{{ActionID: slack.ActionApprove, Value: id}}}})
+		ActionCallback: slackapi.ActionCallbacks{BlockActions: []*slackapi.BlockAction{{ActionID: slack.ActionApprove, Value: approve}}}})
 	if _, body := slackCall(t, w, slack.InteractivityPath, press, time.Now()); !strings.Contains(body, "You approved "+id) {
 		t.Fatalf("bob's press: %s", body)
 	}
