@@ -73,6 +73,10 @@ type User struct {
 	// Claims are a workload token's claims as strings (nested objects
 	// flattened with "/"), which policy workload subjects match.
 	Claims map[string]string `json:"claims,omitempty"`
+	// ManagerClaim is the value of the claim the operator named as the
+	// person's manager (oidc.manager_claim): the manager's username or
+	// email, when the IdP sends it.
+	ManagerClaim string `json:"manager_claim,omitempty"`
 }
 
 // KindWorkload marks a User whose token came from a workload issuer.
@@ -181,6 +185,12 @@ type Request struct {
 	// email so that one person never approves their own request from
 	// another account or channel (Slack).
 	RequesterEmail string `json:"requester_email,omitempty"`
+	// Manager is the requester's manager as the server's manager source
+	// (managers: in the server config) named them when the request was
+	// made: the verified username or email that may approve it when the
+	// role's approvers include manager_of_requester. Empty when the role
+	// has no such rule or the manager could not be found.
+	Manager string `json:"manager,omitempty"`
 
 	// Target is where the grant's access was given, recorded in the write
 	// that made the request a grant: its end, its credentials and

@@ -34,6 +34,11 @@ const (
 	// (Detail: checkpoint, size, root), so webhooks carry checkpoints off
 	// the host like any event.
 	TypeCheckpoint = "audit.checkpoint"
+	// TypeApproverUnresolved: an approver source (the requester's manager)
+	// gave no usable answer for a request: down, no manager on record, or
+	// the requester named as their own manager. Reason says which; Detail
+	// "rule" names the policy key, "manager_source" the source.
+	TypeApproverUnresolved = "approver.unresolved"
 )
 
 // Event types of Slack account links (pkg/slacklink): a Slack account may

@@ -74,6 +74,9 @@ type Config struct {
 	Activity Activity `yaml:"activity" json:"activity"`
 	// LDAP is the directory the ldap_group roles' groups are in.
 	LDAP LDAP `yaml:"ldap" json:"ldap"`
+	// Managers says where a requester's manager comes from, for roles
+	// whose approvers include manager_of_requester.
+	Managers Managers `yaml:"managers" json:"managers"`
 	// Admins may view, cancel and revoke any request; here or in
 	// policy_file, not both.
 	Admins *policy.Subjects `yaml:"admins" json:"admins,omitempty"`
@@ -403,6 +406,7 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 		}
 	}
 	c.validateLDAPRoles(v)
+	c.validateManagerRoles(v)
 	if len(v.errs) > 0 {
 		return nil, yamldoc.SortErrors(errors.Join(v.errs...))
 	}

@@ -71,6 +71,7 @@ func (c *Config) validate(v *validator) {
 	c.validateNotify(v)
 	c.validateActivity(v)
 	c.validateLDAP(v)
+	c.validateManagers(v)
 }
 
 // validateListen checks where the server listens: listen, public_url and tls.

@@ -97,6 +97,10 @@ type Options struct {
 	ActivityWindow time.Duration
 	Policy         *policy.Policy
 	Targets        *target.Registry
+	// Managers names requesters' managers for roles whose approvers
+	// include manager_of_requester (nil: no source; such requests are
+	// refused or wait for the other approvers, audited).
+	Managers ManagerSource
 	// Events is told of every audit event after it is stored (notifications).
 	Events func(audit.Event)
 	// RequestsPerMinute and RequestBurst limit request creation per

@@ -98,6 +98,13 @@ type rig struct {
 
 func newRig(t *testing.T, roles ...testenv.Role) *rig {
 	t.Helper()
+	return newRigWith(t, nil, roles...)
+}
+
+// newRigWith is newRig with the service's options tweaked (a manager
+// source) before it is built.
+func newRigWith(t *testing.T, tweak func(*grants.Options), roles ...testenv.Role) *rig {
+	t.Helper()
 	if len(roles) == 0 {
 		roles = testenv.BaseRoles()
 	}
@@ -115,9 +122,13 @@ func newRig(t *testing.T, roles ...testenv.Role) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.svc, err = grants.New(grants.Options{Store: st, Activity: st, Policy: pol, Targets: targets, Now: r.clock.Now,
+	o := grants.Options{Store: st, Activity: st, Policy: pol, Targets: targets, Now: r.clock.Now,
 		RequestsPerMinute: 60, RequestBurst: 3,
-		Events: func(e audit.Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }})
+		Events: func(e audit.Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }}
+	if tweak != nil {
+		tweak(&o)
+	}
+	r.svc, err = grants.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,8 +72,8 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]api.Reques
 	}
 	out := make([]api.Request, 0, len(reqs))
 	for i := range reqs {
-		if in.Scope == ScopeReview && identity.MayHaveRequested(u, &reqs[i]) {
-			continue // never review your own
+		if in.Scope == ScopeReview && (identity.MayHaveRequested(u, &reqs[i]) || !p.Approves(u, &reqs[i])) {
+			continue // never review your own; a manager sees only their people's
 		}
 		if extensionsOnly && reqs[i].State != api.StatePending && reqs[i].PendingExtension == nil {
 			continue
@@ -119,11 +119,12 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]api.Request, erro
 	return out, nil
 }
 
-// approverRoles names the roles u may approve.
+// approverRoles names the roles u may approve requests of (as a listed
+// approver, or possibly as a requester's manager).
 func approverRoles(p *policy.Policy, u api.User) []string {
 	var out []string
 	for _, r := range p.Roles {
-		if r.Approvers.Match(u) {
+		if p.MayApproveRole(u, r.Name) {
 			out = append(out, r.Name)
 		}
 	}

@@ -257,6 +257,11 @@ const (
 	DetailRequesterGroups   = "requester_groups"
 	DetailActorUsername     = "actor_username"
 	DetailActorGroups       = "actor_groups"
+	// DetailManager and DetailManagerSource are on request.created when the
+	// role lets the requester's manager approve: who the manager source
+	// named, and which source (claim, ldap, static).
+	DetailManager       = "manager"
+	DetailManagerSource = "manager_source"
 )
 
 // GroupsDetail renders groups as an audit detail value: a JSON array, "[]"

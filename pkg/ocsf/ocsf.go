@@ -150,6 +150,7 @@ var mappings = map[string]mapping{
 	audit.TypeCheckpoint:         {ClassEntityManagment, 1, "Sign Checkpoint", false, SeverityInformational, "Audit Checkpoint"},
 	audit.TypeSlackLinked:        {ClassEntityManagment, 1, "Create", false, SeverityLow, "Slack Account Link"},
 	audit.TypeSlackUnlinked:      {ClassEntityManagment, 4, "Delete", false, SeverityLow, "Slack Account Link"},
+	audit.TypeApproverUnresolved: {ClassEntityManagment, 99, "Resolve Approver", true, SeverityMedium, "Access Request"},
 
 	audit.TypeRequestApproved: {ClassUserAccess, 1, "Assign Privileges", false, SeverityLow, ""},
 	audit.TypeAutoApproved:    {ClassUserAccess, 1, "Assign Privileges", false, SeverityLow, ""},

@@ -126,10 +126,15 @@ func (e Explanation) String() string {
 	} else {
 		fmt.Fprintf(&b, "approvers: %d of %s\n", e.ApprovalsRequired, e.Approvers)
 	}
+	if e.Approvers.ManagerOfRequester {
+		fmt.Fprintf(&b, "manager:   the requester's manager approves too, as the server's managers: source names them when the request is made (never the requester, never a workload; roles[%s].approvers.manager_of_requester)\n", e.Role)
+	}
 	fmt.Fprintf(&b, "rule:      %s decides a request for the default duration\n", e.Rule)
 	approve := yes(e.CanApprove)
 	if e.CanApprove {
 		approve += " (others' requests only: a requester never approves their own request)"
+	} else if e.Approvers.ManagerOfRequester {
+		approve += ", except the requests of people whose manager they are"
 	}
 	fmt.Fprintf(&b, "approves:  %s\n", approve)
 	fmt.Fprintf(&b, "admin:     %s\n", yes(e.IsAdmin))

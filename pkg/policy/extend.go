@@ -83,9 +83,9 @@ func (p *Policy) CanDecideExtension(u api.User, req *api.Request) error {
 		return &DeniedError{Reason: "a requester never approves their own extension",
 			Hint: fmt.Sprintf("ask one of %s to approve it", r.Approvers)}
 	}
-	if !r.Approvers.Match(u) {
+	if !r.approves(u, req) {
 		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s", u.ID(), r.Name),
-			Hint: fmt.Sprintf("approvers are %s", r.Approvers)}
+			Hint: r.approversHint(req), Rule: r.rule("approvers")}
 	}
 	if !req.State.Granted() || req.PendingExtension == nil {
 		return &ConflictError{Reason: fmt.Sprintf("request %s has no extension waiting", req.ID),

@@ -171,6 +171,7 @@ func FromDoc(doc *yamldoc.Doc, f File) (*Policy, error) {
 		p.Admins = *f.Admins
 		v.subjects("admins", p.Admins)
 		v.noWorkloads("admins", p.Admins, "administer jit")
+		v.approversOnly("admins", p.Admins)
 	}
 	if len(f.Roles) == 0 {
 		v.errorf("roles", "no roles are defined; add at least one under roles:")
@@ -371,6 +372,7 @@ func (v *validator) roleDurations(at func(string) string, s *RoleSpec, r *Role) 
 // roleRequesters checks a role's requesters: who is eligible, tickets, Slack channel, idle end and review.
 func (v *validator) roleRequesters(at func(string) string, s *RoleSpec, r *Role) {
 	v.subjects(at("eligible"), s.Eligible)
+	v.approversOnly(at("eligible"), s.Eligible)
 	if s.Eligible.Empty() {
 		v.errorf(at("eligible"), "nobody is eligible; list groups or users under eligible:")
 	}
@@ -433,14 +435,27 @@ func (v *validator) roleApprovers(at func(string) string, s *RoleSpec, r *Role) 
 		}
 	}
 	alwaysAuto := r.AutoApprove != nil && r.AutoApprove.MaxDuration >= r.MaxDuration && covers(r.AutoApprove.Subjects, r.Eligible)
+	// The requester's manager is one more person, never the requester.
+	listed := len(s.Approvers.Users)
+	if s.Approvers.ManagerOfRequester {
+		listed++
+	}
 	switch {
 	case alwaysAuto:
 	case s.Approvers.Empty():
 		v.errorf(at("approvers"), "nobody can approve %s; list groups or users under approvers: (or auto-approve every eligible user)", s.Name)
-	case len(s.Approvers.Groups) == 0 && len(s.Approvers.Users) < r.ApprovalsRequired:
-		v.errorf(at("approvers"), "%d approver(s) listed but approvals_required is %d; list more approvers or lower approvals_required", len(s.Approvers.Users), r.ApprovalsRequired)
-	case len(s.Approvers.Groups) == 0 && len(s.Approvers.Users) < r.ApprovalsRequired+1:
+	case len(s.Approvers.Groups) == 0 && listed < r.ApprovalsRequired:
+		v.errorf(at("approvers"), "%d approver(s) listed but approvals_required is %d; list more approvers or lower approvals_required", listed, r.ApprovalsRequired)
+	case len(s.Approvers.Groups) == 0 && !s.Approvers.ManagerOfRequester && listed < r.ApprovalsRequired+1:
 		v.warnf(at("approvers"), "only %d approver(s) for approvals_required %d; a requester never approves their own request, so an approver's own requests cannot be approved; list at least %d", len(s.Approvers.Users), r.ApprovalsRequired, r.ApprovalsRequired+1)
+	}
+}
+
+// approversOnly refuses the keys that name approvers of one request (the
+// requester's manager) where no request is at hand: eligible:, admins:.
+func (v *validator) approversOnly(path string, s Subjects) {
+	if s.ManagerOfRequester {
+		v.errorf(path+".manager_of_requester", "manager_of_requester names who may approve a request; it belongs under approvers: only")
 	}
 }
 

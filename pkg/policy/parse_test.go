@@ -19,7 +19,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 	}{
 		{"unknown top-level key", "rolez: []\n", `policy.yaml:1:1: unknown key "rolez" (expected one of: admins, roles)`},
 		{"unknown role key", role + "    max_durration: 1h\n", `policy.yaml:6:5: roles[0]: unknown key "max_durration" (expected one of: account, agents, approvals_required,`},
-		{"unknown nested key", strings.Replace(role, "{groups: [dev]}", "{group: [dev]}", 1), `roles[0].eligible: unknown key "group" (expected one of: groups, users, workloads)`},
+		{"unknown nested key", strings.Replace(role, "{groups: [dev]}", "{group: [dev]}", 1), `roles[0].eligible: unknown key "group" (expected one of: groups, manager_of_requester, users, workloads)`},
 		{"bad duration", role + "    max_duration: 2x\n", `policy.yaml:6:19: roles[0].max_duration: "2x" is not a duration (use 15m, 1h, 12h)`},
 		{"number as duration", role + "    max_duration: 4\n", `policy.yaml:6:19: roles[0].max_duration: "4" is not a duration`},
 		{"bool expected", role + "    reason_required: yes please\n", `policy.yaml:6:22: roles[0].reason_required: "yes please" is not true or false`},

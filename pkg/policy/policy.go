@@ -39,10 +39,16 @@ const (
 // Workloads entries, on their token's claims; people match only Users and
 // Groups. So no workload token, whatever claims it carries, is ever one of
 // the users or groups (workload.go).
+//
+// ManagerOfRequester (approvers: only) adds the requester's manager, as the
+// server's manager source names them for each request (manager.go).
 type Subjects struct {
 	Users     []string          `yaml:"users" json:"users,omitempty"`
 	Groups    []string          `yaml:"groups" json:"groups,omitempty"`
 	Workloads []WorkloadSubject `yaml:"workloads" json:"workloads,omitempty"`
+	// ManagerOfRequester lets the requester's manager approve (approvers:
+	// only; never the requester, never a workload).
+	ManagerOfRequester bool `yaml:"manager_of_requester" json:"manager_of_requester,omitempty"`
 }
 
 // Match reports whether u is one of the users or in one of the groups, or,
@@ -87,7 +93,7 @@ func (s Subjects) withClaimHint(u api.User, hint string) string {
 
 // Empty reports whether nobody is listed.
 func (s Subjects) Empty() bool {
-	return len(s.Users) == 0 && len(s.Groups) == 0 && len(s.Workloads) == 0
+	return len(s.Users) == 0 && len(s.Groups) == 0 && len(s.Workloads) == 0 && !s.ManagerOfRequester
 }
 
 // String renders the set for people: "groups approvers, sre; users bob@x".
@@ -105,6 +111,9 @@ func (s Subjects) String() string {
 			ws[i] = w.String()
 		}
 		parts = append(parts, "workloads "+strings.Join(ws, ", "))
+	}
+	if s.ManagerOfRequester {
+		parts = append(parts, "the requester's manager")
 	}
 	if len(parts) == 0 {
 		return "nobody"
@@ -345,9 +354,9 @@ func (p *Policy) checkDecider(u api.User, req *api.Request, verb string) error {
 		return &DeniedError{Reason: "a requester does not deny their own request",
 			Hint: fmt.Sprintf("withdraw it instead: jit cancel %s", req.ID)}
 	}
-	if !r.Approvers.Match(u) {
+	if !r.approves(u, req) {
 		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s", u.ID(), r.Name),
-			Hint: r.Approvers.withClaimHint(u, fmt.Sprintf("approvers are %s", r.Approvers)), Rule: r.rule("approvers")}
+			Hint: r.Approvers.withClaimHint(u, r.approversHint(req)), Rule: r.rule("approvers")}
 	}
 	if req.State != api.StatePending {
 		return &ConflictError{Reason: fmt.Sprintf("request %s is %s, not pending", req.ID, req.State),
@@ -378,7 +387,7 @@ func (p *Policy) CanDeny(u api.User, req *api.Request) error {
 // CanRevoke says whether u may end req's live grant early: its requester,
 // an approver of its role, or an admin.
 func (p *Policy) CanRevoke(u api.User, req *api.Request) error {
-	if !isRequester(u, req) && !p.IsAdmin(u) && !p.Approvers(req.Role).Match(u) {
+	if !isRequester(u, req) && !p.IsAdmin(u) && !p.approvesRole(u, req) {
 		return &DeniedError{Reason: fmt.Sprintf("%s may not revoke request %s", u.ID(), req.ID),
 			Hint: "its requester, an approver of the role or an admin can"}
 	}
@@ -412,7 +421,7 @@ func (p *Policy) CanCancel(u api.User, req *api.Request) error {
 // CanView says whether u may see req: its requester, an approver of its
 // role, or an admin.
 func (p *Policy) CanView(u api.User, req *api.Request) bool {
-	return isRequester(u, req) || p.IsAdmin(u) || p.Approvers(req.Role).Match(u)
+	return isRequester(u, req) || p.IsAdmin(u) || p.approvesRole(u, req)
 }
 
 // CheckExtend says whether u may lengthen req's live grant by `by`: only its
@@ -486,7 +495,7 @@ func (p *Policy) CanReview(u api.User, req *api.Request) error {
 		return &DeniedError{Reason: "a requester never reviews their own grant",
 			Hint: fmt.Sprintf("ask one of %s to review it", r.Approvers)}
 	}
-	if !r.Approvers.Match(u) {
+	if !r.approves(u, req) {
 		return &DeniedError{Reason: fmt.Sprintf("%s is not an approver for %s, so may not review its grants", u.ID(), r.Name),
 			Hint: fmt.Sprintf("reviewers are the role's approvers: %s", r.Approvers)}
 	}

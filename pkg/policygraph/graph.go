@@ -75,8 +75,12 @@ func flowOf(r *policy.Role) Flow {
 			Lines: []string{who, "up to " + dur(b.MaxDuration) + ", reason required", "everyone notified, reviewed after"}})
 	}
 	if !r.Approvers.Empty() {
+		lines := []string{r.Approvers.String()}
+		if r.Approvers.ManagerOfRequester {
+			lines = append(lines, "manager named by the server's managers: source")
+		}
 		f.Paths = append(f.Paths, Path{Kind: "approvers", Title: fmt.Sprintf("%d of approvers", r.ApprovalsRequired),
-			Lines: []string{r.Approvers.String(), "never the requester", "times out after " + dur(r.PendingTimeout)}})
+			Lines: append(lines, "never the requester", "times out after "+dur(r.PendingTimeout))})
 	}
 	f.End = []string{"grant ends at its time"}
 	if r.MaxExtensions > 0 {

@@ -106,3 +106,23 @@ func TestOneRoleInMermaidAndDOT(t *testing.T) {
 		}
 	}
 }
+
+func TestManagerApproverIsDrawnOnTheApproversPath(t *testing.T) {
+	p, err := policy.Parse("p.yaml", []byte(`roles:
+  - name: billing
+    arn: arn:aws:iam::123456789012:role/billing
+    eligible: {groups: [dev]}
+    approvers: {groups: [leads], manager_of_requester: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows, _ := policygraph.Flows(p, "billing")
+	var m bytes.Buffer
+	if err := policygraph.Mermaid(&m, flows); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 of approvers<br/>groups leads; the requester&#39;s manager<br/>manager named by the server&#39;s managers: source"; !strings.Contains(m.String(), want) {
+		t.Fatalf("mermaid lacks %q:\n%s", want, m.String())
+	}
+}

@@ -50,6 +50,12 @@ func runCase(p *policy.Policy, c Case) Result {
 	in := api.CreateRequest{Role: c.Role, DurationSeconds: int64(c.Duration.D() / time.Second), Reason: c.Reason,
 		Ticket: c.Ticket, BreakGlass: c.BreakGlass}
 	out, d, err := p.CheckRequest(u, in)
+	var manager policy.ManagerOutcome
+	if err == nil && out.ApprovalsNeeded > 0 && p.NeedsManager(c.Role) {
+		// What the server's manager source would have answered: the case's.
+		manager = policy.ManagerAnswer(u, "test case", c.Principal.Manager, nil)
+		out, err = p.WithManager(out, c.Role, manager)
+	}
 	var got Got
 	var req *api.Request
 	switch {
@@ -68,7 +74,7 @@ func runCase(p *policy.Policy, c Case) Result {
 		req = &api.Request{ID: "test", Requester: u.ID(), Role: c.Role, DurationSeconds: int64(d / time.Second),
 			State: api.StatePending, BreakGlass: out.BreakGlass, AutoApproved: out.AutoApproved,
 			ApprovalsNeeded: out.ApprovalsNeeded, CreatedAt: caseTime,
-			RequesterIssuer: u.Issuer, RequesterSubject: u.Subject, RequesterEmail: u.Email}
+			RequesterIssuer: u.Issuer, RequesterSubject: u.Subject, RequesterEmail: u.Email, Manager: manager.Manager}
 	}
 	// mayApprove says whether a principal may approve what waits.
 	var mayApprove func(api.User) error

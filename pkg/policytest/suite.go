@@ -51,6 +51,11 @@ type Principal struct {
 	Issuer  string `yaml:"issuer"`
 	// Groups is the token's groups claim.
 	Groups []string `yaml:"groups"`
+	// Manager is who the server's manager source (managers:) names as this
+	// requester's manager: their username or email. It matters for roles
+	// whose approvers include manager_of_requester; unset there, the case
+	// is a requester with no manager on record.
+	Manager string `yaml:"manager"`
 }
 
 // CaseSpec is one case: who asks for what, and what must happen.
@@ -211,6 +216,9 @@ func checkPrincipal(doc *yamldoc.Doc, path string, p Principal) []error {
 	}
 	if p.User != strings.TrimSpace(p.User) {
 		errs = append(errs, doc.Errorf(path+".user", "%q has spaces around it", p.User))
+	}
+	if p.Manager != strings.TrimSpace(p.Manager) {
+		errs = append(errs, doc.Errorf(path+".manager", "%q has spaces around it", p.Manager))
 	}
 	for i, g := range p.Groups {
 		if g == "" || g != strings.TrimSpace(g) {

@@ -53,6 +53,10 @@ type Record struct {
 	// Granted is the grant's length with its extensions (0: never granted).
 	Granted    time.Duration
 	Extensions int
+	// Manager is who the manager source named as the requester's manager
+	// (ManagerKnown: the record says, for roles with manager_of_requester).
+	Manager      string
+	ManagerKnown bool
 }
 
 // Collector builds Records from audit events given in sequence order.
@@ -114,6 +118,7 @@ func (c *Collector) created(e api.AuditEvent) {
 		r.Requester.Subject = e.Subject
 	}
 	r.Requester.Groups, r.GroupsKnown = groups(e.Detail[lifecycle.DetailRequesterGroups])
+	r.Manager, r.ManagerKnown = e.Detail[lifecycle.DetailManager]
 	if _, dup := c.byID[r.ID]; !dup {
 		c.order = append(c.order, r.ID)
 	}

@@ -144,6 +144,18 @@ func replayOne(p *policy.Policy, rec Record) Row {
 		row.Changes = append(row.Changes, ChangeRefused)
 		return row
 	}
+	if !out.Approved() && p.NeedsManager(rec.Role) {
+		if !rec.ManagerKnown {
+			row.Now, row.Changes = "unknown", []string{ChangeNotReplayable}
+			row.Why = "the proposed policy lets the requester's manager approve, and the audit record does not say who the manager was (the role had no manager rule then); not replayed"
+			return row
+		}
+		if out, err = p.WithManager(out, rec.Role, policy.ManagerAnswer(rec.Requester, "the audit record", rec.Manager, nil)); err != nil {
+			row.Now, row.Rule, row.Why = "refused", policy.RuleOf(err), err.Error()
+			row.Changes = append(row.Changes, ChangeRefused)
+			return row
+		}
+	}
 	row.Rule, row.Why = out.Rule, out.Why
 	switch {
 	case out.BreakGlass:
@@ -216,9 +228,10 @@ func otherApprovers(p *policy.Policy, rec Record, out policy.Outcome) string {
 		return ""
 	}
 	allowed := p.Approvers(rec.Role)
+	req := &api.Request{Role: rec.Role, Manager: rec.Manager}
 	var gone []string
 	for _, a := range rec.Approvers {
-		if !allowed.Match(a) {
+		if !p.Approves(a, req) {
 			gone = append(gone, a.ID())
 		}
 	}

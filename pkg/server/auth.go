@@ -35,6 +35,10 @@ type OIDCVerifierConfig struct {
 	UsernameClaim string
 	// MaxTokenLifetime refuses tokens whose exp - iat is longer [24h].
 	MaxTokenLifetime time.Duration
+	// ManagerClaim names the claim holding the person's manager
+	// (managers.claim with managers.source claim), copied to
+	// api.User.ManagerClaim when it is a string. Empty: not read.
+	ManagerClaim string
 
 	// Name is the config's name for the issuer (issuers[].name, "oidc").
 	Name string
@@ -133,6 +137,11 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (api.User, error)
 	u.Email, u.Username, u.UsernameMissing = usernameOf(claims, v.cfg.UsernameClaim)
 	if u.Groups, err = groupsOf(claims, v.cfg.GroupsClaim); err != nil {
 		return api.User{}, err
+	}
+	if v.cfg.ManagerClaim != "" {
+		// A non-string value (Entra's manager object) is no manager: the
+		// request then says the claim is missing rather than guess.
+		u.ManagerClaim, _ = claims[v.cfg.ManagerClaim].(string)
 	}
 	return u, nil
 }

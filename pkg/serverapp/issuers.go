@@ -21,16 +21,20 @@ func issuerVerifiers(ctx context.Context, cfg *config.Config, now func() time.Ti
 	client := &http.Client{Timeout: 10 * time.Second}
 	var out []*server.OIDCVerifier
 	var errs []error
+	managerClaim := ""
+	if cfg.Managers.Source == config.ManagersFromClaim {
+		managerClaim = cfg.Managers.Claim
+	}
 	for i, iss := range cfg.TrustedIssuers() {
-		kind := ""
+		kind, mc := "", managerClaim
 		if iss.Workload() {
-			kind = api.KindWorkload
+			kind, mc = api.KindWorkload, ""
 		}
 		v := server.NewOIDCVerifier(server.OIDCVerifierConfig{
 			Issuer: iss.Issuer, ClientID: iss.Audience, GroupsClaim: iss.GroupsClaim,
 			ClockSkew: iss.ClockSkew.D(), HTTPClient: client, Now: now,
 			UsernameClaim: iss.UsernameClaim, MaxTokenLifetime: iss.MaxTokenLifetime.D(),
-			Name: iss.Name, Kind: kind,
+			Name: iss.Name, Kind: kind, ManagerClaim: mc,
 		})
 		if i > 0 { // issuers[i-1]
 			if err := v.Check(ctx); err != nil {

@@ -16,6 +16,18 @@ import (
 // connection (its CA bundle, when set).
 func newLDAPTarget(cfg *config.Config, log *slog.Logger) (*ldapgroup.Target, error) {
 	l := cfg.LDAP
+	tc, err := ldapTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ldapgroup.New(ldapgroup.Options{URL: l.URL, StartTLS: l.StartTLS, TLS: tc, BindDN: l.BindDN,
+		Password: l.BindPassword.Reveal(), Marker: l.MarkerAttribute, Timeout: l.Timeout.D(), Logger: log})
+}
+
+// ldapTLS is the TLS configuration of the server's ldap: connection (its
+// CA bundle, when set).
+func ldapTLS(cfg *config.Config) (*tls.Config, error) {
+	l := cfg.LDAP
 	u, err := url.Parse(l.URL)
 	if err != nil {
 		return nil, fmt.Errorf("ldap.url: %w", err)
@@ -32,6 +44,5 @@ func newLDAPTarget(cfg *config.Config, log *slog.Logger) (*ldapgroup.Target, err
 		}
 		tc.RootCAs = pool
 	}
-	return ldapgroup.New(ldapgroup.Options{URL: l.URL, StartTLS: l.StartTLS, TLS: tc, BindDN: l.BindDN,
-		Password: l.BindPassword.Reveal(), Marker: l.MarkerAttribute, Timeout: l.Timeout.D(), Logger: log})
+	return tc, nil
 }

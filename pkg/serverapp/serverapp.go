@@ -311,12 +311,16 @@ func newGrants(ctx context.Context, cfg *config.Config, st store.Store, log *slo
 	if err != nil {
 		return nil, err
 	}
+	managers, err := newManagers(cfg, now)
+	if err != nil {
+		return nil, err
+	}
 	var activity grants.Activity
 	if act, ok := st.(store.ActivityStore); ok {
 		activity = act
 	}
 	svc, err := grants.New(grants.Options{Store: st, Activity: activity, ActivityWindow: cfg.Activity.Window.D(),
-		Policy: cfg.Policy, Targets: targets, Events: events,
+		Policy: cfg.Policy, Targets: targets, Events: events, Managers: managers,
 		RequestsPerMinute: float64(cfg.RateLimit.RequestsPerMinute), RequestBurst: cfg.RateLimit.Burst,
 		Now: now, Logger: log})
 	if err != nil {

@@ -21,6 +21,7 @@ func fullRequest(id string, shift time.Duration) *api.Request {
 		Reason:          "fix \"prod\" \\ ✓ 漢字\n\tline\x00after-nul <&>",
 		Ticket:          "OPS-" + id,
 		Agent:           "claude-code",
+		Manager:         "Märta.manager@example.com",
 		DurationSeconds: 5400 + int64(shift/time.Second),
 		State:           api.StateActive,
 		BreakGlass:      true,
