@@ -9,7 +9,8 @@
 #                            and, into a tools cache, MinIO, its admin client
 #                            mc, staticcheck, goreleaser and cyclonedx-gomod (the
 #                            SBOMs), and with npm ci the Node test peers
-#                            (oidc-provider, @cloud-copilot/iam-simulate)
+#                            (oidc-provider, @cloud-copilot/iam-simulate,
+#                            @modelcontextprotocol/sdk)
 #                            (the default)
 #   scripts/deps.sh demo     only what `make demo` runs: the AWS CLI and MinIO
 #
@@ -114,6 +115,8 @@ if [[ "${MODE}" == test ]]; then
 	npm_peer "${ROOT}/internal/testidp/oidcprovider" oidc-provider
 	# The independent IAM policy evaluator (AGPL; a separate test program).
 	npm_peer "${ROOT}/internal/iamsim/node" @cloud-copilot/iam-simulate
+	# The independent MCP client (npm's @modelcontextprotocol/sdk) that drives `jit mcp`.
+	npm_peer "${ROOT}/internal/mcpclient/node" @modelcontextprotocol/sdk
 fi
 
 say "done (${MODE}); tools in ${TOOLS_BIN}"
