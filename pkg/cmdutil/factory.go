@@ -113,7 +113,16 @@ func (f *Factory) openCache() (*credcache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return credpath.OpenCache(credpath.Settings{Getenv: f.Env, Now: f.Now, Keyring: f.Flags.Keyring, Passphrase: f.filePassphrase}, cfg)
+	kr, err := credpath.ChooseKeyring(credpath.Settings{Getenv: f.Env, Now: f.Now, Keyring: f.Flags.Keyring, Passphrase: f.filePassphrase}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := credcache.Open(credcache.Config{Backend: kr.Backend, FileDir: kr.FileDir, FilePassphrase: kr.Passphrase,
+		CallTimeout: kr.Timeout, Now: f.Now})
+	if err != nil {
+		return nil, WithHint(fmt.Errorf("open keyring: %w", err), ExitError, "%s", credpath.KeyringHint)
+	}
+	return c, nil
 }
 
 // filePassphrase comes from JIT_FILE_PASSPHRASE or, on a real terminal

@@ -5,7 +5,9 @@
 // beside it, which takes the lock, refreshes the login and re-vends — so the
 // approval client, the OIDC refresh and net/http are linked only there.
 //
-// It must never import cobra, net/http, the session, the server, the stores,
+// It reads the keyring with pkg/keyread, not the keyring library, whose
+// D-Bus backends connect to the session bus in package init. It must never
+// import the keyring library, cobra, net/http, the session, the server, the stores,
 // the IdP sandbox, the TUI or an AWS SDK service package: every package
 // linked here runs its init on every call an AWS SDK makes near a grant's end
 // (TestCredentialPathStaysSlim).
@@ -17,14 +19,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/jit-access/jit/pkg/cacheitem"
 	"github.com/jit-access/jit/pkg/cliconfig"
-	"github.com/jit-access/jit/pkg/credcache"
 	"github.com/jit-access/jit/pkg/credprocess"
 	"github.com/jit-access/jit/pkg/exitcode"
 	"github.com/jit-access/jit/pkg/freshness"
+	"github.com/jit-access/jit/pkg/keyread"
 )
 
 // BinaryName is the slim binary shipped beside jit.
@@ -68,15 +72,42 @@ func ServerURL(flagValue string, getenv func(string) string, cfg *cliconfig.Conf
 	return "", ErrNoServer
 }
 
-// OpenCache opens the keyring backend picked by flag, JIT_KEYRING_BACKEND or
-// the config (else the OS default). jit's Factory opens it the same way.
-func OpenCache(s Settings, cfg *cliconfig.Config) (*credcache.Cache, error) {
+// KnownBackends are the keyring backend names --keyring accepts ("none"
+// keeps nothing); credcache opens them.
+var KnownBackends = []string{"keyctl", "secret-service", "file", "pass", "kwallet", "keychain", "wincred", "none"}
+
+// Keyring is the backend chosen for this call and how to reach it.
+type Keyring struct {
+	// Backend is a backend name, or "" for the OS default.
+	Backend string
+	// FileDir is the file backend's directory ("" = its default).
+	FileDir string
+	// Passphrase answers the file backend's passphrase prompt.
+	Passphrase func(prompt string) (string, error)
+	// Timeout bounds every keyring call (0 = the default).
+	Timeout time.Duration
+}
+
+// KeyringHint is the next step when the keyring cannot be opened.
+const KeyringHint = "pick a backend with --keyring or JIT_KEYRING_BACKEND (keyctl, secret-service, file, pass …); see jit doctor"
+
+// ErrNoPassphrase: the file keyring needs JIT_FILE_PASSPHRASE here.
+var ErrNoPassphrase = keyread.ErrNoPassphrase
+
+// ChooseKeyring picks the keyring backend by flag, JIT_KEYRING_BACKEND or
+// the config (else the OS default). The slim path reads it (pkg/keyread);
+// jit's Factory opens the same choice with pkg/credcache.
+func ChooseKeyring(s Settings, cfg *cliconfig.Config) (Keyring, error) {
 	backend := s.Keyring
 	if backend == "" {
 		backend = s.Getenv("JIT_KEYRING_BACKEND")
 	}
 	if backend == "" {
 		backend = cfg.Keyring
+	}
+	if backend != "" && !slices.Contains(KnownBackends, backend) {
+		return Keyring{}, &exitcode.HintError{Err: fmt.Errorf("open keyring: unknown keyring backend %q (want one of %s)", backend, strings.Join(KnownBackends, ", ")),
+			Code: exitcode.Error, Hint: KeyringHint}
 	}
 	dir := s.Getenv("JIT_KEYRING_FILE_DIR")
 	if dir == "" {
@@ -88,17 +119,10 @@ func OpenCache(s Settings, cfg *cliconfig.Config) (*credcache.Cache, error) {
 			if p := s.Getenv("JIT_FILE_PASSPHRASE"); p != "" {
 				return p, nil
 			}
-			return "", credcache.ErrNoPassphrase
+			return "", ErrNoPassphrase
 		}
 	}
-	c, err := credcache.Open(credcache.Config{
-		Backend: backend, FileDir: dir, FilePassphrase: pass, CallTimeout: cfg.KeyringTimeout, Now: s.Now,
-	})
-	if err != nil {
-		return nil, &exitcode.HintError{Err: fmt.Errorf("open keyring: %w", err), Code: exitcode.Error,
-			Hint: "pick a backend with --keyring or JIT_KEYRING_BACKEND (keyctl, secret-service, file, pass …); see jit doctor"}
-	}
-	return c, nil
+	return Keyring{Backend: backend, FileDir: dir, Passphrase: pass, Timeout: cfg.KeyringTimeout}, nil
 }
 
 // Delegate runs the full `jit credential-process` with args (this call's own
@@ -147,13 +171,24 @@ func Cached(ctx context.Context, st Settings, role string, stdout io.Writer) (bo
 	if err != nil {
 		return false, noServer(err)
 	}
-	cache, err := OpenCache(st, cfg)
+	kr, err := ChooseKeyring(st, cfg)
 	if err != nil {
 		return false, err
 	}
-	c, ok, err := cache.GetCredentials(ctx, server, role)
-	if err != nil || !ok || !freshness.Servable(c, st.Now(), 0) {
-		return false, nil // the full path reads it again under the lock
+	key, err := cacheitem.CredentialsKey(server, role)
+	if err != nil {
+		return false, nil // the full path says what is wrong with the role
+	}
+	// Anything but servable credentials is a miss: the full path reads the
+	// item again under the lock, wipes it when it has ended and re-vends.
+	data, found, _, err := keyread.Get(ctx, keyread.Config{Backend: kr.Backend, FileDir: kr.FileDir,
+		Passphrase: func() (string, error) { return kr.Passphrase("") }, Timeout: kr.Timeout, Getenv: st.Getenv}, key)
+	if err != nil || !found {
+		return false, nil
+	}
+	c, err := cacheitem.DecodeCredentials(data, server, role)
+	if err != nil || !freshness.Servable(c, st.Now(), 0) {
+		return false, nil
 	}
 	if err := credprocess.Write(stdout, credprocess.FromCredentials(c)); err != nil {
 		return false, err

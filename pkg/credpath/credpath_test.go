@@ -157,3 +157,43 @@ func TestExecJitReportsAMissingJit(t *testing.T) {
 		t.Errorf("JitBeside = %q, %v; want %q", got, err, jit)
 	}
 }
+
+// TestMainServesKeyctlAndSecretServiceItemsTheFullCacheWrote: the slim path
+// reads what pkg/credcache (the keyring library) wrote, on the kernel
+// keyring and on Secret Service, and an unknown backend name is refused
+// with the next step.
+func TestMainServesKeyctlAndSecretServiceItemsTheFullCacheWrote(t *testing.T) {
+	server := closedURL(t)
+	backends := []string{credcache.BackendKeyctl}
+	if os.Getenv("JIT_TEST_SECRET_SERVICE") == "1" {
+		backends = append(backends, credcache.BackendSecretService)
+	}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			c, err := credcache.Open(credcache.Config{Backend: b})
+			if err != nil {
+				t.Fatalf("open %s: %v", b, err)
+			}
+			if err := c.PutCredentials(context.Background(), server, "prod", api.Credentials{Role: "prod", RequestID: "r1",
+				AccessKeyID: "ASIA" + strings.ToUpper(strings.ReplaceAll(b, "-", "")), SecretAccessKey: "secret", SessionToken: "tok",
+				Expiration: exp, STSExpiration: exp, GrantEndsAt: exp}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.DeleteCredentials(context.Background(), server, "prod") })
+			env := map[string]string{"HOME": t.TempDir(), "JIT_CONFIG": filepath.Join(t.TempDir(), "none.yaml"), "JIT_SERVER": server,
+				"JIT_KEYRING_BACKEND": b, "DBUS_SESSION_BUS_ADDRESS": os.Getenv("DBUS_SESSION_BUS_ADDRESS")}
+			var out, errOut bytes.Buffer
+			code := credpath.Main(context.Background(), []string{"--role", "prod"}, func(k string) string { return env[k] }, &out, &errOut, noMiss(t))
+			if code != 0 || !strings.Contains(out.String(), `"AccessKeyId":"ASIA`+strings.ToUpper(strings.ReplaceAll(b, "-", ""))+`"`) {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+			}
+		})
+	}
+	env := map[string]string{"HOME": t.TempDir(), "JIT_CONFIG": filepath.Join(t.TempDir(), "none.yaml"), "JIT_SERVER": server, "JIT_KEYRING_BACKEND": "keyctll"}
+	var out, errOut bytes.Buffer
+	code := credpath.Main(context.Background(), []string{"--role", "prod"}, func(k string) string { return env[k] }, &out, &errOut, noMiss(t))
+	if code != cmdutil.ExitError || !strings.Contains(errOut.String(), `unknown keyring backend "keyctll"`) || !strings.Contains(errOut.String(), "Try: pick a backend") {
+		t.Errorf("an unknown backend: exit %d, stderr %q", code, errOut.String())
+	}
+}
