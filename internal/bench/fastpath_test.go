@@ -68,6 +68,22 @@ func fastPathBinaries(t *testing.T, dir string) fastBins {
 	return fastBins{jit: jit, slim: filepath.Join(filepath.Dir(jit), "jit-credential-process"), floor: buildFloor(t, dir), awsVault: awsVault(t)}
 }
 
+// awsVaultFile gives aws-vault a file keyring holding the profile bench
+// and returns the environment and command line of its export.
+func awsVaultFile(t *testing.T, dir, server string, extraEnv ...string) (env, args []string) {
+	t.Helper()
+	bin := awsVault(t)
+	avDir := filepath.Join(dir, "aws-vault")
+	_ = os.MkdirAll(avDir, 0o700)
+	awsCfg := filepath.Join(avDir, "config")
+	_ = os.WriteFile(awsCfg, []byte("[profile bench]\nregion = us-east-1\n"), 0o600)
+	env = fastEnv(dir, server, append(extraEnv, "AWS_VAULT_BACKEND=file", "AWS_VAULT_FILE_DIR="+filepath.Join(avDir, "keys"),
+		"AWS_VAULT_FILE_PASSPHRASE="+filePassphrase, "AWS_CONFIG_FILE="+awsCfg, "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(avDir, "credentials"))...)
+	output(t, procCmd{name: "aws-vault add", args: []string{bin, "add", "bench", "--env"},
+		env: append(append([]string{}, env...), "AWS_ACCESS_KEY_ID=AKIABENCHEXAMPLE", "AWS_SECRET_ACCESS_KEY=bench-secret")})
+	return env, []string{bin, "export", "--no-session", "--format=json", "bench"}
+}
+
 func fastEnv(dir, server string, extra ...string) []string {
 	home := filepath.Join(dir, "home")
 	_ = os.MkdirAll(home, 0o700)
@@ -103,21 +119,14 @@ func benchSlimProcess(t *testing.T, b *strings.Builder, dir string, bins fastBin
 	fileEnv := fastEnv(dir, server, noBus, "JIT_KEYRING_BACKEND=file", "JIT_KEYRING_FILE_DIR="+fdir, "JIT_FILE_PASSPHRASE="+filePassphrase)
 	keyctlEnv := fastEnv(dir, server, noBus, "JIT_KEYRING_BACKEND=keyctl")
 
-	avDir := filepath.Join(dir, "aws-vault")
-	_ = os.MkdirAll(avDir, 0o700)
-	awsCfg := filepath.Join(avDir, "config")
-	_ = os.WriteFile(awsCfg, []byte("[profile bench]\nregion = us-east-1\n"), 0o600)
-	avEnv := fastEnv(dir, server, noBus, "AWS_VAULT_BACKEND=file", "AWS_VAULT_FILE_DIR="+filepath.Join(avDir, "keys"),
-		"AWS_VAULT_FILE_PASSPHRASE="+filePassphrase, "AWS_CONFIG_FILE="+awsCfg, "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(avDir, "credentials"))
-	output(t, procCmd{name: "aws-vault add", args: []string{bins.awsVault, "add", "bench", "--env"},
-		env: append(append([]string{}, avEnv...), "AWS_ACCESS_KEY_ID=AKIABENCHEXAMPLE", "AWS_SECRET_ACCESS_KEY=bench-secret")})
+	avEnv, avArgs := awsVaultFile(t, dir, server, noBus)
 
 	cmds := []procCmd{
 		{name: "floor (Go program printing the JSON)", args: []string{bins.floor}, env: fastEnv(dir, server, noBus)},
 		{name: "jit-credential-process, keyctl", args: slim, env: keyctlEnv},
 		{name: "jit credential-process (one binary), keyctl", args: fat, env: keyctlEnv},
 		{name: "jit-credential-process, file backend", args: slim, env: fileEnv},
-		{name: "aws-vault " + awsVaultVersion + " export, file backend", args: []string{bins.awsVault, "export", "--no-session", "--format=json", "bench"}, env: avEnv},
+		{name: "aws-vault " + awsVaultVersion + " export, file backend", args: avArgs, env: avEnv},
 	}
 	ss := false
 	if os.Getenv("JIT_TEST_SECRET_SERVICE") == "1" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {

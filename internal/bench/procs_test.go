@@ -36,6 +36,9 @@ type procCmd struct {
 type procResult struct {
 	name    string
 	samples []float64 // ms
+	// cpu is each run's CPU time (user + system, from the kernel's rusage),
+	// steadier than the wall time on a machine busy with other work.
+	cpu []float64 // ms
 }
 
 func (p procResult) median() float64 { return median(p.samples) }
@@ -54,13 +57,22 @@ func runInterleaved(t *testing.T, cmds []procCmd, warmup, runs int) []procResult
 	}
 	for range runs {
 		for i, c := range cmds {
-			res[i].samples = append(res[i].samples, ms(runOnce(t, c)))
+			wall, cpu := runTimed(t, c)
+			res[i].samples = append(res[i].samples, ms(wall))
+			res[i].cpu = append(res[i].cpu, ms(cpu))
 		}
 	}
 	return res
 }
 
 func runOnce(t *testing.T, c procCmd) time.Duration {
+	t.Helper()
+	wall, _ := runTimed(t, c)
+	return wall
+}
+
+// runTimed runs c once and returns its wall time and its CPU time.
+func runTimed(t *testing.T, c procCmd) (wall, cpu time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -74,7 +86,7 @@ func runOnce(t *testing.T, c procCmd) time.Duration {
 	if err != nil {
 		t.Fatalf("%s: %v\nstderr: %s", c.name, err, errb.String())
 	}
-	return d
+	return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 // output runs a command once and returns its stdout and stderr.

@@ -139,6 +139,11 @@ func (r *report) write(dir string) error {
 		p("![credential-process medians](benchmarks-credential-process.svg)\n\n")
 	}
 
+	// --- 1b keyring start-up: TestBenchKeyringStartup's block, kept ---
+	if kept := keptKeyringBlock(filepath.Join(dir, "benchmarks.md")); kept != "" {
+		p("%s\n", kept)
+	}
+
 	// --- 2 cycle ---
 	if len(r.cycles) > 0 {
 		p("## 2. Request → approve → credentials over HTTP\n\n")
