@@ -71,6 +71,7 @@ type deviceStorage struct {
 	redeemedDevices map[string]bool // device codes already exchanged for tokens
 	others          map[string]*publicClient
 	extraAudiences  map[string][]string // client id → audiences added to its tokens
+	rot             rotation            // keys added by Provider.RotateKey
 }
 
 func newDeviceStorage(users []User, opts Options) *deviceStorage {

@@ -103,6 +103,12 @@ func (v *OIDCVerifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifi
 	return v.verifier, nil
 }
 
+// jwksFetchFailed is how go-oidc's remote key set says it could not fetch
+// the JWKS (it wraps the cause with %v, so no error value survives to be
+// matched; TestJWKSDownDuringKeyRotationKeepsCachedKeysAndAsksNewOnesToRetry
+// fails if the words change).
+const jwksFetchFailed = "fetching keys"
+
 // errUnavailable marks a verification that failed because the IdP could not
 // be reached, not because the token is bad.
 var errUnavailable = errors.New("identity provider unavailable")
@@ -114,6 +120,14 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (api.User, error)
 		return api.User{}, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	tok, err := verifier.Verify(ctx, raw)
+	if err != nil && strings.Contains(err.Error(), jwksFetchFailed) {
+		// A key id the cached JWKS lacks (the IdP rotated its keys) and a
+		// JWKS that could not be fetched: the token may be good, so the
+		// caller is told to retry, not to log in again, and it is not
+		// counted as a failed authentication (which would block an
+		// address many people share).
+		return api.User{}, fmt.Errorf("%w: %v", errUnavailable, err)
+	}
 	if err != nil {
 		return api.User{}, err
 	}
