@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -126,6 +127,9 @@ func TestFaultsUnderLoad(t *testing.T) {
 	})
 	t.Run("iam-throttling", func(t *testing.T) {
 		rows = append(rows, r.iamThrottling(t, plan))
+	})
+	t.Run("jwks-down-during-rotation", func(t *testing.T) { // last: it rotates the IdP's key
+		rows = append(rows, r.jwksRotation(t, plan))
 	})
 
 	if long {
@@ -539,4 +543,76 @@ rate_limit: {requests_per_minute: 100000, burst: 10000}
 	row := c.row(t, fmt.Sprintf("one of two jit server processes on one PostgreSQL killed with SIGKILL (requests and long-polls in flight); clients behind a TCP front move to the other (%s of load after)", plan.down+plan.after), rec, out)
 	row.load += fmt.Sprintf("; each requester long-polls for its approval (%d long-polls woke)", c.l.waits.Load())
 	return row
+}
+
+// jwksTransport is a FAULT-INJECTING transport for the server's calls to
+// the IdP: while down, the JWKS (everything but discovery) answers 503.
+type jwksTransport struct {
+	down atomic.Bool
+}
+
+func (j *jwksTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if j.down.Load() && !strings.Contains(r.URL.Path, ".well-known") {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+			Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// jwksRotation: the IdP's JWKS goes down mid-burst and the IdP rotates its
+// signing key. The load's tokens (the cached key) must go on working with
+// no error at all; a token of the new key is asked to retry (503) until the
+// JWKS answers again, then works. It rotates the rig's IdP: run it last.
+func (r *rig) jwksRotation(t *testing.T, plan faultPlan) faultRow {
+	tr := &jwksTransport{}
+	path := filepath.Join(t.TempDir(), "jit.db")
+	c := r.serveFaultCase(t, plan, openDSN(t, "sqlite://"+path), path, serverOpts{tweak: func(o *server.Options) {
+		o.Verifier = server.NewOIDCVerifier(server.OIDCVerifierConfig{Issuer: r.idp.Issuer(), ClientID: r.idp.ClientID(),
+			ClockSkew: 30 * time.Second, HTTPClient: &http.Client{Transport: tr, Timeout: 10 * time.Second}})
+	}})
+	var fresh string
+	var newKey []int
+	rec := c.run(t, func() {
+		tr.down.Store(true)
+		if _, err := r.idp.RotateKey(); err != nil {
+			t.Fatal(err)
+		}
+		fresh = testenv.IDTokens(t, r.idp, "dev01")["dev01"]
+	}, func() {
+		for end := time.Now().Add(plan.down); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			code, _ := r.callAs(t, c.base, fresh)
+			newKey = append(newKey, code)
+		}
+	}, func() { tr.down.Store(false) })
+	out := c.check(t, rec)
+	if errs := c.l.errorSummary(); errs != "none" {
+		t.Errorf("clients with the cached key's tokens saw errors while the JWKS was down: %s", errs)
+	}
+	for i, code := range newKey {
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("the new key's token, call %d with the JWKS down: HTTP %d, want 503 (retry)", i, code)
+			break
+		}
+	}
+	if code, err := r.callAs(t, c.base, fresh); code != http.StatusOK {
+		t.Errorf("the new key's token once the JWKS answers: HTTP %d %v", code, err)
+	}
+	row := c.row(t, fmt.Sprintf("the IdP's JWKS answering 503 for %s while the IdP rotates its signing key", plan.down), rec, out)
+	row.result += fmt.Sprintf("; the cached key's tokens never failed; the new key's token got 503 unavailable %d× while the JWKS was down, then 200", len(newKey))
+	return row
+}
+
+// callAs lists requests with a raw token.
+func (r *rig) callAs(t *testing.T, base, token string) (int, error) {
+	req, err := http.NewRequestWithContext(t.Context(), "GET", base+"/v1/requests", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
