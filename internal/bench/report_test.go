@@ -213,6 +213,7 @@ func (r *report) write(dir string) error {
 	// --- 5 scale ---
 	if len(r.scale) > 0 {
 		p("## 5. Growth with 10× and 100× the active grants and audit records\n\n")
+		p("%s", growthNote)
 		p("Each store was seeded directly (the server's own transactions: create + approve per grant, then audit events topped up in batches), then the cycle was measured again with the fake vendor. The sweeper's `Due` query is timed too (median of 20).\n\n")
 		p("| store | size | active grants | audit records | seed time | 16 clients cycles/s | p50 ms | p99 ms | 1 client p50 ms | sweeper query ms |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range r.scale {
@@ -326,3 +327,6 @@ var palette = []color.Color{
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 }
+
+// growthNote points section 5 at the growth-with-history page.
+const growthNote = "Growth with a longer history (10⁴ and 10⁵ requests with their ~8 audit records each, on SQLite and PostgreSQL; every everyday operation, the witness, start-up, database size, the full export and its memory) is on its own page, [benchmarks-growth.md](benchmarks-growth.md) (TestBenchGrowth, with its chart [benchmarks-growth.svg](benchmarks-growth.svg)). The table below is the older measurement of more *active* grants.\n\n"

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jit-access/jit/pkg/store"
@@ -41,16 +42,25 @@ var _ store.Store = (*Store)(nil)
 const maxBatch = 128
 
 // Option configures Open.
-type Option func(*sqlstore.Options)
+type Option func(*config)
+
+type config struct {
+	sql    sqlstore.Options
+	tracer pgx.QueryTracer
+}
 
 // WithClock sets the clock that stamps an audit event whose Time is zero
 // (default time.Now), as the SQLite store does.
-func WithClock(now func() time.Time) Option { return func(o *sqlstore.Options) { o.Now = now } }
+func WithClock(now func() time.Time) Option { return func(c *config) { c.sql.Now = now } }
 
 // WithoutGroupCommit makes every write its own transaction holding the
 // write lock through its commit: the same write path with batches of one
 // (kept to measure one against the other).
-func WithoutGroupCommit() Option { return func(o *sqlstore.Options) { o.MaxBatch = 1 } }
+func WithoutGroupCommit() Option { return func(c *config) { c.sql.MaxBatch = 1 } }
+
+// WithTracer traces every statement and batch the pool's connections send
+// (the benchmarks count round trips with it).
+func WithTracer(t pgx.QueryTracer) Option { return func(c *config) { c.tracer = t } }
 
 // Open connects, migrates and returns the store.
 func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) (*Store, error) {
@@ -67,16 +77,19 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) 
 		// connection while it sweeps. Set pool_max_conns in the DSN to change.
 		cfg.MaxConns = max(16, cfg.MaxConns)
 	}
+	o := config{sql: sqlstore.Options{MaxBatch: maxBatch}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = o.tracer
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	o := sqlstore.Options{MaxBatch: maxBatch}
-	for _, opt := range opts {
-		opt(&o)
-	}
 	c := &coordinator{pool: pool, log: logger}
-	s, err := sqlstore.Open(ctx, dialect(database{pool}, c), o)
+	s, err := sqlstore.Open(ctx, dialect(database{pool}, c), o.sql)
 	if err != nil {
 		pool.Close()
 		return nil, err
