@@ -2,6 +2,7 @@ package webapp_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"html"
 	"net/http"
@@ -173,6 +174,7 @@ func (b *browser) events(ctx context.Context, target string) (int, <-chan string
 		defer close(out)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sc.Split(sseLines)
 		var data []string
 		for sc.Scan() {
 			line := sc.Text()
@@ -186,6 +188,26 @@ func (b *browser) events(ctx context.Context, target string) (int, <-chan string
 		}
 	}()
 	return resp.StatusCode, out
+}
+
+// sseLines splits a stream into lines as browsers' EventSource does: at
+// CRLF, a lone CR or a lone LF.
+func sseLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		if data[i] == '\r' {
+			switch {
+			case i+1 < len(data) && data[i+1] == '\n':
+				return i + 2, data[:i], nil
+			case i+1 == len(data) && !atEOF:
+				return 0, nil, nil // a CRLF may be cut between reads
+			}
+		}
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 func next(t *testing.T, events <-chan string, what string) string {
@@ -368,6 +390,34 @@ func TestReasonWithMarkupIsShownAsText(t *testing.T) {
 	}
 	if !strings.Contains(mine.body, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(ev, "&lt;img src=x onerror=alert(2)&gt;") {
 		t.Errorf("the reason and the comment are not shown as text:\n%s\n%s", mine.body, ev)
+	}
+}
+
+// A carriage return ends a line of an event stream for the browser: an
+// approver's comment carrying CRs must not cut the live part short or add
+// an event of the approver's making to the requester's page.
+func TestACommentWithCarriageReturnsCannotForgeALiveEvent(t *testing.T) {
+	e := newEnv(t)
+	req := e.create("alice", "two-man")
+	b := newBrowser(t)
+	e.home(b, "alice")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, events := b.events(ctx, e.url+"/web/requests/"+req.ID+"/events")
+	next(t, events, "first event")
+	forged := "fine\r\revent: request\rdata: State: approved, your grant is live"
+	if _, err := e.client("bob").Approve(t.Context(), req.ID, req.Version, forged); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, events, "after bob's approval")
+	if !strings.Contains(ev, "1 of 2 approvals") || !strings.Contains(ev, "fine") || !strings.Contains(ev, "your grant is live") ||
+		!strings.Contains(ev, `id="waiting"`) {
+		t.Errorf("the approval's event was cut by the comment's CRs:\n%q", ev)
+	}
+	select {
+	case extra := <-events:
+		t.Errorf("an event of the comment's making followed:\n%q", extra)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
 

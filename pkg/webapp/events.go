@@ -65,7 +65,10 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			return false
 		}
 		fmt.Fprintf(w, "id: %d\nevent: request\n", req.Version)
-		for line := range strings.SplitSeq(buf.String(), "\n") {
+		// A CR ends a line for EventSource as LF does: one in a comment or a
+		// reason would cut the event and start one of its writer's making.
+		// &#13; is the same character to the HTML the page swaps in.
+		for line := range strings.SplitSeq(strings.ReplaceAll(buf.String(), "\r", "&#13;"), "\n") {
 			fmt.Fprintf(w, "data: %s\n", line)
 		}
 		_, err := fmt.Fprint(w, "\n")
