@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jit-access/jit/internal/testenv"
 	"github.com/jit-access/jit/pkg/api"
 	"github.com/jit-access/jit/pkg/store"
+	"github.com/jit-access/jit/pkg/webapp"
 )
 
 // home signs username in at the app (no fresh login asked) and returns
@@ -418,6 +420,32 @@ func TestACommentWithCarriageReturnsCannotForgeALiveEvent(t *testing.T) {
 	case extra := <-events:
 		t.Errorf("an event of the comment's making followed:\n%q", extra)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// A live stream opened with a session must not outlive it: once the
+// session's token has expired, a change is not sent and the stream ends.
+func TestTheLiveStreamEndsWithTheSession(t *testing.T) {
+	web := testenv.NewClock(time.Now())
+	e := newEnv(t, func(o *webapp.Options) { o.Now = web.Now })
+	req := e.create("alice", "two-man")
+	b := newBrowser(t)
+	e.home(b, "alice")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, events := b.events(ctx, e.url+"/web/requests/"+req.ID+"/events")
+	next(t, events, "first event")
+	web.Add(48 * time.Hour) // the web app's clock only: alice's session has ended, bob's API token still works
+	if _, err := e.client("bob").Approve(t.Context(), req.ID, req.Version, "one"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev, ok := <-events:
+		if ok {
+			t.Errorf("the stream sent a change after its session ended:\n%s", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the stream neither ended nor sent in 10s after its session ended")
 	}
 }
 

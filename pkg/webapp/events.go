@@ -103,9 +103,16 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			timer.Stop()
 		}
 	}()
+	// The stream lives no longer than the session it was opened with: past
+	// the token's expiry it ends (at the next change or keep-alive), and
+	// EventSource's reconnection gets the 401 of an ended sign-in.
+	over := func() bool { return h.opts.Now().Unix() >= s.Expires }
 	for {
 		select {
 		case <-changed:
+			if over() {
+				return
+			}
 			next, ok := h.ownRequestQuiet(r, a, id)
 			if !ok {
 				return
@@ -120,10 +127,13 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			arm()
 		case <-remind:
 			remind = nil
-			if !send() {
+			if over() || !send() {
 				return
 			}
 		case <-keep.C:
+			if over() {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || !flush() {
 				return
 			}
