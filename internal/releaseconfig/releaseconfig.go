@@ -164,6 +164,12 @@ func CheckDarwinKeychain(ctx context.Context, dir string, cfg *Config) error {
 	var errs []error
 	darwin := 0
 	for _, b := range cfg.Builds {
+		// The slim credential process reads keyctl, file and Secret Service
+		// items itself (pkg/keyread) and hands Keychain items to the full
+		// jit, so only the full jit must link the Keychain.
+		if strings.HasPrefix(b.ID, "jit-credential-process") {
+			continue
+		}
 		for _, t := range b.TargetList() {
 			if t.OS != "darwin" {
 				continue
